@@ -1,0 +1,61 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let package = Package(
+    name: "hpcbridge",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "hpcbridge", targets: ["hpcbridge"]),
+        .library(name: "HPCBridge", targets: ["HPCBridge"]),
+        .library(name: "HPCBridgeServer", targets: ["HPCBridgeServer"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
+    ],
+    targets: [
+        .target(
+            name: "CSlurmShim",
+            linkerSettings: [.linkedLibrary("dl")]
+        ),
+        .target(
+            name: "HPCBridge",
+            dependencies: [
+                "CSlurmShim",
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "Mustache", package: "swift-mustache"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
+            name: "HPCBridgeServer",
+            dependencies: [
+                "HPCBridge",
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ]
+        ),
+        .executableTarget(
+            name: "hpcbridge",
+            dependencies: [
+                "HPCBridge",
+                "HPCBridgeServer",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(
+            name: "HPCBridgeTests",
+            dependencies: [
+                "HPCBridge",
+                "HPCBridgeServer",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ],
+            resources: [.copy("Fixtures")]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

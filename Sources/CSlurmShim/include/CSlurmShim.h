@@ -1,0 +1,1 @@
+int hb_placeholder(void);

@@ -1,0 +1,157 @@
+import Foundation
+
+/// A JSON document held as a tree, as JSON Schema sees it.
+///
+/// Numbers are one case (`number`), because JSON Schema compares `1` and `1.0` as equal and calls
+/// `10000.0` an integer; whether a number is integral is a property of its value, not its spelling.
+/// Objects are plain dictionaries: wherever order matters (errors, rendering, output) callers sort keys,
+/// so every output built from a `JSONValue` is deterministic.
+public enum JSONValue: Sendable, Hashable {
+    case null
+    case bool(Bool)
+    case number(Double)
+    case string(String)
+    case array([JSONValue])
+    case object([String: JSONValue])
+
+    /// The JSON Schema type name of this value (`integer` for integral numbers).
+    public var schemaTypeName: String {
+        switch self {
+        case .null: return "null"
+        case .bool: return "boolean"
+        case .number(let n): return n.isIntegral ? "integer" : "number"
+        case .string: return "string"
+        case .array: return "array"
+        case .object: return "object"
+        }
+    }
+
+    /// A short, human description of the kind of value, for error messages read by biologists.
+    public var kindForHumans: String {
+        switch self {
+        case .null: return "null"
+        case .bool: return "true/false"
+        case .number(let n): return n.isIntegral ? "a whole number" : "a decimal number"
+        case .string: return "text"
+        case .array: return "a list"
+        case .object: return "an object"
+        }
+    }
+
+    public var stringValue: String? { if case .string(let s) = self { return s } else { return nil } }
+    public var numberValue: Double? { if case .number(let n) = self { return n } else { return nil } }
+    public var boolValue: Bool? { if case .bool(let b) = self { return b } else { return nil } }
+    public var arrayValue: [JSONValue]? { if case .array(let a) = self { return a } else { return nil } }
+    public var objectValue: [String: JSONValue]? { if case .object(let o) = self { return o } else { return nil } }
+
+    /// Member lookup for objects; `nil` for anything else.
+    public subscript(key: String) -> JSONValue? { objectValue?[key] }
+
+    /// The value as compact JSON text with sorted keys (deterministic).
+    public var jsonText: String {
+        var out = ""
+        write(to: &out)
+        return out
+    }
+
+    private func write(to out: inout String) {
+        switch self {
+        case .null: out += "null"
+        case .bool(let b): out += b ? "true" : "false"
+        case .number(let n): out += Self.format(number: n)
+        case .string(let s): out += Self.quote(s)
+        case .array(let items):
+            out += "["
+            for (i, item) in items.enumerated() {
+                if i > 0 { out += "," }
+                item.write(to: &out)
+            }
+            out += "]"
+        case .object(let members):
+            out += "{"
+            for (i, key) in members.keys.sorted().enumerated() {
+                if i > 0 { out += "," }
+                out += Self.quote(key)
+                out += ":"
+                members[key]!.write(to: &out)
+            }
+            out += "}"
+        }
+    }
+
+    /// Formats a number the way a person writes it: integral values without a fraction.
+    public static func format(number n: Double) -> String {
+        if n.isIntegral, abs(n) < 1e15 { return String(Int64(n)) }
+        return String(n)
+    }
+
+    /// JSON string quoting (RFC 8259): quotes, backslashes and every control character escaped.
+    public static func quote(_ s: String) -> String {
+        var out = "\""
+        for scalar in s.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case _ where scalar.value < 0x20 || scalar.value == 0x7F || scalar.value == 0x2028 || scalar.value == 0x2029:
+                out += String(format: "\\u%04x", scalar.value)
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out + "\""
+    }
+}
+
+extension Double {
+    /// True for finite values without a fractional part (JSON Schema's definition of an integer).
+    var isIntegral: Bool { isFinite && rounded(.towardZero) == self }
+}
+
+extension JSONValue: Codable {
+    public init(from decoder: Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        if container.decodeNil() {
+            self = .null
+        } else if let b = try? container.decode(Bool.self) {
+            self = .bool(b)
+        } else if let n = try? container.decode(Double.self) {
+            self = .number(n)
+        } else if let s = try? container.decode(String.self) {
+            self = .string(s)
+        } else if let a = try? container.decode([JSONValue].self) {
+            self = .array(a)
+        } else {
+            self = .object(try container.decode([String: JSONValue].self))
+        }
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var container = encoder.singleValueContainer()
+        switch self {
+        case .null: try container.encodeNil()
+        case .bool(let b): try container.encode(b)
+        case .number(let n):
+            if n.isIntegral, abs(n) < 9.0e15 { try container.encode(Int64(n)) } else { try container.encode(n) }
+        case .string(let s): try container.encode(s)
+        case .array(let a): try container.encode(a)
+        case .object(let o): try container.encode(o)
+        }
+    }
+}
+
+extension JSONValue {
+    /// Parses JSON text of any kind (object, array or scalar, as RFC 8259 allows at the top level).
+    ///
+    /// Foundation's decoder is strict where JSON Schema needs it: `true` never decodes as a number and
+    /// `1` never as a boolean, so the type a document was written with is the type it is validated as.
+    public static func parse(_ data: Data) throws -> JSONValue {
+        try JSONDecoder().decode(JSONValue.self, from: data)
+    }
+
+    /// Parses JSON from a string.
+    public static func parse(_ text: String) throws -> JSONValue {
+        try parse(Data(text.utf8))
+    }
+}
