@@ -40,3 +40,10 @@ public struct ValidationResult: Sendable {
     public let errors: [ValidationError]
     public var isValid: Bool { errors.isEmpty }
 }
+
+/// A refused document: every error, each with its pointer. Becomes HTTP 422 or exit status 1 at the edge.
+public struct ValidationFailure: Error, Sendable, CustomStringConvertible {
+    public let errors: [ValidationError]
+    public init(_ errors: [ValidationError]) { self.errors = errors }
+    public var description: String { errors.map(\.description).joined(separator: "\n") }
+}

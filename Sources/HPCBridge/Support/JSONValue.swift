@@ -155,3 +155,12 @@ extension JSONValue {
         try parse(Data(text.utf8))
     }
 }
+
+extension JSONValue {
+    /// Indented JSON with sorted keys, for people.
+    public var prettyJSON: String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        return (try? String(decoding: encoder.encode(self), as: UTF8.self)) ?? jsonText
+    }
+}

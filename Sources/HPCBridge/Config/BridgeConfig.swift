@@ -1,0 +1,77 @@
+import Foundation
+
+/// The service configuration (`config/hpcbridge.yaml`): where catalogs and templates are, the reference
+/// registry, the clusters and the research groups.
+public struct BridgeConfig: Sendable {
+    /// The file it was read from; relative directories are resolved against its folder.
+    public let path: String
+    public let catalogsDirectory: String
+    public let templatesDirectory: String
+    public let references: ReferenceRegistry
+    public let clusters: [String: ClusterConfig]
+    public let groups: [String: ResearchGroup]
+
+    /// Reads and checks the config; all problems are reported together with their positions.
+    public static func load(path: String) throws -> BridgeConfig {
+        let document = try YAMLDocument(contentsOf: path)
+        let (value, shapeIssues) = FileFormats.check(document, against: FileFormats.config)
+        guard shapeIssues.isEmpty else { throw LoadError(shapeIssues) }
+        var issues: [FileIssue] = []
+        let base = URL(fileURLWithPath: path).deletingLastPathComponent()
+        func resolve(_ relative: String) -> String {
+            relative.hasPrefix("/") ? relative : base.appendingPathComponent(relative).standardizedFileURL.path
+        }
+
+        var references: [String: ReferenceRegistry.Entry] = [:]
+        for (name, entry) in value["references"]?.objectValue ?? [:] {
+            let kind = entry["kind"]!.stringValue!
+            var files: [String: String] = [:]
+            for (key, v) in entry.objectValue! where !["kind", "description"].contains(key) { files[key] = v.stringValue! }
+            for needed in ReferenceRegistry.requiredFiles[kind] ?? [] where files[needed] == nil {
+                issues.append(FileIssue(document.location(of: JSONPointer(tokens: ["references", name])),
+                                        "reference \"\(name)\" is a \(kind) and needs \"\(needed)\""))
+            }
+            references[name] = .init(name: name, kind: kind, description: entry["description"]?.stringValue, files: files)
+        }
+
+        var clusters: [String: ClusterConfig] = [:]
+        for (name, entry) in value["clusters"]?.objectValue ?? [:] {
+            clusters[name] = ClusterConfig(
+                name: name,
+                scheduler: ClusterConfig.Scheduler(rawValue: entry["scheduler"]!.stringValue!)!,
+                mode: ClusterConfig.Mode(rawValue: entry["mode"]!.stringValue!)!,
+                reconcileIntervalSeconds: entry["reconcile_interval_seconds"]!.numberValue!)
+        }
+
+        var groups: [String: ResearchGroup] = [:]
+        for (name, entry) in value["research_groups"]?.objectValue ?? [:] {
+            let cluster = entry["cluster"]!.stringValue!
+            if clusters[cluster] == nil {
+                issues.append(FileIssue(document.location(of: JSONPointer(tokens: ["research_groups", name, "cluster"])),
+                                        "names cluster \"\(cluster)\", which is not under clusters\(EditDistance.hint(for: cluster, among: clusters.keys.sorted()))"))
+            }
+            groups[name] = ResearchGroup(
+                name: name,
+                description: entry["description"]?.stringValue,
+                cluster: cluster,
+                account: entry["account"]!.stringValue!,
+                partition: entry["partition"]?.stringValue,
+                qos: entry["qos"]?.stringValue,
+                runRoot: entry["run_root"]!.stringValue!,
+                allowedPipelines: entry["allowed_pipelines"]!.arrayValue!.compactMap(\.stringValue))
+        }
+        guard issues.isEmpty else { throw LoadError(issues.sorted { $0.description < $1.description }) }
+        return BridgeConfig(
+            path: path,
+            catalogsDirectory: resolve(value["catalogs"]!.stringValue!),
+            templatesDirectory: resolve(value["templates"]!.stringValue!),
+            references: ReferenceRegistry(entries: references),
+            clusters: clusters,
+            groups: groups)
+    }
+
+    /// Where in the file a group is declared, for cross-checks that run after loading.
+    public func location(ofGroup name: String) -> SourceLocation {
+        (try? YAMLDocument(contentsOf: path))?.location(of: JSONPointer(tokens: ["research_groups", name])) ?? SourceLocation(file: path)
+    }
+}

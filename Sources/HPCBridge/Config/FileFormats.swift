@@ -1,0 +1,157 @@
+/// The shapes of hpcbridge's own YAML files (pipeline catalogs and the service config), written as JSON
+/// Schemas and checked with the same validator that checks requests, so a misspelt key in a config file
+/// is reported like a misspelt parameter: with its line, column and a "did you mean".
+enum FileFormats {
+    /// Names that end up in batch-script directive lines (`#SBATCH --account=...`): kept to characters
+    /// that need no quoting anywhere.
+    static let schedulerName = #"{"type": "string", "pattern": "^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$", "errorMessage": "must be 1-64 letters, digits, _ . or - (a name the scheduler accepts in a directive line)"}"#
+    static let identifier = #"{"type": "string", "pattern": "^[a-z][a-z0-9_]{0,62}$", "errorMessage": "must be a lower-case identifier: a letter, then letters, digits or _ (at most 63)"}"#
+    static let safeAbsolutePath = #"{"type": "string", "format": "absolute-path", "pattern": "^/[A-Za-z0-9_./+-]*$", "errorMessage": "must be an absolute path of letters, digits and _ . / + - only"}"#
+    static let memory = #"{"type": ["string", "integer"], "pattern": "^[1-9][0-9]*[KMGTkmgt]?$", "minimum": 1, "errorMessage": "must be a memory size such as 512M, 16G or 1T (a bare number is megabytes)"}"#
+    static let timeLimit = #"{"type": ["string", "integer"], "pattern": "^([0-9]+-)?[0-9]+(:[0-9]+){0,2}$", "minimum": 1, "errorMessage": "must be a time limit such as 90 (minutes), 08:00:00 or 2-00:00:00"}"#
+
+    /// A pipeline catalog file (`config/pipelines/NAME.yaml`).
+    static let pipeline = """
+    {
+      "type": "object",
+      "additionalProperties": false,
+      "required": ["name", "version", "description", "template", "resources", "outputs", "parameters"],
+      "properties": {
+        "name": \(identifier),
+        "version": {"type": "string", "pattern": "^[0-9A-Za-z][0-9A-Za-z.+_-]{0,31}$", "errorMessage": "must be a version such as 1.2.0 (letters, digits, . + _ -)"},
+        "title": {"type": "string", "minLength": 1},
+        "description": {"type": "string", "minLength": 1, "x-allow-control-characters": true},
+        "template": {"type": "string", "pattern": "^[A-Za-z0-9_][A-Za-z0-9_./-]*[.]mustache$", "errorMessage": "must be a file name under the templates directory ending in .mustache"},
+        "resources": {
+          "type": "object",
+          "additionalProperties": false,
+          "required": ["defaults", "bounds"],
+          "properties": {
+            "defaults": {
+              "type": "object",
+              "additionalProperties": false,
+              "required": ["cpus", "memory", "time_limit"],
+              "properties": {
+                "cpus": {"type": "integer", "minimum": 1},
+                "gpus": {"type": "integer", "minimum": 0},
+                "memory": \(memory),
+                "time_limit": \(timeLimit),
+                "partition": \(schedulerName),
+                "qos": \(schedulerName)
+              }
+            },
+            "bounds": {
+              "type": "object",
+              "additionalProperties": false,
+              "required": ["cpus", "memory", "time_limit"],
+              "properties": {
+                "cpus": {"$ref": "#/$defs/countRange"},
+                "gpus": {"$ref": "#/$defs/countRange"},
+                "memory": {"type": "object", "additionalProperties": false, "required": ["max"], "properties": {"min": \(memory), "max": \(memory)}},
+                "time_limit": {"type": "object", "additionalProperties": false, "required": ["max"], "properties": {"min": \(timeLimit), "max": \(timeLimit)}}
+              }
+            }
+          }
+        },
+        "outputs": {
+          "type": "array",
+          "minItems": 1,
+          "items": {
+            "type": "object",
+            "additionalProperties": false,
+            "required": ["name", "path", "description"],
+            "properties": {
+              "name": \(identifier),
+              "path": {"type": "string", "pattern": "^[A-Za-z0-9_{][A-Za-z0-9_./{} -]*$", "errorMessage": "must be a relative path inside the run directory; it may use {{params.NAME}}"},
+              "description": {"type": "string", "x-allow-control-characters": true},
+              "when": {"type": "string", "pattern": "^params[.][a-z][a-z0-9_]*$", "errorMessage": "must name a parameter, like params.design: the output exists only when it is set"}
+            }
+          }
+        },
+        "parameters": {"type": "object"}
+      },
+      "$defs": {
+        "countRange": {"type": "object", "additionalProperties": false, "required": ["max"], "properties": {"min": {"type": "integer", "minimum": 0}, "max": {"type": "integer", "minimum": 0}}}
+      }
+    }
+    """
+
+    /// The service config (`config/hpcbridge.yaml`).
+    static let config = """
+    {
+      "type": "object",
+      "additionalProperties": false,
+      "required": ["catalogs", "templates", "references", "clusters", "research_groups"],
+      "properties": {
+        "catalogs": {"type": "string", "minLength": 1, "description": "pipeline catalog directory, relative to this file"},
+        "templates": {"type": "string", "minLength": 1, "description": "template directory, relative to this file"},
+        "references": {
+          "type": "object",
+          "propertyNames": {"pattern": "^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"},
+          "additionalProperties": {
+            "type": "object",
+            "additionalProperties": false,
+            "required": ["kind", "fasta"],
+            "properties": {
+              "kind": {"enum": ["genome", "transcriptome"]},
+              "description": {"type": "string", "x-allow-control-characters": true},
+              "fasta": \(safeAbsolutePath),
+              "bwa_index": \(safeAbsolutePath),
+              "salmon_index": \(safeAbsolutePath),
+              "annotation": \(safeAbsolutePath),
+              "tx2gene": \(safeAbsolutePath)
+            }
+          }
+        },
+        "clusters": {
+          "type": "object",
+          "minProperties": 1,
+          "propertyNames": {"pattern": "^[a-z][a-z0-9_-]{0,31}$"},
+          "additionalProperties": {
+            "type": "object",
+            "additionalProperties": false,
+            "required": ["scheduler"],
+            "properties": {
+              "scheduler": {"enum": ["slurm", "pbs"]},
+              "mode": {"enum": ["auto", "library", "cli"], "default": "auto"},
+              "reconcile_interval_seconds": {"type": "number", "exclusiveMinimum": 0, "default": 10}
+            }
+          }
+        },
+        "research_groups": {
+          "type": "object",
+          "minProperties": 1,
+          "propertyNames": {"pattern": "^[a-z][a-z0-9_]{0,62}$"},
+          "additionalProperties": {
+            "type": "object",
+            "additionalProperties": false,
+            "required": ["cluster", "account", "run_root", "allowed_pipelines"],
+            "properties": {
+              "description": {"type": "string", "x-allow-control-characters": true},
+              "cluster": {"type": "string"},
+              "account": \(schedulerName),
+              "partition": \(schedulerName),
+              "qos": \(schedulerName),
+              "run_root": \(safeAbsolutePath),
+              "allowed_pipelines": {"type": "array", "uniqueItems": true, "items": \(identifier)}
+            }
+          }
+        }
+      }
+    }
+    """
+
+    /// Validates a YAML document against one of the formats above; every problem with its position.
+    static func check(_ document: YAMLDocument, against format: String, at base: JSONPointer = .root) -> (JSONValue, [FileIssue]) {
+        // The formats are constants of this file; a failure here is a programming error caught by tests.
+        let schema = try! JSONSchema(try! JSONValue.parse(format))
+        let target = document.value.value(at: base) ?? .null
+        let result = SchemaValidator(schema: schema).validate(target)
+        let issues = result.errors.map { error in
+            let pointer = JSONPointer(tokens: base.tokens + error.pointer.tokens)
+            let name = pointer.tokens.last.map { "\"\($0)\" " } ?? ""
+            return FileIssue(document.location(of: pointer), "\(name)\(error.message)")
+        }
+        return (result.value, issues)
+    }
+}

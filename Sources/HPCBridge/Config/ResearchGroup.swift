@@ -1,0 +1,27 @@
+/// A research group as the site configures it: whose account its jobs are charged to, where their run
+/// directories live, and which pipelines it may run. Scheduler-facing names were checked at load time to
+/// be safe in directive lines.
+public struct ResearchGroup: Sendable, Hashable {
+    public let name: String
+    public let description: String?
+    public let cluster: String
+    public let account: String
+    public let partition: String?
+    public let qos: String?
+    /// Each job runs in `run_root/<job id>`.
+    public let runRoot: String
+    public let allowedPipelines: [String]
+}
+
+/// A scheduler the service submits to.
+public struct ClusterConfig: Sendable, Hashable {
+    /// The scheduler family.
+    public enum Scheduler: String, Sendable, CaseIterable { case slurm, pbs }
+    /// How Slurm is reached: libslurm, its CLI, or the library when it loads and the CLI otherwise.
+    public enum Mode: String, Sendable, CaseIterable { case auto, library, cli }
+
+    public let name: String
+    public let scheduler: Scheduler
+    public let mode: Mode
+    public let reconcileIntervalSeconds: Double
+}

@@ -1,0 +1,61 @@
+import Foundation
+import Mustache
+
+/// The batch-script templates of a site, parsed and linted once.
+///
+/// A script is three templates rendered with one context: the scheduler's header (`slurm/header.mustache`
+/// or `pbs/header.mustache`: directive lines only), the shared prologue (`shared/prologue.mustache`:
+/// strict mode, run directory, exit-code file and manifest) and the pipeline's body. Composing them here,
+/// instead of with Mustache partials, keeps each template checkable on its own.
+public struct TemplateSet: Sendable {
+    public let directory: String
+    let headers: [ClusterConfig.Scheduler: MustacheTemplate]
+    let prologue: MustacheTemplate
+    let bodies: [String: MustacheTemplate]
+
+    static let prologuePath = "shared/prologue.mustache"
+    static func headerPath(_ scheduler: ClusterConfig.Scheduler) -> String { "\(scheduler.rawValue)/header.mustache" }
+
+    /// Loads and lints the headers, the prologue and the body of every pipeline of `catalog`.
+    public static func load(directory: String, catalog: PipelineCatalog) throws -> TemplateSet {
+        var issues: [FileIssue] = []
+        func parse(_ relative: String, kind: TemplateLinter.Kind, linter: TemplateLinter = TemplateLinter()) -> MustacheTemplate? {
+            let path = (directory as NSString).appendingPathComponent(relative)
+            guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+                issues.append(FileIssue(SourceLocation(file: path), "cannot read this template; it must exist under the templates directory"))
+                return nil
+            }
+            let lintIssues = linter.lint(text, file: path, kind: kind)
+            issues.append(contentsOf: lintIssues)
+            do {
+                return try Self.parse(text)
+            } catch let error as MustacheTemplate.ParserError {
+                issues.append(FileIssue(SourceLocation(file: path, line: error.context.lineNumber, column: error.context.columnNumber),
+                                        "Mustache syntax error: \(error.error)"))
+            } catch {
+                issues.append(FileIssue(SourceLocation(file: path), "Mustache syntax error: \(error)"))
+            }
+            return nil
+        }
+        var headers: [ClusterConfig.Scheduler: MustacheTemplate] = [:]
+        for scheduler in ClusterConfig.Scheduler.allCases {
+            headers[scheduler] = parse(headerPath(scheduler), kind: .header)
+        }
+        let prologue = parse(prologuePath, kind: .shared)
+        var bodies: [String: MustacheTemplate] = [:]
+        for pipeline in catalog.sorted {
+            let linter = TemplateLinter(
+                parameterNames: Set(pipeline.parameters.root.properties.keys),
+                referenceParameters: Set(pipeline.referenceParameters.map(\.name)))
+            bodies[pipeline.template] = parse(pipeline.template, kind: .body, linter: linter)
+        }
+        guard issues.isEmpty, let prologue else { throw LoadError(issues) }
+        return TemplateSet(directory: directory, headers: headers, prologue: prologue, bodies: bodies)
+    }
+
+    /// Parses template text with the shell content type, so `{{value}}` is always a quoted shell word.
+    static func parse(_ text: String) throws -> MustacheTemplate {
+        _ = ShellContentType.registered
+        return try MustacheTemplate(string: "{{%CONTENT_TYPE:\(ShellContentType.name)}}" + text)
+    }
+}
