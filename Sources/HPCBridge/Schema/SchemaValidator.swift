@@ -105,9 +105,9 @@ public struct SchemaValidator: Sendable {
             checkString(s, node, fail)
             if node.allowsControlCharacters { allowedControl.insert(here) }
         case .array(let items):
-            checkArray(items, node, here, fail, &local, &allowedControl)
+            checkArray(items, node, here, &local, &allowedControl)
         case .object(let members):
-            checkObject(members, node, here, fail, &local, &allowedControl)
+            checkObject(members, node, here, &local, &allowedControl)
         default:
             break
         }
@@ -184,8 +184,9 @@ public struct SchemaValidator: Sendable {
         if let format = node.format, let problem = format.problem(with: s, allowedSchemes: node.uriSchemes) { fail(problem, nil) }
     }
 
-    private func checkArray(_ items: [JSONValue], _ node: SchemaNode, _ here: JSONPointer, _ fail: (String, JSONPointer?) -> Void,
+    private func checkArray(_ items: [JSONValue], _ node: SchemaNode, _ here: JSONPointer,
                             _ errors: inout [ValidationError], _ allowed: inout Set<JSONPointer>) {
+        func fail(_ message: String, _ pointer: JSONPointer?) { errors.append(ValidationError(pointer: pointer ?? here, message: message)) }
         if let m = node.minItems, items.count < m { fail("must list at least \(m) item\(m == 1 ? "" : "s"); got \(items.count)", nil) }
         if let m = node.maxItems, items.count > m { fail("must list at most \(m) item\(m == 1 ? "" : "s"); got \(items.count)", nil) }
         if node.uniqueItems {
@@ -199,8 +200,9 @@ public struct SchemaValidator: Sendable {
         }
     }
 
-    private func checkObject(_ members: [String: JSONValue], _ node: SchemaNode, _ here: JSONPointer, _ fail: (String, JSONPointer?) -> Void,
+    private func checkObject(_ members: [String: JSONValue], _ node: SchemaNode, _ here: JSONPointer,
                              _ errors: inout [ValidationError], _ allowed: inout Set<JSONPointer>) {
+        func fail(_ message: String, _ pointer: JSONPointer?) { errors.append(ValidationError(pointer: pointer ?? here, message: message)) }
         for name in node.required where members[name] == nil {
             fail("is required but missing", here.appending(name))
         }
