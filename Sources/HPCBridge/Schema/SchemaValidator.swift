@@ -69,9 +69,10 @@ public struct SchemaValidator: Sendable {
                        errors: inout [ValidationError], allowedControl: inout Set<JSONPointer>) {
         var local: [ValidationError] = []
         defer {
-            if let custom = node.errorMessage, local.contains(where: { $0.pointer == here }) {
-                local.removeAll { $0.pointer == here }
-                local.append(ValidationError(pointer: here, message: custom))
+            // As in ajv-errors (which nf-core schemas use): the author's message replaces every error
+            // of this subschema, reported at the value the subschema describes.
+            if let custom = node.errorMessage, !local.isEmpty {
+                local = [ValidationError(pointer: here, message: custom)]
             }
             errors.append(contentsOf: local)
         }
@@ -90,7 +91,7 @@ public struct SchemaValidator: Sendable {
             return
         }
         if let options = node.enumValues, !options.contains(value) {
-            let shown = options.prefix(12).map(Self.show).joined(separator: ", ") + (options.count > 12 ? ", …" : "")
+            let shown = options.prefix(20).map(Self.show).joined(separator: ", ") + (options.count > 20 ? ", …" : "")
             let hint = value.stringValue.map { EditDistance.hint(for: $0, among: options.compactMap(\.stringValue)) } ?? ""
             fail("must be one of \(shown); got \(Self.show(value))\(hint)")
         }

@@ -1,4 +1,0 @@
-import Testing
-import HummingbirdTesting
-import PropertyBased
-@Test func placeholder() { #expect(1 == 1) }
