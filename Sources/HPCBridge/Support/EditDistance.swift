@@ -21,9 +21,15 @@ public enum EditDistance {
     /// The closest candidate within a distance proportional to the word's length, if any.
     ///
     /// The threshold (a third of the longer word, at least 2) catches transpositions and dropped letters
-    /// (`requried`, `maxLenght`, `hg83`) without suggesting unrelated names.
+    /// (`requried`, `maxLenght`, `hg83`) without suggesting unrelated names; an abbreviation of at least
+    /// three letters (`int` for `integer`) suggests the word it starts.
     public static func suggestion(for word: String, among candidates: some Sequence<String>) -> String? {
+        let candidates = Array(candidates)
         var best: (String, Int)?
+        let lowered = word.lowercased()
+        for candidate in candidates where lowered.count >= 3 && candidate.lowercased().hasPrefix(lowered) && candidate != word {
+            return candidate
+        }
         for candidate in candidates {
             let d = between(word, candidate)
             let limit = max(2, max(word.count, candidate.count) / 3)
