@@ -1,6 +1,9 @@
 // swift-tools-version: 6.1
 import PackageDescription
 
+/// The project's own code builds without warnings (dependencies are not held to this).
+let strict: [SwiftSetting] = [.unsafeFlags(["-warnings-as-errors"])]
+
 let package = Package(
     name: "hpcbridge",
     platforms: [.macOS(.v15)],
@@ -20,6 +23,7 @@ let package = Package(
     targets: [
         .target(
             name: "CSlurmShim",
+            cSettings: [.unsafeFlags(["-Wall", "-Wextra", "-Werror"])],
             linkerSettings: [.linkedLibrary("dl")]
         ),
         .target(
@@ -29,14 +33,16 @@ let package = Package(
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Mustache", package: "swift-mustache"),
                 .product(name: "Logging", package: "swift-log"),
-            ]
+            ],
+            swiftSettings: strict
         ),
         .target(
             name: "HPCBridgeServer",
             dependencies: [
                 "HPCBridge",
                 .product(name: "Hummingbird", package: "hummingbird"),
-            ]
+            ],
+            swiftSettings: strict
         ),
         .executableTarget(
             name: "hpcbridge",
@@ -44,7 +50,8 @@ let package = Package(
                 "HPCBridge",
                 "HPCBridgeServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ]
+            ],
+            swiftSettings: strict
         ),
         .testTarget(
             name: "HPCBridgeTests",
@@ -54,7 +61,8 @@ let package = Package(
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ],
-            resources: [.copy("Fixtures")]
+            resources: [.copy("Fixtures")],
+            swiftSettings: strict
         ),
     ],
     swiftLanguageModes: [.v6]

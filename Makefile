@@ -1,0 +1,45 @@
+# hpcbridge: the two quick-start commands are `make run` and `make test`.
+SHELL := /bin/bash
+SWIFT ?= swift
+BIN := .build/debug/hpcbridge
+CONFIG ?= config/hpcbridge.yaml
+DEMO_JOB_ID := 0b7c52a4-8f0e-4a43-9d57-3c1a2b9d6e10
+
+.PHONY: all build test run validate golden clean
+
+all: build
+
+## build: compile the package, the executable and the tests (debug)
+build:
+	$(SWIFT) build --build-tests
+
+## test: the full test suite (what README and CI run)
+test: build
+	$(SWIFT) test --skip-build
+
+## run: check the example config and render both seed examples for Slurm and PBS into var/demo/
+run: build
+	$(BIN) validate --config $(CONFIG)
+	@mkdir -p var/demo
+	@for example in gatk_variant_calling:cancer_genomics_lab:gatk_variant_calling rnaseq_deseq2:systems_biology_lab:rnaseq_deseq2 \
+	                rnaseq_deseq2:systems_biology_lab:rnaseq_deseq2_design; do \
+	  IFS=: read -r pipeline group file <<< "$$example"; \
+	  $(BIN) check-params $$pipeline config/examples/$$file.json --config $(CONFIG) || exit 1; \
+	  for scheduler in slurm pbs; do \
+	    $(BIN) render $$pipeline config/examples/$$file.json --group $$group --scheduler $$scheduler \
+	      --config $(CONFIG) --job-id $(DEMO_JOB_ID) > var/demo/$$file.$$scheduler.sh || exit 1; \
+	    bash -n var/demo/$$file.$$scheduler.sh || exit 1; \
+	    echo "rendered var/demo/$$file.$$scheduler.sh"; \
+	  done; \
+	done
+
+## validate: check config, catalogs and templates
+validate: build
+	$(BIN) validate --config $(CONFIG)
+
+## golden: regenerate the golden scripts after a deliberate template change (review the diff!)
+golden: build
+	HPCBRIDGE_UPDATE_GOLDEN=1 $(SWIFT) test --skip-build --filter GoldenScriptTests
+
+clean:
+	rm -rf .build var
