@@ -1,0 +1,62 @@
+import Foundation
+import HPCBridgeServer
+import Hummingbird
+import HummingbirdTesting
+import Testing
+@testable import HPCBridge
+
+@Suite("HTTP: health and the pipeline catalog")
+struct CatalogRoutesTests {
+    func withClient(_ body: @Sendable (any TestClientProtocol) async throws -> Void) async throws {
+        let app = Application(router: buildRouter(site: TestSite.shipped))
+        try await app.test(.router, body)
+    }
+
+    func json(_ buffer: ByteBuffer) throws -> JSONValue { try JSONValue.parse(String(buffer: buffer)) }
+
+    @Test("GET /healthz")
+    func health() async throws {
+        try await withClient { client in
+            let response = try await client.execute(uri: "/healthz", method: .get)
+            #expect(response.status == .ok)
+            #expect(try json(response.body) == ["status": "ok"])
+        }
+    }
+
+    @Test("GET /v1/pipelines lists every pipeline")
+    func list() async throws {
+        try await withClient { client in
+            let response = try await client.execute(uri: "/v1/pipelines", method: .get)
+            #expect(response.status == .ok)
+            #expect(response.headers[.contentType] == "application/json")
+            let names = try json(response.body)["pipelines"]?.arrayValue?.compactMap { $0["name"]?.stringValue }
+            #expect(names == ["gatk_variant_calling", "rnaseq_deseq2"])
+        }
+    }
+
+    @Test("GET /v1/pipelines/{name} returns the schema, resources and outputs")
+    func detail() async throws {
+        try await withClient { client in
+            let response = try await client.execute(uri: "/v1/pipelines/gatk_variant_calling", method: .get)
+            #expect(response.status == .ok)
+            let document = try json(response.body)
+            #expect(document["version"] == "1.0.0")
+            #expect(document["parameters"]?["properties"]?["caller"]?["enum"] == ["HaplotypeCaller", "bcftools"])
+            #expect(document["resources"]?["defaults"]?["memory"] == "16G")
+            #expect(document["resources"]?["bounds"]?["cpus"] == ["min": 1, "max": 32])
+            #expect(document["outputs"]?.arrayValue?.count == 4)
+        }
+    }
+
+    @Test("an unknown pipeline is a 404 problem document with a hint")
+    func unknown() async throws {
+        try await withClient { client in
+            let response = try await client.execute(uri: "/v1/pipelines/gatk_variant_caling", method: .get)
+            #expect(response.status == .notFound)
+            #expect(response.headers[.contentType] == "application/problem+json")
+            let problem = try json(response.body)
+            #expect(problem["status"] == 404)
+            #expect(problem["detail"]?.stringValue?.contains("did you mean \"gatk_variant_calling\"") == true)
+        }
+    }
+}
