@@ -58,26 +58,26 @@ public struct ResourcePolicy: Sendable, Hashable {
         }
         count("cpus", cpus) { request.cpus = $0 }
         count("gpus", gpus) { request.gpus = $0 }
-        if let value = members["memory"] {
+        /// Memory and time limits: text in Slurm's spelling, parsed, then checked against the bounds.
+        func quantity(_ key: String, _ range: ClosedRange<Int>, parse: (String) -> Int?, show: (Int) -> String,
+                      example: String, _ apply: (Int) -> Void) {
+            guard let value = members[key] else { return }
             let text = value.stringValue ?? (value.numberValue.map { JSONValue.format(number: $0) } ?? "")
-            if let mb = ResourceQuantities.megabytes(text) {
-                if memoryMB.contains(mb) { request.memoryMB = mb } else {
-                    errors.append(ValidationError(pointer: JSONPointer(tokens: ["memory"]), message: "must be between \(ResourceQuantities.memoryText(megabytes: memoryMB.lowerBound)) and \(ResourceQuantities.memoryText(megabytes: memoryMB.upperBound)) for this pipeline; got \(text)"))
-                }
-            } else {
-                errors.append(ValidationError(pointer: JSONPointer(tokens: ["memory"]), message: "must be a memory size such as 512M or 16G; got \(value.jsonText)"))
+            let pointer = JSONPointer(tokens: [key])
+            guard let parsed = parse(text) else {
+                errors.append(ValidationError(pointer: pointer, message: "must be \(example); got \(value.jsonText)"))
+                return
             }
-        }
-        if let value = members["time_limit"] {
-            let text = value.stringValue ?? (value.numberValue.map { JSONValue.format(number: $0) } ?? "")
-            if let seconds = ResourceQuantities.seconds(text) {
-                if timeLimitSeconds.contains(seconds) { request.timeLimitSeconds = seconds } else {
-                    errors.append(ValidationError(pointer: JSONPointer(tokens: ["time_limit"]), message: "must be between \(ResourceQuantities.timeText(seconds: timeLimitSeconds.lowerBound)) and \(ResourceQuantities.timeText(seconds: timeLimitSeconds.upperBound)) for this pipeline; got \(text)"))
-                }
-            } else {
-                errors.append(ValidationError(pointer: JSONPointer(tokens: ["time_limit"]), message: "must be a time limit such as 90 (minutes), 08:00:00 or 1-00:00:00; got \(value.jsonText)"))
+            guard range.contains(parsed) else {
+                errors.append(ValidationError(pointer: pointer, message: "must be between \(show(range.lowerBound)) and \(show(range.upperBound)) for this pipeline; got \(text)"))
+                return
             }
+            apply(parsed)
         }
+        quantity("memory", memoryMB, parse: ResourceQuantities.megabytes, show: { ResourceQuantities.memoryText(megabytes: $0) },
+                 example: "a memory size such as 512M or 16G") { request.memoryMB = $0 }
+        quantity("time_limit", timeLimitSeconds, parse: ResourceQuantities.seconds, show: { ResourceQuantities.timeText(seconds: $0) },
+                 example: "a time limit such as 90 (minutes), 08:00:00 or 1-00:00:00") { request.timeLimitSeconds = $0 }
         return errors.isEmpty ? .success(request) : .failure(ValidationFailure(errors.sorted()))
     }
 }
