@@ -1,0 +1,37 @@
+import Foundation
+
+/// The seam between hpcbridge and a batch system: one small async protocol for Slurm (library or CLI)
+/// and PBS, so the reconciler and the API never know which one they talk to.
+///
+/// `states(changedSince:)` is one call for all jobs: admins ban tools that poll per job.
+public protocol BatchScheduler: Sendable {
+    /// Which implementation this is, for logs, metrics and `doctor` (`slurm-library`, `slurm-cli`, `pbs-cli`).
+    var path: String { get }
+    /// Submits a batch script; returns the scheduler's id.
+    func submit(_ job: BatchJobSpec) async throws -> NativeJobID
+    /// Cancels a job (no error when it already finished).
+    func cancel(_ id: NativeJobID) async throws
+    /// Every job the controller knows, changed since `changedSince` where the backend can filter.
+    func states(changedSince: Date?) async throws -> SchedulerSnapshot
+    /// Final states from accounting for jobs the controller has forgotten.
+    func accountingStates(for ids: [NativeJobID], since: Date) async throws -> [NativeJobID: SchedulerJobState]
+}
+
+/// A scheduler call that failed, with what was attempted and whether trying again may help.
+public struct SchedulerError: Error, Sendable, CustomStringConvertible {
+    public enum Kind: Sendable { case unavailable, rejected, timeout, malformedOutput, notFound }
+    public let kind: Kind
+    /// The operation (`submit`, `states`, `cancel`, `accounting`).
+    public let operation: String
+    public let detail: String
+    /// Transient errors (controller down, timeout) are retried with backoff; others are not.
+    public var transient: Bool { kind == .unavailable || kind == .timeout }
+
+    public init(_ kind: Kind, operation: String, detail: String) {
+        self.kind = kind
+        self.operation = operation
+        self.detail = detail
+    }
+
+    public var description: String { "\(operation) failed: \(detail)" }
+}

@@ -1,0 +1,119 @@
+import Foundation
+
+/// Where a job is in its life, as a scheduler reports it, mapped onto hpcbridge's lifecycle.
+public enum SchedulerStatus: Sendable, Hashable {
+    /// Waiting to start, with the scheduler's reason (`Priority`, `Resources`, ...).
+    case queued(reason: String?)
+    /// Will not start until someone releases it (`JobHeldUser`, `JobHeldAdmin`, PBS `H`).
+    case held(reason: String?)
+    case running
+    /// Stopped while running (Slurm SUSPENDED/STOPPED, PBS S/U).
+    case suspended
+    /// Finished with exit code 0.
+    case completed
+    /// Finished any other way; the kind says which.
+    case failed(FailureKind)
+
+    /// True once the job has run (or is running): its start time is real, not an estimate.
+    public var hasStarted: Bool {
+        switch self {
+        case .queued, .held: return false
+        default: return true
+        }
+    }
+
+    /// True for completed and failed: nothing more will happen to the job.
+    public var isTerminal: Bool {
+        switch self {
+        case .completed, .failed: return true
+        default: return false
+        }
+    }
+}
+
+/// Why a job did not complete. Each is distinct because each calls for a different action: raise the
+/// time limit, the memory, resubmit after a node failure, fix the input.
+public enum FailureKind: Sendable, Hashable, Codable {
+    case nonZeroExit(code: Int)
+    case signal(Int)
+    case timeout
+    case outOfMemory
+    case nodeFailure
+    case bootFailure
+    case deadline
+    case preempted
+    case launchFailure
+    case cancelled
+
+    /// A stable label for APIs and metrics (`non_zero_exit`, `out_of_memory`, ...).
+    public var label: String {
+        switch self {
+        case .nonZeroExit: return "non_zero_exit"
+        case .signal: return "signal"
+        case .timeout: return "timeout"
+        case .outOfMemory: return "out_of_memory"
+        case .nodeFailure: return "node_failure"
+        case .bootFailure: return "boot_failure"
+        case .deadline: return "deadline"
+        case .preempted: return "preempted"
+        case .launchFailure: return "launch_failure"
+        case .cancelled: return "cancelled"
+        }
+    }
+}
+
+/// One job as one scheduler query saw it.
+public struct SchedulerJobState: Sendable, Hashable {
+    public var id: NativeJobID
+    /// The hpcbridge job id carried in the job (Slurm comment `hpcbridge:<uuid>`, PBS variable).
+    public var tag: UUID?
+    public var name: String?
+    public var status: SchedulerStatus
+    /// The scheduler's own words: `FAILED`, `PENDING+REQUEUED`, `F/93`.
+    public var rawState: String
+    public var reason: String?
+    public var exit: ProcessExit?
+    public var submitTime: Date?
+    public var startTime: Date?
+    public var endTime: Date?
+    /// How often the scheduler requeued the job; a rise between two snapshots is a requeue.
+    public var restartCount: Int
+
+    public init(id: NativeJobID, tag: UUID? = nil, name: String? = nil, status: SchedulerStatus, rawState: String, reason: String? = nil,
+                exit: ProcessExit? = nil, submitTime: Date? = nil, startTime: Date? = nil, endTime: Date? = nil, restartCount: Int = 0) {
+        self.id = id
+        self.tag = tag
+        self.name = name
+        self.status = status
+        self.rawState = rawState
+        self.reason = reason
+        self.exit = exit
+        self.submitTime = submitTime
+        self.startTime = startTime
+        self.endTime = endTime
+        self.restartCount = restartCount
+    }
+
+    /// The job UUID from a Slurm comment or PBS variable value `hpcbridge:<uuid>` (or a bare UUID).
+    public static func tag(from text: String?) -> UUID? {
+        guard var text = text?.trimmingCharacters(in: .whitespaces), !text.isEmpty else { return nil }
+        if text.hasPrefix("hpcbridge:") { text.removeFirst("hpcbridge:".count) }
+        return UUID(uuidString: text)
+    }
+}
+
+/// All jobs a scheduler knows, from one query.
+public struct SchedulerSnapshot: Sendable {
+    /// When the scheduler answered.
+    public var takenAt: Date
+    public var jobs: [NativeJobID: SchedulerJobState]
+    /// True when the scheduler said nothing changed since the time asked about (libslurm's
+    /// SLURM_NO_CHANGE_IN_DATA); `jobs` is then empty and the previous snapshot still holds.
+    public var unchanged: Bool
+
+    public init(takenAt: Date, jobs: [NativeJobID: SchedulerJobState], unchanged: Bool = false) {
+        self.takenAt = takenAt
+        self.jobs = jobs
+        self.unchanged = unchanged
+    }
+}
