@@ -5,7 +5,7 @@ BIN := .build/debug/hpcbridge
 CONFIG ?= config/hpcbridge.yaml
 DEMO_JOB_ID := 0b7c52a4-8f0e-4a43-9d57-3c1a2b9d6e10
 
-.PHONY: all build test run validate golden clean
+.PHONY: all build test run validate golden clean cluster
 
 all: build
 
@@ -13,12 +13,17 @@ all: build
 build:
 	$(SWIFT) build --build-tests
 
-## test: the full test suite (what README and CI run)
-test: build
+## cluster: bring up the single-node dev Slurm cluster (root, Debian 12), unless a real cluster answers
+cluster:
+	@if [ "$$(id -u)" = 0 ]; then contrib/dev-cluster/up; \
+	 else echo "make: not root, so no dev cluster; tests that need Slurm are skipped (or fail with HPCBRIDGE_REQUIRE_SLURM=1)"; fi
+
+## test: the full test suite (what README and CI run); brings up the dev cluster first
+test: build cluster
 	$(SWIFT) test --skip-build
 
-## run: check the example config and render both seed examples for Slurm and PBS into var/demo/
-run: build
+## run: bring up the dev cluster, check the example config and render the seed examples into var/demo/
+run: build cluster
 	$(BIN) validate --config $(CONFIG)
 	@mkdir -p var/demo
 	@for example in gatk_variant_calling:cancer_genomics_lab:gatk_variant_calling rnaseq_deseq2:systems_biology_lab:rnaseq_deseq2 \

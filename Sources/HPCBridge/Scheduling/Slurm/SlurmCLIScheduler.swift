@@ -1,0 +1,111 @@
+import Foundation
+
+/// Slurm through its command-line tools: the fallback when libslurm cannot be used, and the path that
+/// works against any Slurm version.
+///
+/// Costs the controller one RPC per call: `squeue --json` once per cycle for all jobs (filtered here,
+/// because 22.05 ignores `-j` with `--json`), `sacct` with an explicit `--starttime` and at most
+/// `accountingChunk` ids per call.
+public struct SlurmCLIScheduler: BatchScheduler {
+    public let path = "slurm-cli"
+    public var runner: CommandRunner
+    public var timeout: Duration
+    /// Job ids per `sacct -j` call: keeps argument lists short and each accounting query small.
+    public var accountingChunk: Int
+
+    public init(runner: CommandRunner = CommandRunner(), timeout: Duration = .seconds(30), accountingChunk: Int = 500) {
+        var runner = runner
+        runner.environment["SLURM_TIME_FORMAT"] = "%s"
+        self.runner = runner
+        self.timeout = timeout
+        self.accountingChunk = accountingChunk
+    }
+
+    /// The sbatch options for a spec (they override the script's `#SBATCH` lines, so both paths submit
+    /// the same job).
+    static func sbatchArguments(_ job: BatchJobSpec) -> [String] {
+        var arguments = [
+            "--parsable", "--job-name=\(job.name)", "--account=\(job.account)",
+            "--nodes=1", "--ntasks=1", "--cpus-per-task=\(job.resources.cpus)", "--mem=\(job.resources.memoryMB)M",
+            "--time=\(ResourceQuantities.slurmTime(seconds: job.resources.timeLimitSeconds))",
+            "--chdir=\(job.workingDirectory)", "--output=\(job.stdoutPath)", "--error=\(job.stderrPath)",
+            "--comment=\(job.comment)",
+        ]
+        if let partition = job.partition { arguments.append("--partition=\(partition)") }
+        if let qos = job.qos { arguments.append("--qos=\(qos)") }
+        if job.resources.gpus > 0 { arguments.append("--gpus=\(job.resources.gpus)") }
+        if job.hold { arguments.append("--hold") }
+        if !job.environment.isEmpty {
+            arguments.append("--export=ALL," + job.environment.keys.sorted().map { "\($0)=\(job.environment[$0]!)" }.joined(separator: ","))
+        }
+        return arguments
+    }
+
+    public func submit(_ job: BatchJobSpec) async throws -> NativeJobID {
+        let output = try await runner.run("sbatch", Self.sbatchArguments(job), input: job.script, timeout: timeout, operation: "submit")
+        guard output.status == 0 else { throw Self.error(output, operation: "submit", command: "sbatch") }
+        // --parsable prints "id" or "id;cluster".
+        let id = output.stdoutText.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespacesAndNewlines) } ?? ""
+        guard !id.isEmpty, id.allSatisfy({ $0.isNumber || $0 == "_" }) else {
+            throw SchedulerError(.malformedOutput, operation: "submit", detail: "sbatch --parsable printed \(JSONValue.quote(output.stdoutText))")
+        }
+        return NativeJobID(id)
+    }
+
+    public func cancel(_ id: NativeJobID) async throws {
+        let output = try await runner.run("scancel", [id.rawValue], timeout: timeout, operation: "cancel")
+        if output.status != 0 {
+            // Cancelling a job that already ended is not an error for the caller.
+            let ended = ["already completing or completed", "Invalid job id", "Job/step already completing"]
+            guard ended.contains(where: output.stderr.contains) else { throw Self.error(output, operation: "cancel", command: "scancel") }
+        }
+    }
+
+    public func states(changedSince: Date?) async throws -> SchedulerSnapshot {
+        let output = try await runner.run("squeue", ["--json"], timeout: timeout, operation: "states")
+        guard output.status == 0 else { throw Self.error(output, operation: "states", command: "squeue") }
+        let jobs = try SqueueJSONParser.parse(output.stdout)
+        return SchedulerSnapshot(takenAt: Date(), jobs: Dictionary(jobs.map { ($0.id, $0) }, uniquingKeysWith: { $1 }))
+    }
+
+    public func accountingStates(for ids: [NativeJobID], since: Date) async throws -> [NativeJobID: SchedulerJobState] {
+        var result: [NativeJobID: SchedulerJobState] = [:]
+        let start = Self.sacctTime(since.addingTimeInterval(-60))
+        for chunkStart in stride(from: 0, to: ids.count, by: max(1, accountingChunk)) {
+            let chunk = ids[chunkStart..<min(ids.count, chunkStart + accountingChunk)]
+            let arguments = ["-X", "-P", "-n", "--starttime=\(start)", "--endtime=now", "-o", SacctParser.fields.joined(separator: ","),
+                             "-j", chunk.map(\.rawValue).joined(separator: ",")]
+            let output = try await runner.run("sacct", arguments, timeout: timeout, operation: "accounting")
+            guard output.status == 0 else { throw Self.error(output, operation: "accounting", command: "sacct") }
+            for state in try SacctParser.parse(output.stdoutText) { result[state.id] = state }
+        }
+        return result
+    }
+
+    /// sacct reads `--starttime` in the local time zone, in this form.
+    static func sacctTime(_ date: Date) -> String {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = .current
+        formatter.dateFormat = "yyyy-MM-dd'T'HH:mm:ss"
+        return formatter.string(from: date)
+    }
+
+    /// A failed command as a scheduler error: unreachable controllers are transient, refusals are not.
+    static func error(_ output: CommandRunner.Output, operation: String, command: String) -> SchedulerError {
+        let message = output.stderr.trimmingCharacters(in: .whitespacesAndNewlines)
+        let transientMarkers = ["Unable to contact slurm controller", "Socket timed out", "Connection refused",
+                                "slurm_persist_conn_open", "Slurm backup controller in standby", "Zero Bytes were transmitted"]
+        let kind: SchedulerError.Kind
+        if transientMarkers.contains(where: message.contains) {
+            kind = .unavailable
+        } else if message.contains("accounting storage is disabled") {
+            kind = .unavailable
+        } else if message.contains("Invalid job id") {
+            kind = .notFound
+        } else {
+            kind = .rejected
+        }
+        return SchedulerError(kind, operation: operation, detail: "\(command) exited with \(output.status): \(message.isEmpty ? "(no message)" : message)")
+    }
+}

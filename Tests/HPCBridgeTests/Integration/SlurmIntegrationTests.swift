@@ -1,0 +1,115 @@
+import Foundation
+import Testing
+@testable import HPCBridge
+
+/// Both Slurm paths against the live cluster: every outcome hpcbridge must tell apart.
+@Suite("Slurm, live cluster", .enabled(if: LiveCluster.enabled))
+struct SlurmIntegrationTests {
+    /// The paths under test. The library path joins when it can load libslurm (see doctor).
+    static var schedulers: [any BatchScheduler] { [SlurmCLIScheduler()] }
+    static var pathNames: [String] { schedulers.map(\.path) }
+
+    static func scheduler(_ path: String) -> any BatchScheduler { schedulers.first { $0.path == path }! }
+
+    func finish(_ body: String, path: String, seconds: Int = 600, memoryMB: Int = 256) async throws -> SchedulerJobState {
+        try LiveCluster.check()
+        let scheduler = Self.scheduler(path)
+        let since = Date()
+        let spec = try LiveCluster.spec(body, name: "hb-it", seconds: seconds, memoryMB: memoryMB)
+        let id = try await scheduler.submit(spec)
+        let state = try await LiveCluster.waitFor(id, on: scheduler, since: since)
+        #expect(state.tag?.uuidString.lowercased() == spec.comment.dropFirst("hpcbridge:".count).description, "the job carries its hpcbridge id")
+        return state
+    }
+
+    @Test("success", arguments: pathNames)
+    func success(path: String) async throws {
+        let state = try await finish("echo done", path: path)
+        #expect(state.status == .completed)
+        #expect(state.exit == ProcessExit.success)
+    }
+
+    @Test("exit 3", arguments: pathNames)
+    func exitCode(path: String) async throws {
+        #expect(try await finish("exit 3", path: path).status == .failed(.nonZeroExit(code: 3)))
+    }
+
+    @Test("killed by a signal", arguments: pathNames)
+    func signal(path: String) async throws {
+        #expect(try await finish("kill -9 $$", path: path).status == .failed(.signal(9)))
+    }
+
+    @Test("time limit exceeded", arguments: pathNames)
+    func timeLimit(path: String) async throws {
+        #expect(try await finish("sleep 600", path: path, seconds: 60).status == .failed(.timeout))
+    }
+
+    @Test("memory limit exceeded (the dev cluster enforces it with cgroups)", arguments: pathNames)
+    func memory(path: String) async throws {
+        let cgroups = (try? String(contentsOfFile: "/etc/slurm/cgroup.conf", encoding: .utf8))?.contains("ConstrainRAMSpace=yes") ?? false
+        let state = try await finish(#"perl -e '$x = "a" x (400 * 1024 * 1024); sleep 2'"#, path: path, memoryMB: 64)
+        if cgroups {
+            #expect(state.status == .failed(.outOfMemory))
+        } else {
+            // Without cgroups Slurm kills the job but reports it as a failure with signal 9 (see README).
+            #expect(state.status != .completed)
+        }
+    }
+
+    @Test("scancel", arguments: pathNames)
+    func cancel(path: String) async throws {
+        try LiveCluster.check()
+        let scheduler = Self.scheduler(path)
+        let since = Date()
+        let id = try await scheduler.submit(try LiveCluster.spec("sleep 600", name: "hb-it-cancel"))
+        _ = try await LiveCluster.waitFor(id, on: scheduler, since: since) { $0.status == .running || $0.status.isTerminal }
+        try await scheduler.cancel(id)
+        #expect(try await LiveCluster.waitFor(id, on: scheduler, since: since).status == .failed(.cancelled))
+        try await scheduler.cancel(id)  // cancelling a finished job is not an error
+    }
+
+    @Test("scontrol requeue returns the job to the queue and counts it, then it completes", arguments: pathNames)
+    func requeue(path: String) async throws {
+        try LiveCluster.check()
+        let scheduler = Self.scheduler(path)
+        let since = Date()
+        let marker = NSTemporaryDirectory() + "hpcbridge-it/requeue-\(UUID().uuidString)"
+        // The first run sleeps until requeued; the second run finds the marker and ends at once.
+        let id = try await scheduler.submit(try LiveCluster.spec("if [ -e \(marker) ]; then exit 0; fi; touch \(marker); sleep 600", name: "hb-it-requeue"))
+        _ = try await LiveCluster.waitFor(id, on: scheduler, since: since) { $0.status == .running && FileManager.default.fileExists(atPath: marker) }
+        try LiveCluster.scontrol("requeue", id.rawValue)
+        let requeued = try await LiveCluster.waitFor(id, on: scheduler, since: since) { $0.restartCount >= 1 && !$0.status.hasStarted }
+        #expect(!requeued.status.isTerminal || requeued.status == .completed, "a requeue is never a failure: \(requeued.status)")
+        try LiveCluster.scontrol("update", "jobid=\(id.rawValue)", "StartTime=now")
+        let final = try await LiveCluster.waitFor(id, on: scheduler, since: since)
+        #expect(final.status == .completed)
+    }
+
+    @Test("hold and release", arguments: pathNames)
+    func holdRelease(path: String) async throws {
+        try LiveCluster.check()
+        let scheduler = Self.scheduler(path)
+        let since = Date()
+        let id = try await scheduler.submit(try LiveCluster.spec("exit 0", name: "hb-it-hold", hold: true))
+        let held = try await LiveCluster.waitFor(id, on: scheduler, since: since) { if case .held = $0.status { true } else { false } }
+        #expect(held.status == .held(reason: "JobHeldUser"))
+        try LiveCluster.scontrol("release", id.rawValue)
+        #expect(try await LiveCluster.waitFor(id, on: scheduler, since: since).status == .completed)
+    }
+
+    @Test("a job purged from the controller is resolved from accounting", arguments: pathNames)
+    func purged(path: String) async throws {
+        try LiveCluster.check()
+        let scheduler = Self.scheduler(path)
+        let since = Date()
+        let id = try await scheduler.submit(try LiveCluster.spec("exit 4", name: "hb-it-purge"))
+        // Wait until the controller no longer lists the job (MinJobAge), then ask accounting.
+        let deadline = Date().addingTimeInterval(300)
+        while try await scheduler.states(changedSince: nil).jobs[id] != nil, Date() < deadline {
+            try await Task.sleep(for: .seconds(2))
+        }
+        #expect(try await scheduler.states(changedSince: nil).jobs[id] == nil, "the controller still lists the job")
+        let accounted = try await scheduler.accountingStates(for: [id], since: since)
+        #expect(accounted[id]?.status == .failed(.nonZeroExit(code: 4)))
+    }
+}
