@@ -10,6 +10,7 @@
 #define HPCBRIDGE_CSLURMSHIM_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -20,13 +21,68 @@ typedef struct hb_slurm_status {
     int usable;                 /* 1 when libslurm loaded and matches the headers */
     int built_with_headers;     /* 1 when the shim was compiled against slurm/slurm.h */
     long header_api_version;    /* SLURM_VERSION_NUMBER of the headers, 0 without */
-    long library_api_version;   /* slurm_api_version() of the loaded library, 0 when not loaded */
+    long library_api_version;   /* slurm_api_version() of the loaded library (API generation, e.g. 38.0.0), 0 when not loaded */
     char library[128];          /* the soname that was loaded, or tried */
     char reason[512];           /* when not usable: why, in words an admin can act on */
 } hb_slurm_status;
 
 /* Loads libslurm once (thread-safe) and reports whether the library path can be used. */
 void hb_slurm_probe(hb_slurm_status *status);
+
+/* What hpcbridge needs of one job, from the controller or from accounting. */
+typedef struct hb_job_record {
+    uint32_t job_id;
+    uint32_t array_job_id;      /* 0 when not an array task */
+    uint32_t array_task_id;     /* NO_VAL (0xfffffffe) when not an array task */
+    uint32_t job_state;         /* base state | flag bits, as in slurm.h */
+    uint32_t exit_code;         /* raw wait status */
+    uint32_t restart_count;
+    int64_t submit_time, start_time, end_time;
+    char name[128];
+    char comment[128];
+    char reason[64];
+} hb_job_record;
+
+/* A batch job to submit; NULL strings are left unset. */
+typedef struct hb_submit_request {
+    const char *script;
+    const char *name;
+    const char *account;
+    const char *partition;
+    const char *qos;
+    const char *work_dir;
+    const char *std_out;
+    const char *std_err;
+    const char *comment;
+    uint32_t cpus;
+    uint64_t memory_mb;
+    uint32_t time_minutes;
+    uint32_t gpus;
+    int hold;
+    const char *const *environment;   /* "KEY=VALUE" strings */
+    uint32_t environment_count;
+} hb_submit_request;
+
+/* Result codes of the calls below. */
+enum { HB_OK = 0, HB_NO_CHANGE = 1, HB_ERROR = -1, HB_UNAVAILABLE = -2 };
+
+/* Submits a batch job. On error, message holds libslurm's words and errno_out its error number. */
+int hb_slurm_submit(const hb_submit_request *request, uint32_t *job_id, int *errno_out, char *message, size_t message_size);
+
+/* Loads every job changed since update_time (0: all). HB_NO_CHANGE when nothing changed; otherwise
+ * *records (free with hb_slurm_free) and *count, and *last_update for the next call. */
+int hb_slurm_load_jobs(int64_t update_time, hb_job_record **records, size_t *count, int64_t *last_update,
+                       int *errno_out, char *message, size_t message_size);
+
+/* Signals/cancels a job ("123" or "123_4"); a job that already ended is not an error. */
+int hb_slurm_cancel(const char *job_id, int *errno_out, char *message, size_t message_size);
+
+/* Final records from accounting (slurmdbd) for job ids, for jobs that ended after since. */
+int hb_slurmdb_jobs(const uint32_t *job_ids, size_t id_count, int64_t since, const char *cluster,
+                    hb_job_record **records, size_t *count, char *message, size_t message_size);
+
+/* Frees memory the calls above returned. */
+void hb_slurm_free(void *pointer);
 
 /* Formats an API version number (e.g. 0x160508) as "22.05.8" into buffer. */
 void hb_slurm_version_string(long version, char *buffer, size_t size);

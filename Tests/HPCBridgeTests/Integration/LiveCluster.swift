@@ -59,6 +59,14 @@ enum LiveCluster {
         var description: String { "job \(id) did not reach the expected state; last seen: \(String(describing: last))" }
     }
 
+    /// Runs `body`; if it fails, cancels the job so a failed test does not leave work on the cluster.
+    static func cancelling<T>(_ id: NativeJobID, on scheduler: some BatchScheduler, _ body: () async throws -> T) async throws -> T {
+        do { return try await body() } catch {
+            try? await scheduler.cancel(id)
+            throw error
+        }
+    }
+
     /// Runs an admin command (scontrol) and fails the test with its message when it fails.
     static func scontrol(_ arguments: String...) throws {
         let result = try run("/usr/bin/env", ["scontrol"] + arguments)

@@ -5,19 +5,21 @@ import Testing
 /// Both Slurm paths against the live cluster: every outcome hpcbridge must tell apart.
 @Suite("Slurm, live cluster", .enabled(if: LiveCluster.enabled))
 struct SlurmIntegrationTests {
-    /// The paths under test. The library path joins when it can load libslurm (see doctor).
-    static var schedulers: [any BatchScheduler] { [SlurmCLIScheduler()] }
-    static var pathNames: [String] { schedulers.map(\.path) }
+    /// Both paths always run: on a cluster whose libslurm cannot be loaded the library cases fail with
+    /// the probe's reason rather than disappear.
+    static let pathNames = ["slurm-cli", "slurm-library"]
 
-    static func scheduler(_ path: String) -> any BatchScheduler { schedulers.first { $0.path == path }! }
+    static func scheduler(_ path: String) throws -> any BatchScheduler {
+        path == "slurm-library" ? try SlurmLibraryScheduler() : SlurmCLIScheduler()
+    }
 
     func finish(_ body: String, path: String, seconds: Int = 600, memoryMB: Int = 256) async throws -> SchedulerJobState {
         try LiveCluster.check()
-        let scheduler = Self.scheduler(path)
+        let scheduler = try Self.scheduler(path)
         let since = Date()
         let spec = try LiveCluster.spec(body, name: "hb-it", seconds: seconds, memoryMB: memoryMB)
         let id = try await scheduler.submit(spec)
-        let state = try await LiveCluster.waitFor(id, on: scheduler, since: since)
+        let state = try await LiveCluster.cancelling(id, on: scheduler) { try await LiveCluster.waitFor(id, on: scheduler, since: since) }
         #expect(state.tag?.uuidString.lowercased() == spec.comment.dropFirst("hpcbridge:".count).description, "the job carries its hpcbridge id")
         return state
     }
@@ -41,7 +43,7 @@ struct SlurmIntegrationTests {
 
     @Test("time limit exceeded", arguments: pathNames)
     func timeLimit(path: String) async throws {
-        #expect(try await finish("sleep 600", path: path, seconds: 60).status == .failed(.timeout))
+        #expect(try await finish("sleep 300", path: path, seconds: 60).status == .failed(.timeout))
     }
 
     @Test("memory limit exceeded (the dev cluster enforces it with cgroups)", arguments: pathNames)
@@ -59,9 +61,9 @@ struct SlurmIntegrationTests {
     @Test("scancel", arguments: pathNames)
     func cancel(path: String) async throws {
         try LiveCluster.check()
-        let scheduler = Self.scheduler(path)
+        let scheduler = try Self.scheduler(path)
         let since = Date()
-        let id = try await scheduler.submit(try LiveCluster.spec("sleep 600", name: "hb-it-cancel"))
+        let id = try await scheduler.submit(try LiveCluster.spec("sleep 300", name: "hb-it-cancel"))
         _ = try await LiveCluster.waitFor(id, on: scheduler, since: since) { $0.status == .running || $0.status.isTerminal }
         try await scheduler.cancel(id)
         #expect(try await LiveCluster.waitFor(id, on: scheduler, since: since).status == .failed(.cancelled))
@@ -71,11 +73,11 @@ struct SlurmIntegrationTests {
     @Test("scontrol requeue returns the job to the queue and counts it, then it completes", arguments: pathNames)
     func requeue(path: String) async throws {
         try LiveCluster.check()
-        let scheduler = Self.scheduler(path)
+        let scheduler = try Self.scheduler(path)
         let since = Date()
         let marker = NSTemporaryDirectory() + "hpcbridge-it/requeue-\(UUID().uuidString)"
         // The first run sleeps until requeued; the second run finds the marker and ends at once.
-        let id = try await scheduler.submit(try LiveCluster.spec("if [ -e \(marker) ]; then exit 0; fi; touch \(marker); sleep 600", name: "hb-it-requeue"))
+        let id = try await scheduler.submit(try LiveCluster.spec("if [ -e \(marker) ]; then exit 0; fi; touch \(marker); sleep 300", name: "hb-it-requeue"))
         _ = try await LiveCluster.waitFor(id, on: scheduler, since: since) { $0.status == .running && FileManager.default.fileExists(atPath: marker) }
         try LiveCluster.scontrol("requeue", id.rawValue)
         let requeued = try await LiveCluster.waitFor(id, on: scheduler, since: since) { $0.restartCount >= 1 && !$0.status.hasStarted }
@@ -88,7 +90,7 @@ struct SlurmIntegrationTests {
     @Test("hold and release", arguments: pathNames)
     func holdRelease(path: String) async throws {
         try LiveCluster.check()
-        let scheduler = Self.scheduler(path)
+        let scheduler = try Self.scheduler(path)
         let since = Date()
         let id = try await scheduler.submit(try LiveCluster.spec("exit 0", name: "hb-it-hold", hold: true))
         let held = try await LiveCluster.waitFor(id, on: scheduler, since: since) { if case .held = $0.status { true } else { false } }
@@ -100,7 +102,7 @@ struct SlurmIntegrationTests {
     @Test("a job purged from the controller is resolved from accounting", arguments: pathNames)
     func purged(path: String) async throws {
         try LiveCluster.check()
-        let scheduler = Self.scheduler(path)
+        let scheduler = try Self.scheduler(path)
         let since = Date()
         let id = try await scheduler.submit(try LiveCluster.spec("exit 4", name: "hb-it-purge"))
         // Wait until the controller no longer lists the job (MinJobAge), then ask accounting.
@@ -111,5 +113,33 @@ struct SlurmIntegrationTests {
         #expect(try await scheduler.states(changedSince: nil).jobs[id] == nil, "the controller still lists the job")
         let accounted = try await scheduler.accountingStates(for: [id], since: since)
         #expect(accounted[id]?.status == .failed(.nonZeroExit(code: 4)))
+    }
+}
+
+@Suite("Slurm library path, live cluster", .enabled(if: LiveCluster.enabled))
+struct SlurmLibraryIntegrationTests {
+    @Test("an incremental query answers 'no change' when nothing changed")
+    func noChange() async throws {
+        try LiveCluster.check()
+        let scheduler = try SlurmLibraryScheduler()
+        var sawUnchanged = false
+        // Other tests may change jobs meanwhile; one quiet moment out of twenty is enough.
+        for _ in 0..<20 where !sawUnchanged {
+            let full = try await scheduler.states(changedSince: nil)
+            #expect(!full.unchanged)
+            let again = try await scheduler.states(changedSince: full.takenAt)
+            sawUnchanged = again.unchanged && again.jobs.isEmpty
+            if !sawUnchanged { try await Task.sleep(for: .milliseconds(200)) }
+        }
+        #expect(sawUnchanged)
+    }
+
+    @Test("the probe reports a usable library matching the headers")
+    func probe() throws {
+        try LiveCluster.check()
+        let status = SlurmLibraryStatus.probe()
+        #expect(status.usable, "\(status.reason)")
+        #expect(status.headerVersion?.hasPrefix("22.05") == true || status.headerVersion != nil)
+        #expect(status.libraryVersion != nil)
     }
 }

@@ -1,0 +1,126 @@
+import CSlurmShim
+import Foundation
+
+/// Slurm through libslurm (via `CSlurmShim`): no process per call, and an incremental job query that
+/// costs the controller almost nothing when nothing changed (`SLURM_NO_CHANGE_IN_DATA`).
+///
+/// libslurm calls block for the length of one RPC (milliseconds); they run on the caller's task.
+public struct SlurmLibraryScheduler: BatchScheduler {
+    public let path = "slurm-library"
+    /// The cluster name used to scope accounting queries (`nil`: slurmdbd's default).
+    public var cluster: String?
+
+    /// Fails with the probe's reason when libslurm cannot be used here.
+    public init(cluster: String? = nil) throws {
+        let status = SlurmLibraryStatus.probe()
+        guard status.usable else { throw SchedulerError(.unavailable, operation: "init", detail: status.reason) }
+        self.cluster = cluster
+    }
+
+    public func submit(_ job: BatchJobSpec) async throws -> NativeJobID {
+        var environment = ProcessInfo.processInfo.environment
+        environment.merge(job.environment) { $1 }
+        let pairs = environment.keys.sorted().map { "\($0)=\(environment[$0]!)" }
+        var id: UInt32 = 0
+        var number: Int32 = 0
+        var message = [CChar](repeating: 0, count: 512)
+        let result: Int32 = withCStrings(pairs) { environmentPointers in
+            environmentPointers.withUnsafeBufferPointer { envp in
+            withCStrings([job.script, job.name, job.account, job.partition ?? "", job.qos ?? "", job.workingDirectory,
+                          job.stdoutPath, job.stderrPath, job.comment]) { s in
+                var request = hb_submit_request(
+                    script: s[0], name: s[1], account: s[2], partition: job.partition == nil ? nil : s[3], qos: job.qos == nil ? nil : s[4],
+                    work_dir: s[5], std_out: s[6], std_err: s[7], comment: s[8], cpus: UInt32(job.resources.cpus),
+                    memory_mb: UInt64(job.resources.memoryMB), time_minutes: UInt32((job.resources.timeLimitSeconds + 59) / 60),
+                    gpus: UInt32(job.resources.gpus), hold: job.hold ? 1 : 0, environment: envp.baseAddress, environment_count: UInt32(pairs.count))
+                return hb_slurm_submit(&request, &id, &number, &message, message.count)
+            }
+            }
+        }
+        guard result == HB_OK else { throw Self.error(result, number, message, operation: "submit") }
+        return NativeJobID(String(id))
+    }
+
+    public func cancel(_ id: NativeJobID) async throws {
+        var number: Int32 = 0
+        var message = [CChar](repeating: 0, count: 512)
+        let result = hb_slurm_cancel(id.rawValue, &number, &message, message.count)
+        guard result == HB_OK else { throw Self.error(result, number, message, operation: "cancel") }
+    }
+
+    public func states(changedSince: Date?) async throws -> SchedulerSnapshot {
+        var records: UnsafeMutablePointer<hb_job_record>?
+        var count = 0
+        var lastUpdate: Int64 = 0
+        var number: Int32 = 0
+        var message = [CChar](repeating: 0, count: 512)
+        let since = Int64(changedSince?.timeIntervalSince1970 ?? 0)
+        let result = hb_slurm_load_jobs(since, &records, &count, &lastUpdate, &number, &message, message.count)
+        defer { hb_slurm_free(records) }
+        if result == HB_NO_CHANGE { return SchedulerSnapshot(takenAt: changedSince ?? Date(), jobs: [:], unchanged: true) }
+        guard result == HB_OK else { throw Self.error(result, number, message, operation: "states") }
+        var jobs: [NativeJobID: SchedulerJobState] = [:]
+        for i in 0..<count {
+            let state = try Self.state(records![i])
+            jobs[state.id] = state
+        }
+        return SchedulerSnapshot(takenAt: Date(timeIntervalSince1970: TimeInterval(lastUpdate)), jobs: jobs)
+    }
+
+    public func accountingStates(for ids: [NativeJobID], since: Date) async throws -> [NativeJobID: SchedulerJobState] {
+        let numbers = ids.compactMap { UInt32($0.rawValue.prefix { $0.isNumber }) }
+        guard !numbers.isEmpty else { return [:] }
+        var records: UnsafeMutablePointer<hb_job_record>?
+        var count = 0
+        var message = [CChar](repeating: 0, count: 512)
+        let result = numbers.withUnsafeBufferPointer { buffer in
+            hb_slurmdb_jobs(buffer.baseAddress, buffer.count, Int64(since.timeIntervalSince1970) - 60, cluster, &records, &count, &message, message.count)
+        }
+        defer { hb_slurm_free(records) }
+        guard result == HB_OK else { throw Self.error(result, 0, message, operation: "accounting") }
+        var states: [NativeJobID: SchedulerJobState] = [:]
+        for i in 0..<count {
+            let state = try Self.state(records![i])
+            states[state.id] = state
+        }
+        return states
+    }
+
+    /// One shim record as a job state, through the same state map as the CLI path.
+    static func state(_ record: hb_job_record) throws -> SchedulerJobState {
+        let noValue: UInt32 = 0xfffffffe
+        let id = record.array_job_id != 0 && record.array_task_id != noValue
+            ? NativeJobID("\(record.array_job_id)_\(record.array_task_id)") : NativeJobID(String(record.job_id))
+        let (base, flags) = SlurmStateMap.names(of: record.job_state)
+        let reason = text(record.reason)
+        let exit = ProcessExit(waitStatus: Int(record.exit_code))
+        guard let status = SlurmStateMap.status(base: base, flags: flags, reason: reason, exit: exit) else {
+            throw SchedulerError(.malformedOutput, operation: "states", detail: "job \(id) is in state \(record.job_state), which hpcbridge does not know")
+        }
+        func date(_ epoch: Int64) -> Date? { epoch > 0 ? Date(timeIntervalSince1970: TimeInterval(epoch)) : nil }
+        return SchedulerJobState(
+            id: id, tag: SchedulerJobState.tag(from: text(record.comment)), name: text(record.name), status: status,
+            rawState: ([base] + flags.sorted()).joined(separator: "+"), reason: reason == "None" ? nil : reason, exit: exit,
+            submitTime: date(record.submit_time), startTime: status.hasStarted ? date(record.start_time) : nil,
+            endTime: status.isTerminal ? date(record.end_time) : nil, restartCount: Int(record.restart_count))
+    }
+
+    static func text<T>(_ tuple: T) -> String {
+        withUnsafeBytes(of: tuple) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+    }
+
+    static func error(_ result: Int32, _ number: Int32, _ message: [CChar], operation: String) -> SchedulerError {
+        let detail = String(decoding: message.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        // Controller unreachable, socket timeouts and communication errors are worth retrying.
+        let transient: Set<Int32> = [1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 2100, 7000, 7001, 7002]
+        let kind: SchedulerError.Kind = result == HB_UNAVAILABLE || transient.contains(number) ? .unavailable : .rejected
+        return SchedulerError(kind, operation: operation, detail: detail)
+    }
+}
+
+/// Calls `body` with the strings as a C array of NUL-terminated strings.
+func withCStrings<R>(_ strings: [String], _ body: ([UnsafePointer<CChar>?]) -> R) -> R {
+    let copies = strings.map { strdup($0) }
+    defer { copies.forEach { free($0) } }
+    return body(copies.map { UnsafePointer($0) })
+}
