@@ -1,0 +1,78 @@
+import Foundation
+
+/// PBS (OpenPBS / PBS Pro) through `qsub`, `qstat -f -F json -x` and `qdel`.
+///
+/// One `qstat` per cycle for every job (with `-x`, finished jobs stay visible from the server's
+/// history, which also serves as accounting). The hpcbridge job id travels as the job variable
+/// `HPCBRIDGE_JOB_ID`.
+public struct PBSCLIScheduler: BatchScheduler {
+    public let path = "pbs-cli"
+    public var runner: CommandRunner
+    public var timeout: Duration
+    public var accountingChunk: Int
+
+    public init(runner: CommandRunner = CommandRunner(), timeout: Duration = .seconds(30), accountingChunk: Int = 200) {
+        self.runner = runner
+        self.timeout = timeout
+        self.accountingChunk = accountingChunk
+    }
+
+    /// The qsub options for a spec. PBS has no working-directory option: the prologue changes into the
+    /// run directory itself.
+    static func qsubArguments(_ job: BatchJobSpec) -> [String] {
+        var select = "1:ncpus=\(job.resources.cpus):mem=\(job.resources.memoryMB)mb"
+        if job.resources.gpus > 0 { select += ":ngpus=\(job.resources.gpus)" }
+        var variables = ["HPCBRIDGE_JOB_ID=\(job.comment.dropFirst("hpcbridge:".count))"]
+        variables += job.environment.keys.sorted().map { "\($0)=\(job.environment[$0]!)" }
+        var arguments = ["-N", job.name, "-A", job.account, "-l", "select=\(select)",
+                         "-l", "walltime=\(ResourceQuantities.pbsWalltime(seconds: job.resources.timeLimitSeconds))",
+                         "-o", job.stdoutPath, "-e", job.stderrPath, "-v", variables.joined(separator: ",")]
+        if let queue = job.partition { arguments += ["-q", queue] }
+        if job.hold { arguments.append("-h") }
+        return arguments
+    }
+
+    public func submit(_ job: BatchJobSpec) async throws -> NativeJobID {
+        let output = try await runner.run("qsub", Self.qsubArguments(job), input: job.script, timeout: timeout, operation: "submit")
+        guard output.status == 0 else { throw Self.error(output, operation: "submit", command: "qsub") }
+        let id = output.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard let first = id.first, first.isNumber, !id.contains(" ") else {
+            throw SchedulerError(.malformedOutput, operation: "submit", detail: "qsub printed \(JSONValue.quote(output.stdoutText))")
+        }
+        return NativeJobID(id)
+    }
+
+    public func cancel(_ id: NativeJobID) async throws {
+        let output = try await runner.run("qdel", [id.rawValue], timeout: timeout, operation: "cancel")
+        if output.status != 0 {
+            let ended = ["Job has finished", "Unknown Job Id", "job has finished"]
+            guard ended.contains(where: output.stderr.contains) else { throw Self.error(output, operation: "cancel", command: "qdel") }
+        }
+    }
+
+    public func states(changedSince: Date?) async throws -> SchedulerSnapshot {
+        let output = try await runner.run("qstat", ["-f", "-F", "json", "-x"], timeout: timeout, operation: "states")
+        guard output.status == 0 else { throw Self.error(output, operation: "states", command: "qstat") }
+        let jobs = try QstatJSONParser.parse(output.stdout)
+        return SchedulerSnapshot(takenAt: Date(), jobs: Dictionary(jobs.map { ($0.id, $0) }, uniquingKeysWith: { $1 }))
+    }
+
+    public func accountingStates(for ids: [NativeJobID], since: Date) async throws -> [NativeJobID: SchedulerJobState] {
+        var result: [NativeJobID: SchedulerJobState] = [:]
+        for start in stride(from: 0, to: ids.count, by: max(1, accountingChunk)) {
+            let chunk = ids[start..<min(ids.count, start + accountingChunk)].map(\.rawValue)
+            let output = try await runner.run("qstat", ["-f", "-F", "json", "-x"] + chunk, timeout: timeout, operation: "accounting")
+            // qstat prints the jobs it knows and complains about the others; both are useful.
+            guard output.status == 0 || !output.stdout.isEmpty else { throw Self.error(output, operation: "accounting", command: "qstat") }
+            for state in try QstatJSONParser.parse(output.stdout) where state.status.isTerminal { result[state.id] = state }
+        }
+        return result
+    }
+
+    static func error(_ output: CommandRunner.Output, operation: String, command: String) -> SchedulerError {
+        let message = output.stderr.trimmingCharacters(in: .whitespacesAndNewlines)
+        let transient = ["cannot connect to server", "Connection refused", "timed out", "Communication failure"]
+        let kind: SchedulerError.Kind = transient.contains(where: message.contains) ? .unavailable : .rejected
+        return SchedulerError(kind, operation: operation, detail: "\(command) exited with \(output.status): \(message.isEmpty ? "(no message)" : message)")
+    }
+}
