@@ -143,3 +143,60 @@ struct SlurmLibraryIntegrationTests {
         #expect(status.libraryVersion != nil)
     }
 }
+
+/// A rendered pipeline script run on the live cluster, forgotten by the controller, with accounting off:
+/// its outcome comes from the exit-code file the script itself wrote.
+@Suite("Vanished job with accounting off, live cluster", .enabled(if: LiveCluster.enabled))
+struct AccountingOffIntegrationTests {
+    @Test("resolved from the exit-code file")
+    func exitCodeFile() async throws {
+        try LiveCluster.check()
+        let sandbox = try InjectionSandbox()
+        // A client whose slurm.conf says accounting is off: sacct answers "accounting storage is disabled".
+        let confDirectory = try TestPaths.scratchDirectory("noaccounting")
+        let conf = try String(contentsOfFile: "/etc/slurm/slurm.conf", encoding: .utf8)
+            .split(separator: "\n").filter { !$0.hasPrefix("AccountingStorage") && !$0.hasPrefix("JobAcctGather") }
+            .joined(separator: "\n") + "\nAccountingStorageType=accounting_storage/none\n"
+        try TestPaths.write(conf, to: confDirectory + "/slurm.conf")
+        let scheduler = SlurmCLIScheduler(runner: CommandRunner(environment: ["SLURM_CONF": confDirectory + "/slurm.conf"]))
+
+        // The real gatk script, with the tools replaced by recording stand-ins and a missing input, so the
+        // script fails with its own exit code (1) after its prologue set up the exit-code file.
+        let pipeline = try sandbox.site.catalog.pipeline(named: "gatk_variant_calling")
+        let parameters: JSONValue = [
+            "sample_id": "S1", "reference_genome": "hg38", "fastq_r1": "/nonexistent/R1.fastq.gz", "fastq_r2": "/nonexistent/R2.fastq.gz",
+            "caller": "bcftools", "quality_threshold": 30, "depth_threshold": 10, "min_base_quality": 10,
+            "standard_min_confidence": 30, "emit_ref_confidence": "NONE",
+        ]
+        var group = sandbox.site.config.groups["cancer_genomics_lab"]!
+        group = ResearchGroup(name: group.name, description: nil, cluster: group.cluster, account: LiveCluster.account, partition: nil,
+                              qos: nil, runRoot: group.runRoot, allowedPipelines: group.allowedPipelines)
+        let rendered = try sandbox.site.renderer.render(ScriptRequest(
+            jobID: UUID(), pipeline: pipeline, parameters: parameters, group: group, description: "accounting off",
+            resources: ResourceRequest(cpus: 1, memoryMB: 256, timeLimitSeconds: 600), scheduler: .slurm))
+        try FileManager.default.createDirectory(atPath: rendered.runDirectory, withIntermediateDirectories: true)
+        var spec = BatchJobSpec(rendered, group: group)
+        spec.environment = ["PATH": sandbox.root + "/bin:/usr/bin:/bin", "HB_TEST_CALLS": sandbox.calls]
+        let since = Date()
+        let id = try await scheduler.submit(spec)
+
+        let deadline = Date().addingTimeInterval(300)
+        while try await scheduler.states(changedSince: nil).jobs[id] != nil, Date() < deadline {
+            try await Task.sleep(for: .seconds(2))
+        }
+        var accountingError: String?
+        do {
+            _ = try await scheduler.accountingStates(for: [id], since: since)
+            Issue.record("sacct should report accounting as disabled")
+        } catch let error as SchedulerError {
+            accountingError = error.detail
+            #expect(error.detail.contains("accounting storage is disabled"))
+        }
+        let resolution = VanishedJobResolver(exitFileDeadline: 60).resolve(
+            accounting: nil, accountingError: accountingError, exitCodePath: rendered.exitCodePath, vanishedAt: Date(), now: Date())
+        #expect(resolution == .resolved(.failed(.nonZeroExit(code: 1)), exit: ProcessExit(code: 1), source: "exit-code file"))
+        let manifest = try JSONValue.parse(try Data(contentsOf: URL(fileURLWithPath: rendered.manifestPath)))
+        #expect(manifest["exit_code"] == 1)
+        #expect(manifest["scheduler_job_id"] == .string(id.rawValue))
+    }
+}
