@@ -1,0 +1,338 @@
+import Foundation
+import GRDB
+
+/// The durable record of every job: SQLite through GRDB, in WAL mode, so readers never block the
+/// writer and a killed process loses nothing that was committed.
+///
+/// Every state change appends to `jobTransition` in the same transaction as the change itself, so the
+/// history can be replayed (event streams resume from it) and never disagrees with the job.
+public final class JobStore: Sendable {
+    let pool: DatabasePool
+    public let path: String
+
+    /// Why the store refused a write.
+    public enum StoreError: Error, Sendable, CustomStringConvertible, Equatable {
+        case notFound(UUID)
+        /// The lifecycle does not allow this move (terminal states are final; only a requeue goes back).
+        case invalidTransition(UUID, from: JobState, to: JobState)
+        /// The idempotency key was used before for a different request.
+        case idempotencyConflict(key: String)
+
+        public var description: String {
+            switch self {
+            case .notFound(let id): return "no job \(id)"
+            case .invalidTransition(let id, let from, let to): return "job \(id) cannot move from \(from.rawValue) to \(to.rawValue)"
+            case .idempotencyConflict(let key): return "the Idempotency-Key \(key) was already used for a different request; use a new key"
+            }
+        }
+    }
+
+    /// Times are stored as REAL seconds since 2001-01-01 (Foundation's reference date, so a `Date`
+    /// round-trips exactly); GRDB's default text dates keep milliseconds only.
+    ///
+    /// Opens (creating if needed) the store at `path` and brings its schema up to date.
+    public init(path: String) throws {
+        let directory = (path as NSString).deletingLastPathComponent
+        if !directory.isEmpty { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(5)
+        pool = try DatabasePool(path: path, configuration: configuration)
+        self.path = path
+        try Self.migrator.migrate(pool)
+    }
+
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1: jobs, transitions, idempotency keys") { db in
+            try db.create(table: "job") { t in
+                t.primaryKey("id", .text)
+                t.column("state", .text).notNull()
+                t.column("failureKind", .text)
+                t.column("failureReason", .text)
+                t.column("exitCode", .integer)
+                t.column("exitSignal", .integer)
+                t.column("pipelineName", .text).notNull()
+                t.column("pipelineVersion", .text).notNull()
+                t.column("parametersJSON", .text).notNull()
+                t.column("researchGroup", .text).notNull()
+                t.column("description", .text)
+                t.column("cluster", .text).notNull()
+                t.column("nativeJobID", .text)
+                t.column("createdAt", .double).notNull()
+                t.column("submittedAt", .double)
+                t.column("startedAt", .double)
+                t.column("finishedAt", .double)
+                t.column("scriptDigest", .text).notNull()
+                t.column("intentJSON", .text).notNull()
+                t.column("requeueCount", .integer).notNull().defaults(to: 0)
+                t.column("vanishedAt", .double)
+            }
+            try db.create(index: "job_group_created", on: "job", columns: ["researchGroup", "createdAt", "id"])
+            try db.create(index: "job_cluster_state", on: "job", columns: ["cluster", "state"])
+            try db.create(index: "job_native", on: "job", columns: ["cluster", "nativeJobID"])
+            try db.create(table: "jobTransition") { t in
+                t.autoIncrementedPrimaryKey("sequence")
+                t.column("jobID", .text).notNull().references("job", onDelete: .cascade)
+                t.column("fromState", .text)
+                t.column("toState", .text).notNull()
+                t.column("at", .double).notNull()
+                t.column("source", .text).notNull()
+                t.column("reason", .text)
+            }
+            try db.create(index: "transition_job", on: "jobTransition", columns: ["jobID", "sequence"])
+            try db.create(table: "idempotencyKey") { t in
+                t.column("researchGroup", .text).notNull()
+                t.column("key", .text).notNull()
+                t.column("requestHash", .text).notNull()
+                t.column("jobID", .text).notNull().references("job", onDelete: .cascade)
+                t.column("createdAt", .double).notNull()
+                t.primaryKey(["researchGroup", "key"])
+            }
+        }
+        return migrator
+    }
+
+    /// The journal mode SQLite reports (`wal`).
+    public func journalMode() throws -> String {
+        try pool.read { db in try String.fetchOne(db, sql: "PRAGMA journal_mode") ?? "" }
+    }
+
+    /// The outcome of an insert with an idempotency key.
+    public enum Insertion: Sendable, Equatable {
+        case created(Job)
+        /// The key was used before for the same request: the job it created.
+        case existing(Job)
+    }
+
+    /// Inserts a new job as it is (normally `accepted`) with its first transition, in one transaction.
+    /// With an idempotency key, a retry of the same request returns the job the first attempt created.
+    public func insert(_ job: Job, idempotencyKey: String? = nil, requestHash: String = "", source: String = "api") throws -> Insertion {
+        try pool.write { db in
+            if let key = idempotencyKey,
+               let row = try Row.fetchOne(db, sql: "SELECT requestHash, jobID FROM idempotencyKey WHERE researchGroup = ? AND key = ?",
+                                          arguments: [job.researchGroup, key]) {
+                guard row["requestHash"] as String == requestHash else { throw StoreError.idempotencyConflict(key: key) }
+                let id: String = row["jobID"]
+                guard let existing = try JobRecord.fetchOne(db, key: id) else { throw StoreError.notFound(job.id) }
+                return .existing(existing.job)
+            }
+            try JobRecord(job).insert(db)
+            try Self.record(JobTransition(jobID: job.id, fromState: nil, toState: job.state, at: job.createdAt, source: source, reason: "accepted"), in: db)
+            if let key = idempotencyKey {
+                try db.execute(sql: "INSERT INTO idempotencyKey (researchGroup, key, requestHash, jobID, createdAt) VALUES (?, ?, ?, ?, ?)",
+                               arguments: [job.researchGroup, key, requestHash, job.id.uuidString, job.createdAt.timeIntervalSinceReferenceDate])
+            }
+            return .created(job)
+        }
+    }
+
+    private static func record(_ transition: JobTransition, in db: Database) throws {
+        var record = TransitionRecord(transition)
+        try record.insert(db)
+    }
+
+    public func job(_ id: UUID) throws -> Job? {
+        try pool.read { db in try JobRecord.fetchOne(db, key: id.uuidString)?.job }
+    }
+
+    /// The job's history, oldest first.
+    public func transitions(of id: UUID) throws -> [JobTransition] {
+        try pool.read { db in
+            try TransitionRecord.filter(Column("jobID") == id.uuidString).order(Column("sequence")).fetchAll(db).map(\.transition)
+        }
+    }
+
+    /// A change to one job, applied with others in one transaction.
+    public struct Change: Sendable {
+        public var id: UUID
+        public var source: String
+        public var reason: String?
+        public var isRequeue: Bool
+        public var apply: @Sendable (inout Job) -> Void
+
+        public init(id: UUID, source: String, reason: String? = nil, isRequeue: Bool = false, apply: @escaping @Sendable (inout Job) -> Void) {
+            self.id = id
+            self.source = source
+            self.reason = reason
+            self.isRequeue = isRequeue
+            self.apply = apply
+        }
+    }
+
+    /// Applies changes in one transaction; each state change appends a transition. A change the
+    /// lifecycle forbids rolls the whole batch back.
+    @discardableResult
+    public func apply(_ changes: [Change], at now: Date = Date()) throws -> [Job] {
+        try pool.write { db in
+            var updated: [Job] = []
+            for change in changes {
+                guard let record = try JobRecord.fetchOne(db, key: change.id.uuidString) else { throw StoreError.notFound(change.id) }
+                var job = record.job
+                let before = job.state
+                change.apply(&job)
+                if job.state != before {
+                    guard before.canMove(to: job.state, isRequeue: change.isRequeue) else {
+                        throw StoreError.invalidTransition(job.id, from: before, to: job.state)
+                    }
+                    if change.isRequeue { job.requeueCount += 1 }
+                    try Self.record(JobTransition(jobID: job.id, fromState: before, toState: job.state, at: now,
+                                                  source: change.source, reason: change.reason), in: db)
+                }
+                try JobRecord(job).update(db)
+                updated.append(job)
+            }
+            return updated
+        }
+    }
+
+    /// Convenience for one change.
+    @discardableResult
+    public func update(_ id: UUID, source: String, reason: String? = nil, isRequeue: Bool = false, at now: Date = Date(),
+                       _ apply: @escaping @Sendable (inout Job) -> Void) throws -> Job {
+        try self.apply([Change(id: id, source: source, reason: reason, isRequeue: isRequeue, apply: apply)], at: now)[0]
+    }
+
+    /// Filters for listing jobs.
+    public struct Filter: Sendable {
+        public var researchGroup: String?
+        public var states: [JobState]?
+        public var pipeline: String?
+        public var createdAfter: Date?
+        public var createdBefore: Date?
+        public init(researchGroup: String? = nil, states: [JobState]? = nil, pipeline: String? = nil, createdAfter: Date? = nil, createdBefore: Date? = nil) {
+            self.researchGroup = researchGroup
+            self.states = states
+            self.pipeline = pipeline
+            self.createdAfter = createdAfter
+            self.createdBefore = createdBefore
+        }
+    }
+
+    /// A page of jobs, newest first, and the cursor of the next page (`nil` at the end). The cursor is
+    /// the last job's (createdAt, id), so pages stay stable while new jobs arrive.
+    public func jobs(_ filter: Filter, after cursor: (createdAt: Date, id: UUID)? = nil, limit: Int = 50) throws -> (jobs: [Job], next: (createdAt: Date, id: UUID)?) {
+        try pool.read { db in
+            var request = JobRecord.all()
+            if let group = filter.researchGroup { request = request.filter(Column("researchGroup") == group) }
+            if let states = filter.states { request = request.filter(states.map(\.rawValue).contains(Column("state"))) }
+            if let pipeline = filter.pipeline { request = request.filter(Column("pipelineName") == pipeline) }
+            if let after = filter.createdAfter { request = request.filter(Column("createdAt") >= after.timeIntervalSinceReferenceDate) }
+            if let before = filter.createdBefore { request = request.filter(Column("createdAt") < before.timeIntervalSinceReferenceDate) }
+            if let cursor {
+                let t = cursor.createdAt.timeIntervalSinceReferenceDate
+                request = request.filter(Column("createdAt") < t || (Column("createdAt") == t && Column("id") < cursor.id.uuidString))
+            }
+            let page = try request.order(Column("createdAt").desc, Column("id").desc).limit(limit + 1).fetchAll(db).map(\.job)
+            let jobs = Array(page.prefix(limit))
+            let next = page.count > limit ? jobs.last.map { ($0.createdAt, $0.id) } : nil
+            return (jobs, next)
+        }
+    }
+
+    /// Every job of a cluster that is not finished: what the reconciler follows, also after a restart.
+    public func nonTerminalJobs(cluster: String) throws -> [Job] {
+        try pool.read { db in
+            let open = JobState.allCases.filter { !$0.isTerminal }.map(\.rawValue)
+            return try JobRecord.filter(Column("cluster") == cluster && open.contains(Column("state")))
+                .order(Column("createdAt")).fetchAll(db).map(\.job)
+        }
+    }
+}
+
+/// The database row of a job.
+struct JobRecord: Codable, FetchableRecord, PersistableRecord {
+    static let databaseTableName = "job"
+    var id: String
+    var state: String
+    var failureKind: String?
+    var failureReason: String?
+    var exitCode: Int?
+    var exitSignal: Int?
+    var pipelineName: String
+    var pipelineVersion: String
+    var parametersJSON: String
+    var researchGroup: String
+    var description: String?
+    var cluster: String
+    var nativeJobID: String?
+    var createdAt: Double
+    var submittedAt: Double?
+    var startedAt: Double?
+    var finishedAt: Double?
+    var scriptDigest: String
+    var intentJSON: String
+    var requeueCount: Int
+    var vanishedAt: Double?
+
+    init(_ job: Job) {
+        id = job.id.uuidString
+        state = job.state.rawValue
+        failureKind = job.failureKind
+        failureReason = job.failureReason
+        exitCode = job.exitCode
+        exitSignal = job.exitSignal
+        pipelineName = job.pipelineName
+        pipelineVersion = job.pipelineVersion
+        parametersJSON = job.parametersJSON
+        researchGroup = job.researchGroup
+        description = job.description
+        cluster = job.cluster
+        nativeJobID = job.nativeJobID
+        createdAt = job.createdAt.timeIntervalSinceReferenceDate
+        submittedAt = job.submittedAt?.timeIntervalSinceReferenceDate
+        startedAt = job.startedAt?.timeIntervalSinceReferenceDate
+        finishedAt = job.finishedAt?.timeIntervalSinceReferenceDate
+        scriptDigest = job.scriptDigest
+        intentJSON = job.intentJSON
+        requeueCount = job.requeueCount
+        vanishedAt = job.vanishedAt?.timeIntervalSinceReferenceDate
+    }
+
+    var job: Job {
+        var job = Job(id: UUID(uuidString: id)!, state: JobState(rawValue: state) ?? .lost, pipelineName: pipelineName,
+                      pipelineVersion: pipelineVersion, parametersJSON: parametersJSON, researchGroup: researchGroup,
+                      description: description, cluster: cluster, createdAt: Date(timeIntervalSinceReferenceDate: createdAt), scriptDigest: scriptDigest, intentJSON: intentJSON)
+        job.failureKind = failureKind
+        job.failureReason = failureReason
+        job.exitCode = exitCode
+        job.exitSignal = exitSignal
+        job.nativeJobID = nativeJobID
+        job.submittedAt = submittedAt.map(Date.init(timeIntervalSinceReferenceDate:))
+        job.startedAt = startedAt.map(Date.init(timeIntervalSinceReferenceDate:))
+        job.finishedAt = finishedAt.map(Date.init(timeIntervalSinceReferenceDate:))
+        job.requeueCount = requeueCount
+        job.vanishedAt = vanishedAt.map(Date.init(timeIntervalSinceReferenceDate:))
+        return job
+    }
+}
+
+/// The database row of a transition.
+struct TransitionRecord: Codable, FetchableRecord, MutablePersistableRecord {
+    static let databaseTableName = "jobTransition"
+    var sequence: Int64?
+    var jobID: String
+    var fromState: String?
+    var toState: String
+    var at: Double
+    var source: String
+    var reason: String?
+
+    init(_ t: JobTransition) {
+        sequence = t.sequence
+        jobID = t.jobID.uuidString
+        fromState = t.fromState?.rawValue
+        toState = t.toState.rawValue
+        at = t.at.timeIntervalSinceReferenceDate
+        source = t.source
+        reason = t.reason
+    }
+
+    var transition: JobTransition {
+        var t = JobTransition(jobID: UUID(uuidString: jobID)!, fromState: fromState.flatMap(JobState.init(rawValue:)),
+                              toState: JobState(rawValue: toState) ?? .lost, at: Date(timeIntervalSinceReferenceDate: at), source: source, reason: reason)
+        t.sequence = sequence
+        return t
+    }
+
+    mutating func didInsert(_ inserted: InsertionSuccess) { sequence = inserted.rowID }
+}

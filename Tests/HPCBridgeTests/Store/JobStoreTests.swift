@@ -1,0 +1,124 @@
+import Foundation
+import Testing
+@testable import HPCBridge
+
+@Suite("Job store (SQLite in WAL mode)")
+struct JobStoreTests {
+    let path: String
+    let store: JobStore
+
+    init() throws {
+        path = try TestPaths.scratchDirectory("store") + "/hpcbridge.sqlite"
+        store = try JobStore(path: path)
+    }
+
+    func newJob(group: String = "cancer_genomics_lab", pipeline: String = "gatk_variant_calling", createdAt: Date = Date()) -> Job {
+        Job(id: UUID(), pipelineName: pipeline, pipelineVersion: "1.0.0", parametersJSON: #"{"sample_id":"S1"}"#, researchGroup: group,
+            description: "test", cluster: "dev", createdAt: createdAt, scriptDigest: "abc", intentJSON: "{}")
+    }
+
+    @Test("the database runs in WAL mode")
+    func wal() throws {
+        #expect(try store.journalMode() == "wal")
+    }
+
+    @Test("an accepted job is stored with its first transition")
+    func insert() throws {
+        let job = newJob()
+        #expect(try store.insert(job) == .created(job))
+        #expect(try store.job(job.id) == job)
+        let history = try store.transitions(of: job.id)
+        #expect(history.map(\.toState) == [.accepted])
+        #expect(history.first?.fromState == nil)
+    }
+
+    @Test("state changes append to the history; terminal states are final; a requeue is counted")
+    func transitions() throws {
+        let job = newJob()
+        _ = try store.insert(job)
+        try store.update(job.id, source: "submitter") { $0.state = .queued; $0.nativeJobID = "42" }
+        try store.update(job.id, source: "reconciler") { $0.state = .running }
+        #expect(throws: JobStore.StoreError.invalidTransition(job.id, from: .running, to: .queued)) {
+            try store.update(job.id, source: "reconciler") { $0.state = .queued }
+        }
+        try store.update(job.id, source: "reconciler", reason: "scontrol requeue", isRequeue: true) { $0.state = .queued }
+        try store.update(job.id, source: "reconciler") { $0.state = .running }
+        try store.update(job.id, source: "reconciler", reason: "exit 3") { $0.state = .failed; $0.failureKind = "non_zero_exit"; $0.exitCode = 3 }
+        #expect(throws: JobStore.StoreError.self) { try store.update(job.id, source: "reconciler") { $0.state = .completed } }
+        let stored = try #require(try store.job(job.id))
+        #expect(stored.requeueCount == 1)
+        #expect(stored.exitCode == 3)
+        #expect(try store.transitions(of: job.id).map(\.toState) == [.accepted, .queued, .running, .queued, .running, .failed])
+        #expect(try store.transitions(of: job.id).last?.reason == "exit 3")
+    }
+
+    @Test("a forbidden change rolls the whole batch back")
+    func atomicBatch() throws {
+        let a = newJob(), b = newJob()
+        _ = try store.insert(a)
+        _ = try store.insert(b)
+        try store.update(b.id, source: "t") { $0.state = .completed }
+        #expect(throws: JobStore.StoreError.self) {
+            try store.apply([
+                .init(id: a.id, source: "t") { $0.state = .queued },
+                .init(id: b.id, source: "t") { $0.state = .running },
+            ])
+        }
+        #expect(try store.job(a.id)?.state == .accepted)
+    }
+
+    @Test("an idempotency key returns the first job for the same request and refuses a different one")
+    func idempotency() throws {
+        let first = newJob()
+        #expect(try store.insert(first, idempotencyKey: "k1", requestHash: "h") == .created(first))
+        #expect(try store.insert(newJob(), idempotencyKey: "k1", requestHash: "h") == .existing(first))
+        #expect(throws: JobStore.StoreError.idempotencyConflict(key: "k1")) { try store.insert(newJob(), idempotencyKey: "k1", requestHash: "other") }
+        // keys are per research group
+        let other = newJob(group: "systems_biology_lab")
+        #expect(try store.insert(other, idempotencyKey: "k1", requestHash: "x") == .created(other))
+    }
+
+    @Test("jobs survive reopening the store")
+    func reopen() throws {
+        let job = newJob()
+        _ = try store.insert(job)
+        let reopened = try JobStore(path: path)
+        #expect(try reopened.job(job.id) == job)
+        #expect(try reopened.nonTerminalJobs(cluster: "dev").map(\.id) == [job.id])
+    }
+
+    @Test("listing filters by group, state and pipeline and pages with a stable cursor")
+    func listing() throws {
+        let start = Date(timeIntervalSince1970: 1_800_000_000)
+        var ids: [UUID] = []
+        for i in 0..<7 {
+            let job = newJob(createdAt: start.addingTimeInterval(Double(i)))
+            ids.append(job.id)
+            _ = try store.insert(job)
+        }
+        _ = try store.insert(newJob(group: "systems_biology_lab", pipeline: "rnaseq_deseq2", createdAt: start))
+        try store.update(ids[0], source: "t") { $0.state = .completed }
+
+        var seen: [UUID] = []
+        var cursor: (createdAt: Date, id: UUID)?
+        repeat {
+            let page = try store.jobs(JobStore.Filter(researchGroup: "cancer_genomics_lab"), after: cursor, limit: 3)
+            seen += page.jobs.map(\.id)
+            cursor = page.next
+        } while cursor != nil
+        #expect(seen == ids.reversed())
+        #expect(try store.jobs(JobStore.Filter(states: [.completed])).jobs.map(\.id) == [ids[0]])
+        #expect(try store.jobs(JobStore.Filter(pipeline: "rnaseq_deseq2")).jobs.count == 1)
+        #expect(try store.jobs(JobStore.Filter(createdAfter: start.addingTimeInterval(5))).jobs.count == 2)
+        #expect(try store.nonTerminalJobs(cluster: "dev").count == 7)
+    }
+
+    @Test("the lifecycle's moves", arguments: [
+        (JobState.accepted, JobState.queued, false, true), (.queued, .running, false, true), (.running, .completed, false, true),
+        (.running, .queued, false, false), (.running, .queued, true, true), (.completed, .failed, false, false),
+        (.queued, .accepted, false, false), (.held, .queued, false, true), (.lost, .running, false, false),
+    ])
+    func moves(from: JobState, to: JobState, requeue: Bool, allowed: Bool) {
+        #expect(from.canMove(to: to, isRequeue: requeue) == allowed)
+    }
+}
