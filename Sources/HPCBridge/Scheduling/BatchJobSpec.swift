@@ -1,6 +1,6 @@
 /// Everything a scheduler needs to run one batch script. Built from a `RenderedScript`; the library
 /// path needs the resources as fields because libslurm does not read `#SBATCH` lines.
-public struct BatchJobSpec: Sendable, Hashable {
+public struct BatchJobSpec: Sendable, Hashable, Codable {
     public var script: String
     public var name: String
     public var account: String

@@ -174,7 +174,6 @@ public final class JobStore: Sendable {
                     guard before.canMove(to: job.state, isRequeue: change.isRequeue) else {
                         throw StoreError.invalidTransition(job.id, from: before, to: job.state)
                     }
-                    if change.isRequeue { job.requeueCount += 1 }
                     try Self.record(JobTransition(jobID: job.id, fromState: before, toState: job.state, at: now,
                                                   source: change.source, reason: change.reason), in: db)
                 }

@@ -41,7 +41,7 @@ struct JobStoreTests {
         #expect(throws: JobStore.StoreError.invalidTransition(job.id, from: .running, to: .queued)) {
             try store.update(job.id, source: "reconciler") { $0.state = .queued }
         }
-        try store.update(job.id, source: "reconciler", reason: "scontrol requeue", isRequeue: true) { $0.state = .queued }
+        try store.update(job.id, source: "reconciler", reason: "scontrol requeue", isRequeue: true) { $0.state = .queued; $0.requeueCount += 1 }
         try store.update(job.id, source: "reconciler") { $0.state = .running }
         try store.update(job.id, source: "reconciler", reason: "exit 3") { $0.state = .failed; $0.failureKind = "non_zero_exit"; $0.exitCode = 3 }
         #expect(throws: JobStore.StoreError.self) { try store.update(job.id, source: "reconciler") { $0.state = .completed } }

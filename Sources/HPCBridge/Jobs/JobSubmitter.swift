@@ -1,0 +1,88 @@
+import Crypto
+import Foundation
+import Logging
+
+/// Accepts requests and submits them, in the order that makes a crash harmless: the job is durable as
+/// `accepted`, with everything needed to submit it (its intent), before the scheduler is called.
+///
+/// A crash after the insert leaves an accepted job; on restart the reconciler adopts the scheduler job
+/// carrying its id, or submits it once. When the controller is down the job simply stays accepted and
+/// is submitted later: an outage never fails a job.
+public struct JobSubmitter: Sendable {
+    public let site: Site
+    public let store: JobStore
+    public let schedulers: [String: any BatchScheduler]
+    public var logger: Logger
+
+    public init(site: Site, store: JobStore, schedulers: [String: any BatchScheduler], logger: Logger = Logger(label: "hpcbridge.submitter")) {
+        self.site = site
+        self.store = store
+        self.schedulers = schedulers
+        self.logger = logger
+    }
+
+    /// Validates, renders and stores a request as `accepted`. With an idempotency key, a retry of the
+    /// same request returns the job of the first attempt (`created` is false then).
+    public func accept(_ request: JobRequest, idempotencyKey: String? = nil, now: Date = Date()) throws -> (job: Job, created: Bool) {
+        let id = UUID()
+        let plan = try JobPlanner(site: site).plan(request, jobID: id)
+        let rendered = try site.renderer.render(plan)
+        let spec = BatchJobSpec(rendered, group: plan.group)
+        let intent = try JSONEncoder().encode(spec)
+        let digest = SHA256.hash(data: Data(rendered.text.utf8)).map { String(format: "%02x", $0) }.joined()
+        let job = Job(id: id, pipelineName: plan.pipeline.name, pipelineVersion: plan.pipeline.version,
+                      parametersJSON: plan.parameters.jsonText, researchGroup: plan.group.name, description: request.description,
+                      cluster: plan.group.cluster, createdAt: now, scriptDigest: digest, intentJSON: String(decoding: intent, as: UTF8.self))
+        // The request's identity for idempotency: what was asked, not when.
+        let requestHash = SHA256.hash(data: Data(JSONValue.object([
+            "pipeline_name": .string(request.pipelineName), "research_group": .string(request.researchGroup),
+            "parameters": request.parameters, "description": request.description.map(JSONValue.string) ?? .null,
+            "resources": request.resources ?? .null,
+        ]).jsonText.utf8)).map { String(format: "%02x", $0) }.joined()
+        switch try store.insert(job, idempotencyKey: idempotencyKey, requestHash: requestHash) {
+        case .created(let job): return (job, true)
+        case .existing(let job): return (job, false)
+        }
+    }
+
+    /// The spec a job was accepted with.
+    public static func spec(of job: Job) throws -> BatchJobSpec {
+        try JSONDecoder().decode(BatchJobSpec.self, from: Data(job.intentJSON.utf8))
+    }
+
+    /// Submits an accepted job once. A transient scheduler error leaves it accepted (the reconciler
+    /// retries); a refusal fails it with the scheduler's words.
+    @discardableResult
+    public func submit(_ job: Job, source: String = "submitter", now: @Sendable () -> Date = Date.init) async throws -> Job {
+        guard job.state == .accepted, job.nativeJobID == nil else { return job }
+        guard let scheduler = schedulers[job.cluster] else {
+            return try store.update(job.id, source: source, reason: "no scheduler for cluster \(job.cluster)") {
+                $0.state = .failed
+                $0.failureKind = FailureKind.launchFailure.label
+                $0.failureReason = "the service has no scheduler for cluster \($0.cluster); check the config"
+            }
+        }
+        let spec = try Self.spec(of: job)
+        try FileManager.default.createDirectory(atPath: spec.workingDirectory, withIntermediateDirectories: true)
+        do {
+            let native = try await scheduler.submit(spec)
+            let submittedAt = now()
+            return try store.update(job.id, source: source, reason: "submitted as \(native) via \(scheduler.path)", at: submittedAt) {
+                $0.state = .queued
+                $0.nativeJobID = native.rawValue
+                $0.submittedAt = submittedAt
+            }
+        } catch let error as SchedulerError where error.transient {
+            logger.warning("submission deferred: the scheduler is unavailable", metadata: ["job_id": "\(job.id)", "error": "\(error)"])
+            return job
+        } catch let error as SchedulerError {
+            let finishedAt = now()
+            return try store.update(job.id, source: source, reason: error.detail, at: finishedAt) {
+                $0.state = .failed
+                $0.failureKind = FailureKind.launchFailure.label
+                $0.failureReason = "the scheduler refused the job: \(error.detail)"
+                $0.finishedAt = finishedAt
+            }
+        }
+    }
+}

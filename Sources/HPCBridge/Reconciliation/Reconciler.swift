@@ -1,0 +1,226 @@
+import Foundation
+import Logging
+import ServiceLifecycle
+
+/// Keeps one cluster's jobs in step with its scheduler: one scheduler snapshot per cycle for all jobs,
+/// all resulting transitions in one store transaction.
+///
+/// Per cycle it also recovers what a crash left: an accepted job whose scheduler job (found by the
+/// hpcbridge id in its comment) exists is adopted, otherwise submitted once. Jobs the controller has
+/// forgotten go through `VanishedJobResolver` (accounting, exit-code file, lost). On scheduler errors it
+/// backs off exponentially with jitter and marks nothing failed: an outage is not a job failure.
+public actor Reconciler: Service {
+    public let cluster: String
+    let store: JobStore
+    let scheduler: any BatchScheduler
+    let submitter: JobSubmitter
+    let resolver: VanishedJobResolver
+    let interval: Duration
+    /// How old an accepted job must be before the reconciler submits it itself: younger ones are still
+    /// being submitted by the request that created them.
+    let submissionGrace: TimeInterval
+    var logger: Logger
+    private var lastSnapshot: SchedulerSnapshot?
+    private var consecutiveFailures = 0
+
+    /// What one cycle did.
+    public struct Report: Sendable, Equatable {
+        public var transitions = 0
+        public var adopted = 0
+        public var submitted = 0
+        public var resolvedFromAccounting = 0
+        public var resolvedFromExitFile = 0
+        public var lost = 0
+        public var requeued = 0
+        /// Controller calls made for the snapshot (0 or 1).
+        public var controllerCalls = 0
+    }
+
+    public init(cluster: String, store: JobStore, scheduler: any BatchScheduler, submitter: JobSubmitter,
+                resolver: VanishedJobResolver = VanishedJobResolver(), interval: Duration = .seconds(10),
+                submissionGrace: TimeInterval = 30, logger: Logger = Logger(label: "hpcbridge.reconciler")) {
+        self.cluster = cluster
+        self.store = store
+        self.scheduler = scheduler
+        self.submitter = submitter
+        self.resolver = resolver
+        self.interval = interval
+        self.submissionGrace = submissionGrace
+        self.logger = logger
+    }
+
+    /// Runs cycles until graceful shutdown, backing off on errors.
+    public func run() async throws {
+        try await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                let delay: Duration
+                do {
+                    _ = try await self.cycle()
+                    delay = await self.succeeded()
+                } catch is CancellationError {
+                    return
+                } catch {
+                    delay = await self.failed(error)
+                }
+                try await Task.sleep(for: delay)
+            }
+        }
+    }
+
+    private func succeeded() -> Duration {
+        consecutiveFailures = 0
+        return interval
+    }
+
+    /// Exponential backoff, capped at five minutes, with ±50 % jitter so many services do not retry in step.
+    private func failed(_ error: Error) -> Duration {
+        consecutiveFailures += 1
+        let base = min(300, Self.seconds(interval) * pow(2, Double(min(consecutiveFailures, 10))))
+        let delay = base * Double.random(in: 0.5...1.5)
+        logger.warning("reconcile cycle failed; retrying", metadata: ["cluster": "\(cluster)", "error": "\(error)", "retry_in_s": "\(Int(delay))"])
+        return .milliseconds(Int(delay * 1000))
+    }
+
+    static func seconds(_ d: Duration) -> Double { Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18 }
+
+    /// One reconciliation of every open job of the cluster.
+    @discardableResult
+    public func cycle(now: Date = Date()) async throws -> Report {
+        var report = Report()
+        let open = try store.nonTerminalJobs(cluster: cluster)
+        let snapshot = try await scheduler.states(changedSince: lastSnapshot?.takenAt)
+        report.controllerCalls = 1
+        let jobs: [NativeJobID: SchedulerJobState]
+        if snapshot.unchanged, let last = lastSnapshot {
+            jobs = last.jobs
+        } else {
+            jobs = snapshot.jobs
+            lastSnapshot = snapshot
+        }
+        let byTag = Dictionary(jobs.values.compactMap { s in s.tag.map { ($0, s) } }, uniquingKeysWith: { a, b in a.id < b.id ? a : b })
+
+        var changes: [JobStore.Change] = []
+        var vanished: [Job] = []
+        var toSubmit: [Job] = []
+        for job in open {
+            guard let native = job.nativeJobID else {
+                if let found = byTag[job.id] {
+                    changes.append(Self.adoption(of: job, by: found))
+                    report.adopted += 1
+                } else if now.timeIntervalSince(job.createdAt) >= submissionGrace {
+                    toSubmit.append(job)
+                }
+                continue
+            }
+            if let state = jobs[NativeJobID(native)] {
+                if let change = Self.change(for: job, seen: state) {
+                    if change.isRequeue { report.requeued += 1 }
+                    changes.append(change)
+                }
+            } else {
+                vanished.append(job)
+            }
+        }
+
+        if !vanished.isEmpty {
+            let since = vanished.compactMap(\.submittedAt).min() ?? now.addingTimeInterval(-86400)
+            var accounting: [NativeJobID: SchedulerJobState] = [:]
+            var accountingError: String?
+            do { accounting = try await scheduler.accountingStates(for: vanished.compactMap { $0.nativeJobID.map { NativeJobID($0) } }, since: since) } catch {
+                accountingError = "\(error)"
+            }
+            for job in vanished {
+                let spec = try? JobSubmitter.spec(of: job)
+                let exitPath = (spec?.workingDirectory ?? "/nonexistent") + "/" + ScriptRenderer.exitCodeFile
+                let record = job.nativeJobID.flatMap { accounting[NativeJobID($0)] }
+                switch resolver.resolve(accounting: record, accountingError: accountingError, exitCodePath: exitPath, vanishedAt: job.vanishedAt ?? now, now: now) {
+                case .resolved(let status, let exit, let source):
+                    let seen = SchedulerJobState(id: NativeJobID(job.nativeJobID!), status: status, rawState: source, reason: "resolved from \(source)",
+                                                 exit: exit, startTime: record?.startTime, endTime: record?.endTime ?? now, restartCount: job.requeueCount)
+                    if var change = Self.change(for: job, seen: seen) {
+                        change.reason = "the controller forgot the job; outcome from \(source)"
+                        changes.append(change)
+                    }
+                    if source == "accounting" { report.resolvedFromAccounting += 1 } else { report.resolvedFromExitFile += 1 }
+                case .pending:
+                    if job.vanishedAt == nil {
+                        changes.append(JobStore.Change(id: job.id, source: "reconciler") { $0.vanishedAt = now })
+                    }
+                case .lost(let reason):
+                    report.lost += 1
+                    changes.append(JobStore.Change(id: job.id, source: "reconciler", reason: reason) {
+                        $0.state = .lost
+                        $0.failureReason = reason
+                        $0.finishedAt = now
+                    })
+                }
+            }
+        }
+
+        report.transitions = try store.apply(changes, at: now).count
+        for job in toSubmit {
+            let after = try await submitter.submit(job, source: "recovery")
+            if after.nativeJobID != nil { report.submitted += 1 }
+        }
+        return report
+    }
+
+    /// An accepted job found in the scheduler by its id: record the native id and its current state.
+    static func adoption(of job: Job, by state: SchedulerJobState) -> JobStore.Change {
+        var change = JobStore.Change(id: job.id, source: "recovery", reason: "adopted scheduler job \(state.id), found by its hpcbridge id") { _ in }
+        let update = Self.change(for: job, seen: state)
+        change.apply = { job in
+            job.nativeJobID = state.id.rawValue
+            job.submittedAt = job.submittedAt ?? state.submitTime
+            update?.apply(&job)
+        }
+        return change
+    }
+
+    /// The change that brings a stored job to what the scheduler reports, or nil when nothing changed.
+    static func change(for job: Job, seen: SchedulerJobState) -> JobStore.Change? {
+        let (state, failure) = JobState.from(seen.status)
+        let requeued = seen.restartCount > job.requeueCount
+        // A report that would move the job backwards (a stale snapshot) is ignored.
+        let target = state == job.state || job.state.canMove(to: state, isRequeue: requeued) ? state : job.state
+        let startedAt = seen.status.hasStarted ? (seen.startTime ?? job.startedAt) : job.startedAt
+        let finishedAt = target.isTerminal ? (seen.endTime ?? job.finishedAt) : job.finishedAt
+        let exitCode = target.isTerminal ? seen.exit?.code : job.exitCode
+        let exitSignal = target.isTerminal ? seen.exit.map(\.signal).flatMap { $0 == 0 ? nil : $0 } : job.exitSignal
+        let failureKind = target == .failed || target == .cancelled ? failure?.label : job.failureKind
+        let failureReason = target == .failed || target == .cancelled ? Self.describe(failure, seen) : job.failureReason
+        let unchanged = target == job.state && !requeued && startedAt == job.startedAt && finishedAt == job.finishedAt
+            && exitCode == job.exitCode && exitSignal == job.exitSignal && failureKind == job.failureKind && job.vanishedAt == nil
+        if unchanged { return nil }
+        let restartCount = seen.restartCount
+        let reason = target != job.state ? "\(seen.rawState)\(seen.reason.map { " (\($0))" } ?? "")" : (requeued ? "requeued by the scheduler" : nil)
+        return JobStore.Change(id: job.id, source: "reconciler", reason: reason, isRequeue: requeued) { job in
+            job.state = target
+            job.startedAt = startedAt
+            job.finishedAt = finishedAt
+            job.exitCode = exitCode
+            job.exitSignal = exitSignal
+            job.failureKind = failureKind
+            job.failureReason = failureReason
+            job.requeueCount = max(job.requeueCount, restartCount)
+            job.vanishedAt = nil
+        }
+    }
+
+    /// A failure in words a user can act on.
+    static func describe(_ failure: FailureKind?, _ seen: SchedulerJobState) -> String? {
+        guard let failure else { return nil }
+        switch failure {
+        case .nonZeroExit(let code): return "the pipeline exited with status \(code); see the job's stderr log"
+        case .signal(let n): return "the pipeline was killed by signal \(n)"
+        case .timeout: return "the job reached its time limit; ask for a longer time_limit"
+        case .outOfMemory: return "the job ran out of memory; ask for more memory"
+        case .nodeFailure: return "the node running the job failed; resubmit"
+        case .bootFailure: return "the node could not boot for the job; resubmit"
+        case .deadline: return "the job passed its deadline"
+        case .preempted: return "the job was preempted by higher-priority work; resubmit"
+        case .launchFailure: return "the scheduler could not launch the job\(seen.reason.map { " (\($0))" } ?? "")"
+        case .cancelled: return "the job was cancelled"
+        }
+    }
+}

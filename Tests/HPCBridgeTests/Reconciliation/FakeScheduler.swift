@@ -1,0 +1,68 @@
+import Foundation
+@testable import HPCBridge
+
+/// An in-memory scheduler for reconciler tests: jobs live in a dictionary, tests play the controller
+/// (start, finish, requeue, forget a job, go down), and every call is counted.
+actor FakeScheduler: BatchScheduler {
+    nonisolated let path = "fake"
+    private(set) var jobs: [NativeJobID: SchedulerJobState] = [:]
+    private(set) var accounting: [NativeJobID: SchedulerJobState] = [:]
+    private(set) var submitCount = 0
+    private(set) var statesCount = 0
+    private var nextID = 1000
+    var down = false
+    var accountingEnabled = true
+
+    func setDown(_ value: Bool) { down = value }
+    func setAccounting(_ value: Bool) { accountingEnabled = value }
+
+    func submit(_ job: BatchJobSpec) async throws -> NativeJobID {
+        if down { throw SchedulerError(.unavailable, operation: "submit", detail: "controller down") }
+        submitCount += 1
+        nextID += 1
+        let id = NativeJobID(String(nextID))
+        jobs[id] = SchedulerJobState(id: id, tag: SchedulerJobState.tag(from: job.comment), name: job.name,
+                                     status: job.hold ? .held(reason: "JobHeldUser") : .queued(reason: "Priority"), rawState: "PENDING")
+        return id
+    }
+
+    /// Puts a job into the controller as if someone had submitted it (crash-recovery tests).
+    func inject(tag: UUID, status: SchedulerStatus) -> NativeJobID {
+        nextID += 1
+        let id = NativeJobID(String(nextID))
+        jobs[id] = SchedulerJobState(id: id, tag: tag, status: status, rawState: "X")
+        return id
+    }
+
+    func cancel(_ id: NativeJobID) async throws {
+        if down { throw SchedulerError(.unavailable, operation: "cancel", detail: "controller down") }
+        set(id, .failed(.cancelled))
+    }
+
+    func set(_ id: NativeJobID, _ status: SchedulerStatus, exit: ProcessExit? = nil, restarts: Int? = nil) {
+        guard var job = jobs[id] else { return }
+        job.status = status
+        job.rawState = "\(status)"
+        job.exit = exit ?? (status == .completed ? .success : job.exit)
+        if status.hasStarted, job.startTime == nil { job.startTime = Date() }
+        if status.isTerminal { job.endTime = Date() }
+        if let restarts { job.restartCount = restarts }
+        jobs[id] = job
+    }
+
+    /// The controller forgets the job (MinJobAge); accounting keeps its final state when enabled.
+    func purge(_ id: NativeJobID) {
+        if let job = jobs.removeValue(forKey: id), job.status.isTerminal { accounting[id] = job }
+    }
+
+    func states(changedSince: Date?) async throws -> SchedulerSnapshot {
+        statesCount += 1
+        if down { throw SchedulerError(.unavailable, operation: "states", detail: "controller down") }
+        return SchedulerSnapshot(takenAt: Date(), jobs: jobs)
+    }
+
+    func accountingStates(for ids: [NativeJobID], since: Date) async throws -> [NativeJobID: SchedulerJobState] {
+        guard accountingEnabled else { throw SchedulerError(.unavailable, operation: "accounting", detail: "accounting storage is disabled") }
+        return accounting.filter { ids.contains($0.key) }
+    }
+}

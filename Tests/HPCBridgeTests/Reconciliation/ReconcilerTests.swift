@@ -1,0 +1,148 @@
+import Foundation
+import Testing
+@testable import HPCBridge
+
+@Suite("Reconciler with an in-memory scheduler")
+struct ReconcilerTests {
+    let store: JobStore
+    let fake = FakeScheduler()
+    let submitter: JobSubmitter
+    let runRoot: String
+
+    init() throws {
+        let directory = try TestPaths.scratchDirectory("reconciler")
+        store = try JobStore(path: directory + "/store.sqlite")
+        runRoot = directory
+        submitter = JobSubmitter(site: TestSite.shipped, store: store, schedulers: ["dev": fake])
+    }
+
+    func reconciler(exitFiles: [String: String] = [:], deadline: TimeInterval = 60) -> Reconciler {
+        Reconciler(cluster: "dev", store: store, scheduler: fake, submitter: submitter,
+                   resolver: VanishedJobResolver(exitFileDeadline: deadline) { exitFiles[$0] }, interval: .milliseconds(10), submissionGrace: 30)
+    }
+
+    /// A job accepted from the shipped example, with its run directory moved under scratch space.
+    func accepted(now: Date = Date()) throws -> Job {
+        let request = try TestSite.example("gatk_variant_calling")
+        let (job, _) = try submitter.accept(request, now: now)
+        var spec = try JobSubmitter.spec(of: job)
+        spec.workingDirectory = runRoot + "/" + job.id.uuidString
+        let intent = String(decoding: try JSONEncoder().encode(spec), as: UTF8.self)
+        return try store.update(job.id, source: "test") { $0.intentJSON = intent }
+    }
+
+    @Test("a job is followed from submission to completion, one controller call per cycle")
+    func lifecycle() async throws {
+        let job = try await submitter.submit(try accepted())
+        #expect(job.state == .queued)
+        let native = NativeJobID(try #require(job.nativeJobID))
+        let r = reconciler()
+        #expect(try await r.cycle().transitions == 0)
+        await fake.set(native, .running)
+        let report = try await r.cycle()
+        #expect(report.transitions == 1)
+        #expect(report.controllerCalls == 1)
+        #expect(try store.job(job.id)?.state == .running)
+        #expect(try store.job(job.id)?.startedAt != nil)
+        await fake.set(native, .completed)
+        try await r.cycle()
+        let done = try #require(try store.job(job.id))
+        #expect(done.state == .completed)
+        #expect(done.exitCode == 0)
+        #expect(try store.transitions(of: job.id).map(\.toState) == [.accepted, .queued, .running, .completed])
+        #expect(await fake.statesCount == 3)
+    }
+
+    @Test("failures keep their kind and exit code", arguments: [
+        (SchedulerStatus.failed(.nonZeroExit(code: 3)), ProcessExit(code: 3), JobState.failed, "non_zero_exit"),
+        (.failed(.timeout), ProcessExit(code: 0, signal: 15), .failed, "timeout"),
+        (.failed(.outOfMemory), ProcessExit(code: 0, signal: 125), .failed, "out_of_memory"),
+        (.failed(.cancelled), ProcessExit.success, .cancelled, "cancelled"),
+    ])
+    func failures(status: SchedulerStatus, exit: ProcessExit, state: JobState, kind: String) async throws {
+        let job = try await submitter.submit(try accepted())
+        await fake.set(NativeJobID(job.nativeJobID!), status, exit: exit)
+        try await reconciler().cycle()
+        let stored = try #require(try store.job(job.id))
+        #expect(stored.state == state)
+        #expect(stored.failureKind == kind)
+        #expect(stored.failureReason?.isEmpty == false)
+    }
+
+    @Test("after a crash between accepting and submitting, the scheduler's job is adopted, never submitted twice")
+    func adoption() async throws {
+        let job = try accepted()
+        let native = await fake.inject(tag: job.id, status: .running)
+        let report = try await reconciler().cycle()
+        #expect(report.adopted == 1)
+        #expect(await fake.submitCount == 0)
+        let stored = try #require(try store.job(job.id))
+        #expect(stored.nativeJobID == native.rawValue)
+        #expect(stored.state == .running)
+    }
+
+    @Test("an accepted job the scheduler never saw is submitted once, after the grace period")
+    func recoverySubmit() async throws {
+        let job = try accepted(now: Date().addingTimeInterval(-60))
+        let fresh = try accepted()
+        let r = reconciler()
+        #expect(try await r.cycle().submitted == 1)
+        #expect(try await r.cycle().submitted == 0)
+        #expect(await fake.submitCount == 1)
+        #expect(try store.job(job.id)?.state == .queued)
+        #expect(try store.job(fresh.id)?.state == .accepted)
+    }
+
+    @Test("a controller outage fails no job; the job is submitted when the controller is back")
+    func outage() async throws {
+        await fake.setDown(true)
+        let job = try await submitter.submit(try accepted(now: Date().addingTimeInterval(-60)))
+        #expect(job.state == .accepted)
+        let r = reconciler()
+        await #expect(throws: SchedulerError.self) { try await r.cycle() }
+        #expect(try store.job(job.id)?.state == .accepted)
+        await fake.setDown(false)
+        #expect(try await r.cycle().submitted == 1)
+        #expect(try store.job(job.id)?.state == .queued)
+    }
+
+    @Test("a requeue returns the job to the queue and is counted, not failed")
+    func requeue() async throws {
+        let job = try await submitter.submit(try accepted())
+        let native = NativeJobID(job.nativeJobID!)
+        let r = reconciler()
+        await fake.set(native, .running)
+        try await r.cycle()
+        await fake.set(native, .queued(reason: "BeginTime"), restarts: 1)
+        #expect(try await r.cycle().requeued == 1)
+        let stored = try #require(try store.job(job.id))
+        #expect(stored.state == .queued)
+        #expect(stored.requeueCount == 1)
+    }
+
+    @Test("vanished jobs: accounting first, then the exit-code file, then lost after the deadline")
+    func vanished() async throws {
+        let a = try await submitter.submit(try accepted())
+        let b = try await submitter.submit(try accepted())
+        let c = try await submitter.submit(try accepted())
+        let bExit = try JobSubmitter.spec(of: b).workingDirectory + "/" + ScriptRenderer.exitCodeFile
+        let r = reconciler(exitFiles: [bExit: "0\n"], deadline: 60)
+        for job in [a, b, c] { await fake.set(NativeJobID(job.nativeJobID!), .running) }
+        try await r.cycle()
+        await fake.set(NativeJobID(a.nativeJobID!), .failed(.nonZeroExit(code: 3)), exit: ProcessExit(code: 3))
+        for job in [a, b, c] { await fake.purge(NativeJobID(job.nativeJobID!)) }
+        let first = try await r.cycle()
+        #expect(first.resolvedFromAccounting == 1)
+        #expect(first.resolvedFromExitFile == 1)
+        #expect(try store.job(a.id)?.state == .failed)
+        #expect(try store.job(a.id)?.exitCode == 3)
+        #expect(try store.job(b.id)?.state == .completed)
+        #expect(try store.job(c.id)?.state == .running)
+        #expect(try store.job(c.id)?.vanishedAt != nil)
+        let later = try await r.cycle(now: Date().addingTimeInterval(120))
+        #expect(later.lost == 1)
+        let lost = try #require(try store.job(c.id))
+        #expect(lost.state == .lost)
+        #expect(lost.failureReason?.contains("no exit-code file") == true)
+    }
+}
