@@ -50,6 +50,7 @@ let package = Package(
                 "HPCBridge",
                 .product(name: "Hummingbird", package: "hummingbird"),
             ],
+            resources: [.copy("openapi.yaml")],
             swiftSettings: strict
         ),
         .executableTarget(

@@ -17,6 +17,11 @@ public func buildRouter(site: Site) -> Router<BasicRequestContext> {
     router.get("/healthz") { _, _ in
         JSONResponse.make(.ok, ["status": "ok"])
     }
+    router.get("/openapi.yaml") { _, _ in
+        var buffer = ByteBuffer()
+        buffer.writeString(OpenAPIDocument.text)
+        return Response(status: .ok, headers: [.contentType: "application/yaml"], body: .init(byteBuffer: buffer))
+    }
     router.get("/v1/pipelines") { _, _ in
         JSONResponse.make(.ok, ["pipelines": .array(site.catalog.sorted.map(\.summaryDocument))])
     }
@@ -28,4 +33,13 @@ public func buildRouter(site: Site) -> Router<BasicRequestContext> {
         return JSONResponse.make(.ok, pipeline.document)
     }
     return router
+}
+
+/// The HTTP contract (`openapi.yaml`, beside this file), served as written.
+enum OpenAPIDocument {
+    static let text: String = {
+        guard let url = Bundle.module.url(forResource: "openapi", withExtension: "yaml"),
+              let text = try? String(contentsOf: url, encoding: .utf8) else { return "" }
+        return text
+    }()
 }

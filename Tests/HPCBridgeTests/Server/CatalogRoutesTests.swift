@@ -48,6 +48,22 @@ struct CatalogRoutesTests {
         }
     }
 
+    @Test("GET /openapi.yaml serves the contract, which lists every route served here")
+    func openapi() async throws {
+        try await withClient { client in
+            let response = try await client.execute(uri: "/openapi.yaml", method: .get)
+            #expect(response.status == .ok)
+            #expect(response.headers[.contentType] == "application/yaml")
+            let text = String(buffer: response.body)
+            #expect(text.hasPrefix("openapi: 3.1.0"))
+            let document = try YAMLDocument(text: text, path: "openapi.yaml")
+            let paths = try #require(document.value["paths"]?.objectValue)
+            for route in ["/healthz", "/openapi.yaml", "/v1/pipelines", "/v1/pipelines/{name}", "/v1/jobs", "/v1/jobs/{id}"] {
+                #expect(paths[route] != nil, "\(route) is not in openapi.yaml")
+            }
+        }
+    }
+
     @Test("an unknown pipeline is a 404 problem document with a hint")
     func unknown() async throws {
         try await withClient { client in
