@@ -5,6 +5,10 @@ import Foundation
 public struct BridgeConfig: Sendable {
     /// The file it was read from; relative directories are resolved against its folder.
     public let path: String
+    /// `HOST:PORT` the API listens on (`$HPCBRIDGE_LISTEN` overrides the file).
+    public let listen: String
+    /// The SQLite job store (`$HPCBRIDGE_STORE` overrides the file).
+    public let storePath: String
     public let catalogsDirectory: String
     public let templatesDirectory: String
     public let references: ReferenceRegistry
@@ -50,7 +54,7 @@ public struct BridgeConfig: Sendable {
                 issues.append(FileIssue(document.location(of: JSONPointer(tokens: ["research_groups", name, "cluster"])),
                                         "names cluster \"\(cluster)\", which is not under clusters\(EditDistance.hint(for: cluster, among: clusters.keys.sorted()))"))
             }
-            groups[name] = ResearchGroup(
+            var group = ResearchGroup(
                 name: name,
                 description: entry["description"]?.stringValue,
                 cluster: cluster,
@@ -59,10 +63,18 @@ public struct BridgeConfig: Sendable {
                 qos: entry["qos"]?.stringValue,
                 runRoot: entry["run_root"]!.stringValue!,
                 allowedPipelines: entry["allowed_pipelines"]!.arrayValue!.compactMap(\.stringValue))
+            if let quotas = entry["quotas"] {
+                group.maxActiveJobs = Int(quotas["max_active_jobs"]?.numberValue ?? 100)
+                group.submissionsPerMinute = Int(quotas["submissions_per_minute"]?.numberValue ?? 60)
+            }
+            groups[name] = group
         }
         guard issues.isEmpty else { throw LoadError(issues.sorted { $0.description < $1.description }) }
+        let environment = ProcessInfo.processInfo.environment
         return BridgeConfig(
             path: path,
+            listen: environment["HPCBRIDGE_LISTEN"] ?? value["listen"]!.stringValue!,
+            storePath: resolve(environment["HPCBRIDGE_STORE"] ?? value["store"]!.stringValue!),
             catalogsDirectory: resolve(value["catalogs"]!.stringValue!),
             templatesDirectory: resolve(value["templates"]!.stringValue!),
             references: ReferenceRegistry(entries: references),

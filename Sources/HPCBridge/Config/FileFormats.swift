@@ -83,6 +83,8 @@ enum FileFormats {
       "additionalProperties": false,
       "required": ["catalogs", "templates", "references", "clusters", "research_groups"],
       "properties": {
+        "listen": {"type": "string", "pattern": "^[^:]+:[0-9]{1,5}$", "default": "127.0.0.1:8080", "errorMessage": "must be HOST:PORT, such as 127.0.0.1:8080"},
+        "store": {"type": "string", "minLength": 1, "default": "/var/lib/hpcbridge/hpcbridge.sqlite", "description": "the SQLite job store, relative to this file"},
         "catalogs": {"type": "string", "minLength": 1, "description": "pipeline catalog directory, relative to this file"},
         "templates": {"type": "string", "minLength": 1, "description": "template directory, relative to this file"},
         "references": {
@@ -133,7 +135,16 @@ enum FileFormats {
               "partition": \(schedulerName),
               "qos": \(schedulerName),
               "run_root": \(safeAbsolutePath),
-              "allowed_pipelines": {"type": "array", "uniqueItems": true, "items": \(identifier)}
+              "allowed_pipelines": {"type": "array", "uniqueItems": true, "items": \(identifier)},
+              "quotas": {
+                "type": "object",
+                "additionalProperties": false,
+                "properties": {
+                  "max_active_jobs": {"type": "integer", "minimum": 1, "default": 100},
+                  "submissions_per_minute": {"type": "integer", "minimum": 1, "default": 60}
+                },
+                "default": {}
+              }
             }
           }
         }

@@ -11,6 +11,10 @@ public struct ResearchGroup: Sendable, Hashable {
     /// Each job runs in `run_root/<job id>`.
     public let runRoot: String
     public let allowedPipelines: [String]
+    /// Jobs not yet finished that the group may have at once.
+    public var maxActiveJobs: Int = 100
+    /// Submissions the group may make per minute.
+    public var submissionsPerMinute: Int = 60
 }
 
 /// A scheduler the service submits to.

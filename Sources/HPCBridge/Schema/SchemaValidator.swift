@@ -53,6 +53,14 @@ public struct SchemaValidator: Sendable {
                     }
                     if let present = members[name] { members[name] = applyingDefaults(to: present, node: property) }
                 }
+                // Members described by patternProperties or additionalProperties get their defaults too
+                // (maps of named entries, like the config's research groups).
+                for name in members.keys.sorted() where facet.properties[name] == nil {
+                    let matching = facet.patternProperties.filter { $0.0.matches(name) }.map(\.1)
+                    for sub in matching.isEmpty ? [facet.additionalProperties].compactMap({ $0 }) : matching {
+                        members[name] = applyingDefaults(to: members[name]!, node: sub)
+                    }
+                }
             }
             return .object(members)
         case .array(let items):

@@ -89,6 +89,16 @@ public final class JobStore: Sendable {
                 t.primaryKey(["researchGroup", "key"])
             }
         }
+        migrator.registerMigration("v2: API tokens") { db in
+            try db.create(table: "apiToken") { t in
+                t.primaryKey("id", .text)
+                t.column("researchGroup", .text)
+                t.column("label", .text)
+                t.column("hash", .text).notNull()
+                t.column("createdAt", .double).notNull()
+                t.column("revokedAt", .double)
+            }
+        }
         return migrator
     }
 

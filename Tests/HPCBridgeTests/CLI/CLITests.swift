@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+@testable import HPCBridge
 
 /// The `hpcbridge` executable as users call it: exit statuses, output formats, usage errors.
 @Suite("Command line")
@@ -82,6 +83,28 @@ struct CLITests {
             let golden = try String(contentsOfFile: TestPaths.fixtures + "/golden/gatk_variant_calling.\(scheduler).sh", encoding: .utf8)
             #expect(result.stdout == golden)
         }
+    }
+
+    @Test("token create prints the token once; list shows no secret; revoke works ($HPCBRIDGE_STORE picks the store)")
+    func tokens() throws {
+        let store = try TestPaths.scratchDirectory("cli-tokens") + "/store.sqlite"
+        var environment = ProcessInfo.processInfo.environment
+        environment["HPCBRIDGE_STORE"] = store
+        func cli(_ arguments: String...) throws -> ProcessResult { try run(Self.executable, arguments, environment: environment, directory: TestPaths.root) }
+        let created = try cli("token", "create", "--group", "systems_biology_lab", "--label", "ci")
+        #expect(created.status == 0)
+        let token = created.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(token.hasPrefix("hb_"))
+        let id = String(token.split(separator: "_")[1])
+        let secret = String(token.split(separator: "_", maxSplits: 2)[2])
+        let listed = try cli("token", "list")
+        #expect(listed.stdout.contains(id))
+        #expect(!listed.stdout.contains(secret))
+        #expect(try APITokens(store: JobStore(path: store)).authenticate(token) == .group("systems_biology_lab"))
+        #expect(try cli("token", "revoke", id).status == 0)
+        #expect(try APITokens(store: JobStore(path: store)).authenticate(token) == nil)
+        #expect(try cli("token", "revoke", id).status == 1)
+        #expect(try cli("token", "create", "--group", "no_such_lab").status == 1)
     }
 
     @Test("render refuses what the service would refuse")

@@ -162,3 +162,24 @@ struct CatalogLoadTests {
         #expect(ResourceQuantities.seconds(text) ?? -1 == seconds)
     }
 }
+
+@Suite("Service config defaults and overrides")
+struct ServiceConfigTests {
+    @Test("defaults inside named entries are applied (cluster mode, quotas)")
+    func defaults() throws {
+        let directory = try TestPaths.scratchDirectory("config")
+        let text = try String(contentsOfFile: TestPaths.config, encoding: .utf8)
+            .replacingOccurrences(of: "    mode: auto\n", with: "")
+            .replacingOccurrences(of: "    quotas: {max_active_jobs: 100, submissions_per_minute: 60}\n", with: "")
+            .replacingOccurrences(of: "listen: 127.0.0.1:8080", with: "")
+        try TestPaths.write(text, to: directory + "/hpcbridge.yaml")
+        let config = try BridgeConfig.load(path: directory + "/hpcbridge.yaml")
+        #expect(config.clusters["dev"]?.mode == .auto)
+        #expect(config.groups["systems_biology_lab"]?.maxActiveJobs == 100)
+        #expect(config.groups["systems_biology_lab"]?.submissionsPerMinute == 60)
+        #expect(config.groups["cancer_genomics_lab"]?.maxActiveJobs == 200)
+        #expect(config.listen == "127.0.0.1:8080")
+        // relative to the config file's folder, with ".." resolved
+        #expect(config.storePath == URL(fileURLWithPath: directory).deletingLastPathComponent().appendingPathComponent("var/hpcbridge.sqlite").path)
+    }
+}

@@ -1,0 +1,92 @@
+import Crypto
+import Foundation
+import GRDB
+
+/// API tokens: one per script or person, bound to a research group (or admin), stored only as a hash.
+///
+/// A token reads `hb_<id>_<secret>`: the id finds the row, the secret (32 random bytes) is compared by
+/// SHA-256 hash in constant time. A random 256-bit secret needs no slow hash; what matters is that the
+/// database never holds anything that could be replayed.
+public struct APITokens: Sendable {
+    let store: JobStore
+
+    public init(store: JobStore) { self.store = store }
+
+    /// A token as listed: everything but the secret.
+    public struct Entry: Sendable, Hashable {
+        public let id: String
+        /// `nil` for an admin token.
+        public let researchGroup: String?
+        public let label: String?
+        public let createdAt: Date
+        public let revokedAt: Date?
+    }
+
+    /// Who a valid token belongs to.
+    public enum Principal: Sendable, Hashable {
+        case group(String)
+        case admin
+    }
+
+    /// Creates a token and returns it; this is the only time the secret exists outside the caller.
+    public func create(group: String?, label: String?, now: Date = Date()) throws -> (token: String, entry: Entry) {
+        var generator = SystemRandomNumberGenerator()
+        let id = (0..<8).map { _ in String(format: "%x", Int.random(in: 0..<16, using: &generator)) }.joined()
+        let secretBytes = (0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        let secret = Data(secretBytes).base64EncodedString().replacingOccurrences(of: "+", with: "-")
+            .replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+        let token = "hb_\(id)_\(secret)"
+        try store.pool.write { db in
+            try db.execute(sql: "INSERT INTO apiToken (id, researchGroup, label, hash, createdAt) VALUES (?, ?, ?, ?, ?)",
+                           arguments: [id, group, label, Self.hash(secret), now.timeIntervalSinceReferenceDate])
+        }
+        return (token, Entry(id: id, researchGroup: group, label: label, createdAt: now, revokedAt: nil))
+    }
+
+    /// Revokes a token by id; `false` when there is no such token.
+    @discardableResult
+    public func revoke(id: String, now: Date = Date()) throws -> Bool {
+        try store.pool.write { db in
+            try db.execute(sql: "UPDATE apiToken SET revokedAt = ? WHERE id = ? AND revokedAt IS NULL",
+                           arguments: [now.timeIntervalSinceReferenceDate, id])
+            return db.changesCount > 0
+        }
+    }
+
+    public func list() throws -> [Entry] {
+        try store.pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT id, researchGroup, label, createdAt, revokedAt FROM apiToken ORDER BY createdAt").map { row in
+                Entry(id: row["id"], researchGroup: row["researchGroup"], label: row["label"],
+                      createdAt: Date(timeIntervalSinceReferenceDate: row["createdAt"]),
+                      revokedAt: (row["revokedAt"] as Double?).map(Date.init(timeIntervalSinceReferenceDate:)))
+            }
+        }
+    }
+
+    /// The principal of a presented token, or `nil` for anything malformed, unknown or revoked.
+    public func authenticate(_ presented: String) throws -> Principal? {
+        let parts = presented.split(separator: "_", maxSplits: 2, omittingEmptySubsequences: false)
+        guard parts.count == 3, parts[0] == "hb", parts[1].count == 8, !parts[2].isEmpty else { return nil }
+        let row = try store.pool.read { db in
+            try Row.fetchOne(db, sql: "SELECT researchGroup, hash, revokedAt FROM apiToken WHERE id = ?", arguments: [String(parts[1])])
+        }
+        // Hash and compare even when the id is unknown, so timing does not tell which ids exist.
+        let expected: String = row?["hash"] ?? Self.hash("no such token")
+        let matches = Self.constantTimeEqual(Self.hash(String(parts[2])), expected)
+        guard let row, matches, (row["revokedAt"] as Double?) == nil else { return nil }
+        let group: String? = row["researchGroup"]
+        return group.map(Principal.group) ?? .admin
+    }
+
+    static func hash(_ secret: String) -> String {
+        SHA256.hash(data: Data(secret.utf8)).map { String(format: "%02x", $0) }.joined()
+    }
+
+    static func constantTimeEqual(_ a: String, _ b: String) -> Bool {
+        let x = Array(a.utf8), y = Array(b.utf8)
+        guard x.count == y.count else { return false }
+        var difference: UInt8 = 0
+        for i in 0..<x.count { difference |= x[i] ^ y[i] }
+        return difference == 0
+    }
+}
