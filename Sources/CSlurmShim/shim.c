@@ -268,8 +268,9 @@ int hb_slurmdb_jobs(const uint32_t *job_ids, size_t id_count, int64_t since, con
     condition.db_flags = SLURMDB_JOB_FLAG_NOTSET;
     condition.usage_start = (time_t)since;
     condition.usage_end = time(NULL) + 60;
-    /* Items are ours (calloc), so the list frees them with free(), not libslurm's xfree(). */
-    condition.step_list = hb.list_create(free);
+    /* Items are ours (calloc), so the list frees them with free(), not libslurm's xfree(). No ids: every
+     * job in the time window. */
+    condition.step_list = id_count > 0 ? hb.list_create(free) : NULL;
     for (size_t i = 0; i < id_count; i++) {
         slurm_selected_step_t *step = calloc(1, sizeof(*step));
         step->array_task_id = NO_VAL;
@@ -328,7 +329,7 @@ int hb_slurmdb_jobs(const uint32_t *job_ids, size_t id_count, int64_t since, con
         *records = out;
         *count = n;
     }
-    hb.list_destroy(condition.step_list);
+    if (condition.step_list) hb.list_destroy(condition.step_list);
     if (clusters) hb.list_destroy(clusters);
     hb.db_connection_close(&connection);
     return result;

@@ -77,7 +77,7 @@ int hb_slurm_load_jobs(int64_t update_time, hb_job_record **records, size_t *cou
 /* Signals/cancels a job ("123" or "123_4"); a job that already ended is not an error. */
 int hb_slurm_cancel(const char *job_id, int *errno_out, char *message, size_t message_size);
 
-/* Final records from accounting (slurmdbd) for job ids, for jobs that ended after since. */
+/* Final records from accounting (slurmdbd) for job ids (none: every job) active since `since`. */
 int hb_slurmdb_jobs(const uint32_t *job_ids, size_t id_count, int64_t since, const char *cluster,
                     hb_job_record **records, size_t *count, char *message, size_t message_size);
 

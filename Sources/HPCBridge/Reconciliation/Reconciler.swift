@@ -157,6 +157,19 @@ public actor Reconciler: Service {
             }
         }
 
+        // Before submitting an accepted job the controller does not know, ask accounting: the job may
+        // have been submitted before a crash and have finished and left the controller since.
+        if !toSubmit.isEmpty {
+            let since = toSubmit.map(\.createdAt).min()!.addingTimeInterval(-60)
+            let found = try await scheduler.accountingJobs(tagged: Set(toSubmit.map(\.id)), since: since)
+            toSubmit = toSubmit.filter { job in
+                guard let state = found[job.id] else { return true }
+                changes.append(Self.adoption(of: job, by: state))
+                report.adopted += 1
+                return false
+            }
+        }
+
         report.transitions = try store.apply(changes, at: now).count
         for job in toSubmit {
             let after = try await submitter.submit(job, source: "recovery")

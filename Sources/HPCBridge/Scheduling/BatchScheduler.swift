@@ -15,6 +15,9 @@ public protocol BatchScheduler: Sendable {
     func states(changedSince: Date?) async throws -> SchedulerSnapshot
     /// Final states from accounting for jobs the controller has forgotten.
     func accountingStates(for ids: [NativeJobID], since: Date) async throws -> [NativeJobID: SchedulerJobState]
+    /// Jobs in accounting that carry one of these hpcbridge ids, submitted since `since`: how a restarted
+    /// service finds a job it submitted but never recorded, after the controller has forgotten it.
+    func accountingJobs(tagged tags: Set<UUID>, since: Date) async throws -> [UUID: SchedulerJobState]
 }
 
 /// A scheduler call that failed, with what was attempted and whether trying again may help.

@@ -104,7 +104,9 @@ struct SlurmIntegrationTests {
         try LiveCluster.check()
         let scheduler = try Self.scheduler(path)
         let since = Date()
-        let id = try await scheduler.submit(try LiveCluster.spec("exit 4", name: "hb-it-purge"))
+        let spec = try LiveCluster.spec("exit 4", name: "hb-it-purge")
+        let tag = try #require(SchedulerJobState.tag(from: spec.comment))
+        let id = try await scheduler.submit(spec)
         // Wait until the controller no longer lists the job (MinJobAge), then ask accounting.
         let deadline = Date().addingTimeInterval(300)
         while try await scheduler.states(changedSince: nil).jobs[id] != nil, Date() < deadline {
@@ -113,6 +115,10 @@ struct SlurmIntegrationTests {
         #expect(try await scheduler.states(changedSince: nil).jobs[id] == nil, "the controller still lists the job")
         let accounted = try await scheduler.accountingStates(for: [id], since: since)
         #expect(accounted[id]?.status == .failed(.nonZeroExit(code: 4)))
+        // Found again by its hpcbridge id alone, as a restarted service would look for it.
+        let byTag = try await scheduler.accountingJobs(tagged: [tag, UUID()], since: since)
+        #expect(byTag.count == 1)
+        #expect(byTag[tag]?.id == id)
     }
 }
 

@@ -61,6 +61,19 @@ actor FakeScheduler: BatchScheduler {
         return SchedulerSnapshot(takenAt: Date(), jobs: jobs)
     }
 
+    func accountingJobs(tagged tags: Set<UUID>, since: Date) async throws -> [UUID: SchedulerJobState] {
+        guard accountingEnabled else { throw SchedulerError(.unavailable, operation: "accounting", detail: "accounting storage is disabled") }
+        return Dictionary(accounting.values.compactMap { s in s.tag.flatMap { tags.contains($0) ? ($0, s) : nil } }, uniquingKeysWith: { $1 })
+    }
+
+    /// A job that was submitted, finished and left the controller (a crash long ago).
+    func injectFinished(tag: UUID, status: SchedulerStatus, exit: ProcessExit) -> NativeJobID {
+        nextID += 1
+        let id = NativeJobID(String(nextID))
+        accounting[id] = SchedulerJobState(id: id, tag: tag, status: status, rawState: "X", exit: exit, endTime: Date())
+        return id
+    }
+
     func accountingStates(for ids: [NativeJobID], since: Date) async throws -> [NativeJobID: SchedulerJobState] {
         guard accountingEnabled else { throw SchedulerError(.unavailable, operation: "accounting", detail: "accounting storage is disabled") }
         return accounting.filter { ids.contains($0.key) }

@@ -81,6 +81,20 @@ struct ReconcilerTests {
         #expect(stored.state == .running)
     }
 
+    @Test("a job submitted before a crash that finished and left the controller is found in accounting, not resubmitted")
+    func adoptionFromAccounting() async throws {
+        let job = try accepted(now: Date().addingTimeInterval(-3600))
+        let native = await fake.injectFinished(tag: job.id, status: .failed(.nonZeroExit(code: 2)), exit: ProcessExit(code: 2))
+        let report = try await reconciler().cycle()
+        #expect(report.adopted == 1)
+        #expect(report.submitted == 0)
+        #expect(await fake.submitCount == 0)
+        let stored = try #require(try store.job(job.id))
+        #expect(stored.nativeJobID == native.rawValue)
+        #expect(stored.state == .failed)
+        #expect(stored.exitCode == 2)
+    }
+
     @Test("an accepted job the scheduler never saw is submitted once, after the grace period")
     func recoverySubmit() async throws {
         let job = try accepted(now: Date().addingTimeInterval(-60))

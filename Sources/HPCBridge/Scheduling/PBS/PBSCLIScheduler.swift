@@ -69,6 +69,15 @@ public struct PBSCLIScheduler: BatchScheduler {
         return result
     }
 
+    public func accountingJobs(tagged tags: Set<UUID>, since: Date) async throws -> [UUID: SchedulerJobState] {
+        guard !tags.isEmpty else { return [:] }
+        var found: [UUID: SchedulerJobState] = [:]
+        for state in try await states(changedSince: nil).jobs.values {
+            if let tag = state.tag, tags.contains(tag) { found[tag] = state }
+        }
+        return found
+    }
+
     static func error(_ output: CommandRunner.Output, operation: String, command: String) -> SchedulerError {
         let message = output.stderr.trimmingCharacters(in: .whitespacesAndNewlines)
         let transient = ["cannot connect to server", "Connection refused", "timed out", "Communication failure"]

@@ -82,6 +82,19 @@ public struct SlurmCLIScheduler: BatchScheduler {
         return result
     }
 
+    public func accountingJobs(tagged tags: Set<UUID>, since: Date) async throws -> [UUID: SchedulerJobState] {
+        guard !tags.isEmpty else { return [:] }
+        let arguments = ["-X", "-P", "-n", "--starttime=\(Self.sacctTime(since.addingTimeInterval(-60)))", "--endtime=now",
+                         "-o", SacctParser.fields.joined(separator: ",")]
+        let output = try await runner.run("sacct", arguments, timeout: timeout, operation: "accounting")
+        guard output.status == 0 else { throw Self.error(output, operation: "accounting", command: "sacct") }
+        var found: [UUID: SchedulerJobState] = [:]
+        for state in try SacctParser.parse(output.stdoutText) {
+            if let tag = state.tag, tags.contains(tag) { found[tag] = state }
+        }
+        return found
+    }
+
     /// sacct reads `--starttime` in the local time zone, in this form.
     static func sacctTime(_ date: Date) -> String {
         let formatter = DateFormatter()

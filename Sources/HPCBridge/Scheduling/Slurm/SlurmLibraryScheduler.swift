@@ -70,6 +70,20 @@ public struct SlurmLibraryScheduler: BatchScheduler {
     public func accountingStates(for ids: [NativeJobID], since: Date) async throws -> [NativeJobID: SchedulerJobState] {
         let numbers = ids.compactMap { UInt32($0.rawValue.prefix { $0.isNumber }) }
         guard !numbers.isEmpty else { return [:] }
+        return Dictionary(try accounting(numbers, since: since).map { ($0.id, $0) }, uniquingKeysWith: { $1 })
+    }
+
+    public func accountingJobs(tagged tags: Set<UUID>, since: Date) async throws -> [UUID: SchedulerJobState] {
+        guard !tags.isEmpty else { return [:] }
+        var found: [UUID: SchedulerJobState] = [:]
+        for state in try accounting([], since: since) {
+            if let tag = state.tag, tags.contains(tag) { found[tag] = state }
+        }
+        return found
+    }
+
+    /// Accounting records for job numbers, or for every job since `since` when `numbers` is empty.
+    func accounting(_ numbers: [UInt32], since: Date) throws -> [SchedulerJobState] {
         var records: UnsafeMutablePointer<hb_job_record>?
         var count = 0
         var message = [CChar](repeating: 0, count: 512)
@@ -78,12 +92,7 @@ public struct SlurmLibraryScheduler: BatchScheduler {
         }
         defer { hb_slurm_free(records) }
         guard result == HB_OK else { throw Self.error(result, 0, message, operation: "accounting") }
-        var states: [NativeJobID: SchedulerJobState] = [:]
-        for i in 0..<count {
-            let state = try Self.state(records![i])
-            states[state.id] = state
-        }
-        return states
+        return try (0..<count).map { try Self.state(records![$0]) }
     }
 
     /// One shim record as a job state, through the same state map as the CLI path.
