@@ -97,7 +97,7 @@ public actor Reconciler: Service {
             jobs = snapshot.jobs
             lastSnapshot = snapshot
         }
-        let byTag = Dictionary(jobs.values.compactMap { s in s.tag.map { ($0, s) } }, uniquingKeysWith: { a, b in a.id < b.id ? a : b })
+        let byTag = SchedulerJobState.tagged(jobs.values)
 
         var changes: [JobStore.Change] = []
         var vanished: [Job] = []

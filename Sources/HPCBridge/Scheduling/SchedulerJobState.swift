@@ -94,6 +94,18 @@ public struct SchedulerJobState: Sendable, Hashable {
         self.restartCount = restartCount
     }
 
+    /// The states among `states` that carry one of `tags`, by tag (when two carry the same tag, the
+    /// lower native id wins: the first submission).
+    public static func tagged(_ states: some Sequence<SchedulerJobState>, in tags: Set<UUID>? = nil) -> [UUID: SchedulerJobState] {
+        var found: [UUID: SchedulerJobState] = [:]
+        for state in states {
+            guard let tag = state.tag, tags?.contains(tag) ?? true else { continue }
+            if let other = found[tag], other.id < state.id { continue }
+            found[tag] = state
+        }
+        return found
+    }
+
     /// The job UUID from a Slurm comment or PBS variable value `hpcbridge:<uuid>` (or a bare UUID).
     public static func tag(from text: String?) -> UUID? {
         guard var text = text?.trimmingCharacters(in: .whitespaces), !text.isEmpty else { return nil }

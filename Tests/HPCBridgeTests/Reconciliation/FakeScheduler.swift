@@ -63,7 +63,7 @@ actor FakeScheduler: BatchScheduler {
 
     func accountingJobs(tagged tags: Set<UUID>, since: Date) async throws -> [UUID: SchedulerJobState] {
         guard accountingEnabled else { throw SchedulerError(.unavailable, operation: "accounting", detail: "accounting storage is disabled") }
-        return Dictionary(accounting.values.compactMap { s in s.tag.flatMap { tags.contains($0) ? ($0, s) : nil } }, uniquingKeysWith: { $1 })
+        return SchedulerJobState.tagged(accounting.values, in: tags)
     }
 
     /// A job that was submitted, finished and left the controller (a crash long ago).

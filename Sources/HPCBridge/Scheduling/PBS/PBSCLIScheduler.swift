@@ -71,11 +71,7 @@ public struct PBSCLIScheduler: BatchScheduler {
 
     public func accountingJobs(tagged tags: Set<UUID>, since: Date) async throws -> [UUID: SchedulerJobState] {
         guard !tags.isEmpty else { return [:] }
-        var found: [UUID: SchedulerJobState] = [:]
-        for state in try await states(changedSince: nil).jobs.values {
-            if let tag = state.tag, tags.contains(tag) { found[tag] = state }
-        }
-        return found
+        return SchedulerJobState.tagged(try await states(changedSince: nil).jobs.values, in: tags)
     }
 
     static func error(_ output: CommandRunner.Output, operation: String, command: String) -> SchedulerError {

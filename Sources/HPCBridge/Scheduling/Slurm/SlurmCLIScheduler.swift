@@ -88,11 +88,7 @@ public struct SlurmCLIScheduler: BatchScheduler {
                          "-o", SacctParser.fields.joined(separator: ",")]
         let output = try await runner.run("sacct", arguments, timeout: timeout, operation: "accounting")
         guard output.status == 0 else { throw Self.error(output, operation: "accounting", command: "sacct") }
-        var found: [UUID: SchedulerJobState] = [:]
-        for state in try SacctParser.parse(output.stdoutText) {
-            if let tag = state.tag, tags.contains(tag) { found[tag] = state }
-        }
-        return found
+        return SchedulerJobState.tagged(try SacctParser.parse(output.stdoutText), in: tags)
     }
 
     /// sacct reads `--starttime` in the local time zone, in this form.

@@ -75,11 +75,7 @@ public struct SlurmLibraryScheduler: BatchScheduler {
 
     public func accountingJobs(tagged tags: Set<UUID>, since: Date) async throws -> [UUID: SchedulerJobState] {
         guard !tags.isEmpty else { return [:] }
-        var found: [UUID: SchedulerJobState] = [:]
-        for state in try accounting([], since: since) {
-            if let tag = state.tag, tags.contains(tag) { found[tag] = state }
-        }
-        return found
+        return SchedulerJobState.tagged(try accounting([], since: since), in: tags)
     }
 
     /// Accounting records for job numbers, or for every job since `since` when `numbers` is empty.
