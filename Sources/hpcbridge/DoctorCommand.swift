@@ -31,6 +31,15 @@ struct DoctorCommand: AsyncParsableCommand {
             }
         }
 
+        if Self.locate("scontrol") != nil,
+           let shown = try? await runner.run("scontrol", ["show", "config"], timeout: .seconds(10), operation: "doctor"), shown.status == 0 {
+            // Recovery after a long outage finds jobs in accounting by their hpcbridge:<id> comment.
+            let flags = shown.stdoutText.split(separator: "\n").first { $0.hasPrefix("AccountingStoreFlags") } ?? ""
+            print(flags.contains("job_comment")
+                ? "job comments in accounting: yes (AccountingStoreFlags=job_comment)"
+                : "job comments in accounting: no; add AccountingStoreFlags=job_comment to slurm.conf so a restarted service can find its jobs in accounting")
+        }
+
         let config: BridgeConfig
         do { config = try BridgeConfig.load(path: site.configPath) } catch {
             printError("\(error)")
