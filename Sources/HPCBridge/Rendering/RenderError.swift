@@ -4,8 +4,6 @@ public enum RenderError: Error, Sendable, CustomStringConvertible, Equatable {
     case unsafeDirective(directive: String, value: String)
     /// A value contains a NUL byte, which no bash script can carry.
     case nulByte(pointer: String)
-    /// The research group is not in the config.
-    case unknownGroup(String, known: [String])
     /// The group may not run this pipeline.
     case pipelineNotAllowed(pipeline: String, group: String)
     /// A parameter names a reference the registry does not have.
@@ -21,8 +19,6 @@ public enum RenderError: Error, Sendable, CustomStringConvertible, Equatable {
             return "the value \(JSONValue.quote(String(value.prefix(80)))) cannot go into the \(directive) directive: only letters, digits and _ . - : / = + , @ % are allowed there; fix it in the config or catalog"
         case .nulByte(let pointer):
             return "\(pointer): contains a NUL byte, which a batch script cannot carry"
-        case .unknownGroup(let name, let known):
-            return "no research group \"\(name)\" in the config\(EditDistance.hint(for: name, among: known)); configured groups: \(known.joined(separator: ", "))"
         case .pipelineNotAllowed(let pipeline, let group):
             return "research group \"\(group)\" may not run \(pipeline); add it to allowed_pipelines of the group in the config"
         case .unknownReference(let parameter, let name, let kind):
