@@ -25,6 +25,8 @@ public struct Pipeline: Sendable {
     public let parameters: JSONSchema
     /// The catalog file, for messages.
     public let file: String
+    /// The parsed catalog file, so cross-checks can point at lines without reading it again.
+    public let source: YAMLDocument
 
     /// Validates a request's parameters: defaults applied, every error with its pointer.
     public func validate(parameters document: JSONValue) -> ValidationResult {

@@ -128,6 +128,6 @@ public struct PipelineCatalog: Sendable {
         return Pipeline(
             name: name, version: value["version"]!.stringValue!, title: value["title"]?.stringValue,
             description: value["description"]!.stringValue!, template: value["template"]!.stringValue!,
-            resources: policy, outputs: outputs, parameters: schema, file: path)
+            resources: policy, outputs: outputs, parameters: schema, file: path, source: document)
     }
 }

@@ -5,6 +5,8 @@ import Foundation
 public struct BridgeConfig: Sendable {
     /// The file it was read from; relative directories are resolved against its folder.
     public let path: String
+    /// The parsed file, kept so later checks can point at lines without reading it again.
+    public let document: YAMLDocument
     /// `HOST:PORT` the API listens on (`$HPCBRIDGE_LISTEN` overrides the file).
     public let listen: String
     /// The SQLite job store (`$HPCBRIDGE_STORE` overrides the file).
@@ -73,6 +75,7 @@ public struct BridgeConfig: Sendable {
         let environment = ProcessInfo.processInfo.environment
         return BridgeConfig(
             path: path,
+            document: document,
             listen: environment["HPCBRIDGE_LISTEN"] ?? value["listen"]!.stringValue!,
             storePath: resolve(environment["HPCBRIDGE_STORE"] ?? value["store"]!.stringValue!),
             catalogsDirectory: resolve(value["catalogs"]!.stringValue!),
@@ -84,6 +87,6 @@ public struct BridgeConfig: Sendable {
 
     /// Where in the file a group is declared, for cross-checks that run after loading.
     public func location(ofGroup name: String) -> SourceLocation {
-        (try? YAMLDocument(contentsOf: path))?.location(of: JSONPointer(tokens: ["research_groups", name])) ?? SourceLocation(file: path)
+        document.location(of: JSONPointer(tokens: ["research_groups", name]))
     }
 }

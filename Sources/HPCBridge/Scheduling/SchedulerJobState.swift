@@ -128,4 +128,9 @@ public struct SchedulerSnapshot: Sendable {
         self.jobs = jobs
         self.unchanged = unchanged
     }
+
+    /// A full snapshot from the states a query returned (a repeated id keeps its last record).
+    public init(takenAt: Date, states: [SchedulerJobState]) {
+        self.init(takenAt: takenAt, jobs: Dictionary(states.map { ($0.id, $0) }, uniquingKeysWith: { $1 }))
+    }
 }

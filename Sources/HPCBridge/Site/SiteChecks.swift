@@ -10,10 +10,8 @@ enum SiteChecks {
         var offered: Set<String> = []
 
         for pipeline in catalog.sorted {
-            let document = try? YAMLDocument(contentsOf: pipeline.file)
             for (name, kind, node) in pipeline.referenceParameters {
-                let location = document?.location(of: JSONPointer(tokens: ["parameters"] + node.location.tokens + ["x-reference"]))
-                    ?? SourceLocation(file: pipeline.file)
+                let location = pipeline.source.location(of: JSONPointer(tokens: ["parameters"] + node.location.tokens + ["x-reference"]))
                 guard ReferenceRegistry.requiredFiles[kind] != nil else {
                     errors.append(FileIssue(location, "x-reference \"\(kind)\" is not a registry kind; use \(ReferenceRegistry.requiredFiles.keys.sorted().joined(separator: " or "))"))
                     continue
@@ -37,7 +35,6 @@ enum SiteChecks {
         for name in config.references.entries.keys.sorted() where !offered.contains(name) {
             warnings.append(FileIssue(SourceLocation(file: config.path), "reference \"\(name)\" is in the registry but no pipeline offers it"))
         }
-        let configDocument = try? YAMLDocument(contentsOf: config.path)
         for entry in config.references.entries.values.sorted(by: { $0.name < $1.name }) {
             let missing = entry.files.keys.sorted().filter { key in
                 let path = entry.files[key]!
@@ -45,7 +42,7 @@ enum SiteChecks {
                 return !FileManager.default.fileExists(atPath: key == "bwa_index" ? path + ".bwt" : path)
             }
             guard !missing.isEmpty else { continue }
-            let location = configDocument?.location(of: JSONPointer(tokens: ["references", entry.name])) ?? SourceLocation(file: config.path)
+            let location = config.document.location(of: JSONPointer(tokens: ["references", entry.name]))
             warnings.append(FileIssue(location, "reference \(entry.name): \(missing.joined(separator: ", ")) not found on this host; jobs using it fail until the files exist"))
         }
         for group in config.groups.values.sorted(by: { $0.name < $1.name }) {

@@ -53,8 +53,7 @@ public struct PBSCLIScheduler: BatchScheduler {
     public func states(changedSince: Date?) async throws -> SchedulerSnapshot {
         let output = try await runner.run("qstat", ["-f", "-F", "json", "-x"], timeout: timeout, operation: "states")
         guard output.status == 0 else { throw Self.error(output, operation: "states", command: "qstat") }
-        let jobs = try QstatJSONParser.parse(output.stdout)
-        return SchedulerSnapshot(takenAt: Date(), jobs: Dictionary(jobs.map { ($0.id, $0) }, uniquingKeysWith: { $1 }))
+        return SchedulerSnapshot(takenAt: Date(), states: try QstatJSONParser.parse(output.stdout))
     }
 
     public func accountingStates(for ids: [NativeJobID], since: Date) async throws -> [NativeJobID: SchedulerJobState] {

@@ -64,8 +64,7 @@ public struct SlurmCLIScheduler: BatchScheduler {
     public func states(changedSince: Date?) async throws -> SchedulerSnapshot {
         let output = try await runner.run("squeue", ["--json"], timeout: timeout, operation: "states")
         guard output.status == 0 else { throw Self.error(output, operation: "states", command: "squeue") }
-        let jobs = try SqueueJSONParser.parse(output.stdout)
-        return SchedulerSnapshot(takenAt: Date(), jobs: Dictionary(jobs.map { ($0.id, $0) }, uniquingKeysWith: { $1 }))
+        return SchedulerSnapshot(takenAt: Date(), states: try SqueueJSONParser.parse(output.stdout))
     }
 
     public func accountingStates(for ids: [NativeJobID], since: Date) async throws -> [NativeJobID: SchedulerJobState] {

@@ -59,12 +59,8 @@ public struct SlurmLibraryScheduler: BatchScheduler {
         defer { hb_slurm_free(records) }
         if result == HB_NO_CHANGE { return SchedulerSnapshot(takenAt: changedSince ?? Date(), jobs: [:], unchanged: true) }
         guard result == HB_OK else { throw Self.error(result, number, message, operation: "states") }
-        var jobs: [NativeJobID: SchedulerJobState] = [:]
-        for i in 0..<count {
-            let state = try Self.state(records![i])
-            jobs[state.id] = state
-        }
-        return SchedulerSnapshot(takenAt: Date(timeIntervalSince1970: TimeInterval(lastUpdate)), jobs: jobs)
+        return SchedulerSnapshot(takenAt: Date(timeIntervalSince1970: TimeInterval(lastUpdate)),
+                                 states: try (0..<count).map { try Self.state(records![$0]) })
     }
 
     public func accountingStates(for ids: [NativeJobID], since: Date) async throws -> [NativeJobID: SchedulerJobState] {
