@@ -11,6 +11,7 @@ let package = Package(
         .executable(name: "hpcbridge", targets: ["hpcbridge"]),
         .library(name: "HPCBridge", targets: ["HPCBridge"]),
         .library(name: "HPCBridgeServer", targets: ["HPCBridgeServer"]),
+        .library(name: "HPCBridgeAPI", targets: ["HPCBridgeAPI"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
@@ -23,6 +24,10 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-openapi-generator.git", from: "1.14.3"),
+        .package(url: "https://github.com/apple/swift-openapi-runtime.git", from: "1.13.4"),
+        .package(url: "https://github.com/hummingbird-project/swift-openapi-hummingbird.git", from: "2.1.0"),
+        .package(url: "https://github.com/apple/swift-openapi-urlsession.git", from: "1.4.0"),
     ],
     targets: [
         .target(
@@ -45,12 +50,22 @@ let package = Package(
             swiftSettings: strict
         ),
         .target(
+            name: "HPCBridgeAPI",
+            dependencies: [
+                .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
+            ],
+            resources: [.copy("openapi.yaml")],
+            plugins: [.plugin(name: "OpenAPIGenerator", package: "swift-openapi-generator")]
+        ),
+        .target(
             name: "HPCBridgeServer",
             dependencies: [
                 "HPCBridge",
+                "HPCBridgeAPI",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
+                .product(name: "OpenAPIHummingbird", package: "swift-openapi-hummingbird"),
             ],
-            resources: [.copy("openapi.yaml")],
             swiftSettings: strict
         ),
         .executableTarget(
@@ -58,7 +73,10 @@ let package = Package(
             dependencies: [
                 "HPCBridge",
                 "HPCBridgeServer",
+                "HPCBridgeAPI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "OpenAPIURLSession", package: "swift-openapi-urlsession"),
             ],
             swiftSettings: strict
         ),
@@ -67,6 +85,7 @@ let package = Package(
             dependencies: [
                 "HPCBridge",
                 "HPCBridgeServer",
+                "HPCBridgeAPI",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ],

@@ -8,7 +8,8 @@ struct HPCBridgeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "hpcbridge",
         abstract: "Submit validated bioinformatics pipelines to Slurm or PBS for research groups.",
-        subcommands: [ValidateCommand.self, CheckParamsCommand.self, RenderCommand.self, ServeCommand.self, DoctorCommand.self, TokenCommand.self])
+        subcommands: [ValidateCommand.self, CheckParamsCommand.self, RenderCommand.self, ServeCommand.self, DoctorCommand.self, TokenCommand.self,
+                      SubmitCommand.self, StatusCommand.self, ListCommand.self, CancelCommand.self])
 }
 
 /// Options shared by commands that read the site config.

@@ -2,30 +2,50 @@ import ArgumentParser
 import HPCBridge
 import HPCBridgeServer
 import Hummingbird
+import Logging
+import ServiceLifecycle
 
-/// `hpcbridge serve`: the HTTP API.
+/// `hpcbridge serve`: the job service. The HTTP API and one reconciler per cluster run in one
+/// `ServiceGroup`; SIGTERM or SIGINT stops them gracefully (in-flight requests finish, reconcilers end
+/// their cycle), and everything durable is already in the store.
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve",
-        abstract: "Serve the REST API (today: health and the pipeline catalog) until SIGTERM or SIGINT.")
+        abstract: "Serve the REST API and follow every job on its cluster until SIGTERM or SIGINT.")
 
     @OptionGroup var site: SiteOptions
 
-    @Option(name: .long, help: ArgumentHelp("Address to listen on.", valueName: "HOST:PORT"))
-    var listen = "127.0.0.1:8080"
+    @Option(name: .long, help: ArgumentHelp("Address to listen on (default: the config's listen, or $HPCBRIDGE_LISTEN).", valueName: "HOST:PORT"))
+    var listen: String?
 
     func run() async throws {
-        guard let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]), (1...65535).contains(port) else {
-            throw ValidationError("--listen must be HOST:PORT, such as 127.0.0.1:8080")
-        }
-        let host = String(listen[..<colon])
         let loaded: Site
         do { loaded = try Site.load(configPath: site.configPath, catalogDirectory: site.catalog) } catch {
             printError("\(error)")
             throw ExitStatus.unreadable
         }
-        for warning in loaded.warnings { printError("warning: \(warning)") }
-        let app = buildApplication(site: loaded, configuration: .init(address: .hostname(host, port: port), serverName: "hpcbridge"))
-        try await app.runService()
+        let address = listen ?? loaded.config.listen
+        guard let colon = address.lastIndex(of: ":"), let port = Int(address[address.index(after: colon)...]), (0...65535).contains(port) else {
+            printError("listen address \"\(address)\" must be HOST:PORT, such as 127.0.0.1:8080")
+            throw ExitStatus.unreadable
+        }
+        var logger = Logger(label: "hpcbridge")
+        logger.logLevel = .info
+        for warning in loaded.warnings { logger.warning("\(warning)") }
+        let assembly: ServiceAssembly
+        do { assembly = try ServiceAssembly(site: loaded, logger: logger) } catch {
+            printError("cannot start: \(error)")
+            throw ExitStatus.unreadable
+        }
+        for (cluster, why) in assembly.schedulerChoices.sorted(by: { $0.key < $1.key }) {
+            logger.info("cluster \(cluster) uses \(why)")
+        }
+        logger.info("job store at \(assembly.store.path)")
+        let app = try buildApplication(service: assembly.service,
+                                       configuration: .init(address: .hostname(String(address[..<colon]), port: port), serverName: "hpcbridge"),
+                                       logger: logger)
+        let services: [ServiceGroupConfiguration.ServiceConfiguration] = assembly.reconcilers.map { .init(service: $0) } + [.init(service: app)]
+        let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
     }
 }

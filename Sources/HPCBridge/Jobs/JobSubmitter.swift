@@ -66,11 +66,15 @@ public struct JobSubmitter: Sendable {
         try FileManager.default.createDirectory(atPath: spec.workingDirectory, withIntermediateDirectories: true)
         do {
             let native = try await scheduler.submit(spec)
-            let submittedAt = now()
-            return try store.update(job.id, source: source, reason: "submitted as \(native) via \(scheduler.path)", at: submittedAt) {
-                $0.state = .queued
-                $0.nativeJobID = native.rawValue
-                $0.submittedAt = submittedAt
+            switch try store.recordSubmission(job.id, native: native.rawValue, source: source,
+                                               reason: "submitted as \(native) via \(scheduler.path)", at: now()) {
+            case .recorded(let job), .alreadyRecorded(let job):
+                return job
+            case .surplus(let current):
+                // Cancelled (or adopted elsewhere) while the scheduler call ran: this submission must not run.
+                logger.warning("cancelling a surplus scheduler job", metadata: ["job_id": "\(job.id)", "native_job_id": "\(native)", "state": "\(current.state.rawValue)"])
+                try? await scheduler.cancel(native)
+                return current
             }
         } catch let error as SchedulerError where error.transient {
             logger.warning("submission deferred: the scheduler is unavailable", metadata: ["job_id": "\(job.id)", "error": "\(error)"])

@@ -22,6 +22,27 @@ public actor Reconciler: Service {
     var logger: Logger
     private var lastSnapshot: SchedulerSnapshot?
     private var consecutiveFailures = 0
+    private var controllerHealth = ControllerHealth()
+
+    /// What the last attempt to reach the controller showed: readiness reports it, and the API skips
+    /// its immediate submission while the controller is known to be down (the reconciler submits later).
+    public struct ControllerHealth: Sendable, Equatable {
+        /// When the controller last answered a snapshot query.
+        public var lastAnswerAt: Date?
+        /// Why the latest query failed, or nil when it succeeded.
+        public var lastError: String?
+        /// True when the latest query was answered.
+        public var reachable: Bool { lastAnswerAt != nil && lastError == nil }
+        /// True when the latest query failed (before the first cycle nothing is known yet).
+        public var knownDown: Bool { lastError != nil }
+        public init(lastAnswerAt: Date? = nil, lastError: String? = nil) {
+            self.lastAnswerAt = lastAnswerAt
+            self.lastError = lastError
+        }
+    }
+
+    /// The controller's health as the last cycle saw it.
+    public func health() -> ControllerHealth { controllerHealth }
 
     /// What one cycle did.
     public struct Report: Sendable, Equatable {
@@ -88,7 +109,14 @@ public actor Reconciler: Service {
     public func cycle(now: Date = Date()) async throws -> Report {
         var report = Report()
         let open = try store.nonTerminalJobs(cluster: cluster)
-        let snapshot = try await scheduler.states(changedSince: lastSnapshot?.takenAt)
+        let snapshot: SchedulerSnapshot
+        do {
+            snapshot = try await scheduler.states(changedSince: lastSnapshot?.takenAt)
+            controllerHealth = ControllerHealth(lastAnswerAt: now, lastError: nil)
+        } catch {
+            controllerHealth.lastError = "\(error)"
+            throw error
+        }
         report.controllerCalls = 1
         let jobs: [NativeJobID: SchedulerJobState]
         if snapshot.unchanged, let last = lastSnapshot {

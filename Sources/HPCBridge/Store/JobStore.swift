@@ -238,6 +238,59 @@ public final class JobStore: Sendable {
         }
     }
 
+    /// What happened when a submission was recorded.
+    public enum SubmissionRecord: Sendable, Equatable {
+        /// The job was accepted and is now queued with this native id.
+        case recorded(Job)
+        /// The job already carries this native id (the reconciler adopted it first).
+        case alreadyRecorded(Job)
+        /// The job moved on meanwhile (cancelled, or adopted with another native id): the scheduler job
+        /// just submitted is surplus and must be cancelled.
+        case surplus(Job)
+    }
+
+    /// Records that an accepted job was submitted as `native`, in one transaction that first checks the
+    /// job is still accepted: a cancel or an adoption that came first wins, and the caller learns that
+    /// its scheduler job is surplus.
+    public func recordSubmission(_ id: UUID, native: String, source: String, reason: String, at now: Date) throws -> SubmissionRecord {
+        try pool.write { db in
+            guard let record = try JobRecord.fetchOne(db, key: id.uuidString) else { throw StoreError.notFound(id) }
+            var job = record.job
+            if job.nativeJobID == native { return .alreadyRecorded(job) }
+            guard job.state == .accepted, job.nativeJobID == nil else { return .surplus(job) }
+            job.state = .queued
+            job.nativeJobID = native
+            job.submittedAt = now
+            try Self.record(JobTransition(jobID: id, fromState: .accepted, toState: .queued, at: now, source: source, reason: reason), in: db)
+            try JobRecord(job).update(db)
+            return .recorded(job)
+        }
+    }
+
+    /// The job an Idempotency-Key of a group created, if it was used.
+    public func jobID(group: String, idempotencyKey: String) throws -> UUID? {
+        try pool.read { db in
+            try String.fetchOne(db, sql: "SELECT jobID FROM idempotencyKey WHERE researchGroup = ? AND key = ?", arguments: [group, idempotencyKey])
+                .flatMap(UUID.init(uuidString:))
+        }
+    }
+
+    /// How many of a group's jobs are not finished (the `max_active_jobs` quota counts these).
+    public func activeJobCount(group: String) throws -> Int {
+        try pool.read { db in
+            let open = JobState.allCases.filter { !$0.isTerminal }.map(\.rawValue)
+            return try JobRecord.filter(Column("researchGroup") == group && open.contains(Column("state"))).fetchCount(db)
+        }
+    }
+
+    /// Proves the store takes writes (readiness): an immediate write transaction, rolled back.
+    public func checkWritable() throws {
+        try pool.writeWithoutTransaction { db in
+            try db.execute(sql: "BEGIN IMMEDIATE")
+            try db.execute(sql: "ROLLBACK")
+        }
+    }
+
     /// Every job of a cluster that is not finished: what the reconciler follows, also after a restart.
     public func nonTerminalJobs(cluster: String) throws -> [Job] {
         try pool.read { db in

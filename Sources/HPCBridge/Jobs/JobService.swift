@@ -1,0 +1,221 @@
+import Foundation
+import Logging
+
+/// What the API does with jobs, for one caller at a time: submit under the group's quotas, show, list,
+/// cancel and read logs, always within what the caller's token may see.
+///
+/// The HTTP layer only translates; every rule (isolation, quotas, idempotency, cancel races) lives here
+/// so the CLI, the API and the tests share it.
+public struct JobService: Sendable {
+    public typealias Principal = APITokens.Principal
+
+    public let site: Site
+    public let store: JobStore
+    public let submitter: JobSubmitter
+    /// One reconciler per cluster: their controller health gates the immediate submission and readiness.
+    public let reconcilers: [String: Reconciler]
+    let rateLimiter: SubmissionRateLimiter
+    var logger: Logger
+
+    public init(site: Site, store: JobStore, submitter: JobSubmitter, reconcilers: [String: Reconciler],
+                rateLimiter: SubmissionRateLimiter = SubmissionRateLimiter(), logger: Logger = Logger(label: "hpcbridge.jobs")) {
+        self.site = site
+        self.store = store
+        self.submitter = submitter
+        self.reconcilers = reconcilers
+        self.rateLimiter = rateLimiter
+        self.logger = logger
+    }
+
+    /// Why a call was refused, in the terms the API answers with.
+    public enum Refusal: Error, Sendable, Equatable, CustomStringConvertible {
+        /// Invalid request: every error with its pointer (422).
+        case invalid([ValidationError])
+        /// The token may not do this (403): another group named, or a pipeline the group may not run.
+        case forbidden(String)
+        /// No such job for this caller (404), also for another group's job.
+        case notFound(String)
+        /// The request conflicts with what exists (409).
+        case conflict(String)
+        /// Over a quota (429), with seconds to wait.
+        case overQuota(String, retryAfter: Int)
+        /// Nothing changed because a dependency did not answer (503), with seconds to wait.
+        case unavailable(String, retryAfter: Int)
+
+        public var description: String {
+            switch self {
+            case .invalid(let errors): return errors.map(\.description).joined(separator: "; ")
+            case .forbidden(let s), .notFound(let s), .conflict(let s), .overQuota(let s, _), .unavailable(let s, _): return s
+            }
+        }
+    }
+
+    // MARK: Submit
+
+    /// Accepts a request for the caller and, when the controller is answering, submits it at once; with
+    /// the controller down it stays `accepted` and the reconciler submits it later. `created` is false
+    /// for a retry with the same Idempotency-Key.
+    public func submit(_ request: JobRequest, by principal: Principal, idempotencyKey: String?, now: Date = Date()) async throws -> (job: Job, created: Bool) {
+        if case .group(let own) = principal, request.researchGroup != own {
+            throw Refusal.forbidden("this token acts for research group \"\(own)\"; a request may only name its own group, not \"\(request.researchGroup)\"")
+        }
+        // A retry of an earlier request: answer it without counting against the quotas.
+        if let idempotencyKey, try store.jobID(group: request.researchGroup, idempotencyKey: idempotencyKey) != nil {
+            return try accept(request, idempotencyKey: idempotencyKey, now: now)
+        }
+        if let group = site.config.groups[request.researchGroup] {
+            let active = try store.activeJobCount(group: group.name)
+            if active >= group.maxActiveJobs {
+                throw Refusal.overQuota("research group \"\(group.name)\" has \(active) unfinished jobs, its limit (max_active_jobs); retry when some finish", retryAfter: 30)
+            }
+            if let wait = await rateLimiter.admit(group: group.name, perMinute: group.submissionsPerMinute, now: now) {
+                throw Refusal.overQuota("research group \"\(group.name)\" may submit \(group.submissionsPerMinute) jobs per minute; retry in \(wait) s", retryAfter: wait)
+            }
+        }
+        let accepted: (job: Job, created: Bool)
+        do {
+            accepted = try accept(request, idempotencyKey: idempotencyKey, now: now)
+        } catch {
+            await rateLimiter.refund(group: request.researchGroup)
+            throw error
+        }
+        guard accepted.created else {
+            await rateLimiter.refund(group: request.researchGroup)
+            return accepted
+        }
+        if let reconciler = reconcilers[accepted.job.cluster], await reconciler.health().knownDown {
+            logger.info("controller unreachable; the job stays accepted until the reconciler submits it", metadata: ["job_id": "\(accepted.job.id)"])
+            return accepted
+        }
+        do {
+            return (try await submitter.submit(accepted.job), true)
+        } catch {
+            // The job is durable as accepted; the reconciler retries. The caller still gets its 201.
+            logger.error("immediate submission failed; the reconciler will retry", metadata: ["job_id": "\(accepted.job.id)", "error": "\(error)"])
+            return (try store.job(accepted.job.id) ?? accepted.job, true)
+        }
+    }
+
+    private func accept(_ request: JobRequest, idempotencyKey: String?, now: Date) throws -> (job: Job, created: Bool) {
+        do {
+            return try submitter.accept(request, idempotencyKey: idempotencyKey, now: now)
+        } catch let refusal as JobPlanner.Refusal {
+            switch refusal {
+            case .invalid(let failure): throw Refusal.invalid(failure.errors)
+            case .notAllowed(let error): throw Refusal.forbidden(error.description)
+            }
+        } catch let failure as ValidationFailure {
+            throw Refusal.invalid(failure.errors)
+        } catch JobStore.StoreError.idempotencyConflict(let key) {
+            throw Refusal.conflict(JobStore.StoreError.idempotencyConflict(key: key).description)
+        }
+    }
+
+    // MARK: Read
+
+    /// A job and its history, if the caller may see it.
+    public func job(_ id: UUID, for principal: Principal) throws -> (job: Job, transitions: [JobTransition]) {
+        guard let job = try store.job(id), Self.may(principal, see: job) else {
+            throw Refusal.notFound("no job \(id) for this token; GET /v1/jobs lists yours")
+        }
+        return (job, try store.transitions(of: id))
+    }
+
+    /// One page of the caller's jobs, newest first. A group token may name only its own group.
+    public func jobs(_ filter: JobStore.Filter, after cursor: JobCursor?, limit: Int, for principal: Principal) throws -> (jobs: [(Job, [JobTransition])], next: JobCursor?) {
+        var filter = filter
+        if case .group(let own) = principal {
+            if let asked = filter.researchGroup, asked != own {
+                throw Refusal.forbidden("this token acts for research group \"\(own)\" and may not list \"\(asked)\"")
+            }
+            filter.researchGroup = own
+        }
+        let page = try store.jobs(filter, after: cursor.map { ($0.createdAt, $0.id) }, limit: limit)
+        let withHistory = try page.jobs.map { ($0, try store.transitions(of: $0.id)) }
+        return (withHistory, page.next.map { JobCursor(createdAt: $0.createdAt, id: $0.id) })
+    }
+
+    static func may(_ principal: Principal, see job: Job) -> Bool {
+        switch principal {
+        case .admin: return true
+        case .group(let name): return job.researchGroup == name
+        }
+    }
+
+    // MARK: Cancel
+
+    /// Cancels a job: one never submitted is cancelled at once; a submitted one is cancelled in the
+    /// scheduler and reaches `cancelled` when the reconciler sees it go.
+    public func cancel(_ id: UUID, by principal: Principal, now: Date = Date()) async throws -> Job {
+        var (job, _) = try self.job(id, for: principal)
+        if job.state.isTerminal {
+            throw Refusal.conflict("job \(id) already ended as \(job.state.rawValue); nothing to cancel")
+        }
+        if job.nativeJobID == nil {
+            do {
+                return try store.update(id, source: "api", reason: "cancelled before submission", at: now) {
+                    $0.state = .cancelled
+                    $0.failureKind = FailureKind.cancelled.label
+                    $0.failureReason = "the job was cancelled before it was submitted"
+                    $0.finishedAt = now
+                }
+            } catch JobStore.StoreError.invalidTransition {
+                // Submitted meanwhile: cancel it in the scheduler below.
+                guard let current = try store.job(id) else { throw Refusal.notFound("no job \(id)") }
+                job = current
+            }
+        }
+        guard let native = job.nativeJobID else { return job }
+        guard let scheduler = submitter.schedulers[job.cluster] else {
+            throw Refusal.unavailable("the service has no scheduler for cluster \(job.cluster); check the config", retryAfter: 60)
+        }
+        do {
+            try await scheduler.cancel(NativeJobID(native))
+        } catch let error as SchedulerError where error.transient {
+            throw Refusal.unavailable("the controller did not answer the cancel (\(error.detail)); retry later", retryAfter: 30)
+        }
+        logger.info("cancel requested", metadata: ["job_id": "\(id)", "native_job_id": "\(native)"])
+        return job
+    }
+
+    // MARK: Logs
+
+    /// The last `lines` lines of the job's stdout and stderr (empty before it starts).
+    public func logs(_ id: UUID, lines: Int, for principal: Principal) throws -> LogTail {
+        let (job, _) = try self.job(id, for: principal)
+        let directory = (try? JobSubmitter.spec(of: job))?.workingDirectory ?? ""
+        return LogTail(directory: directory, lines: lines)
+    }
+
+    // MARK: Readiness
+
+    /// One readiness check's outcome.
+    public struct Check: Sendable, Equatable {
+        public let ok: Bool
+        public let detail: String
+    }
+
+    /// Whether the store takes writes and each cluster's controller answered the latest reconcile.
+    public func readiness() async -> [String: Check] {
+        var checks: [String: Check] = [:]
+        do {
+            try store.checkWritable()
+            checks["store"] = Check(ok: true, detail: store.path)
+        } catch {
+            checks["store"] = Check(ok: false, detail: "the job store at \(store.path) does not take writes: \(error)")
+        }
+        for (name, reconciler) in reconcilers {
+            let health = await reconciler.health()
+            let detail: String
+            if let error = health.lastError {
+                detail = "the controller did not answer: \(error)"
+            } else if let at = health.lastAnswerAt {
+                detail = "answered \(Int(Date().timeIntervalSince(at))) s ago"
+            } else {
+                detail = "no reconcile cycle has run yet"
+            }
+            checks["cluster:\(name)"] = Check(ok: health.reachable, detail: detail)
+        }
+        return checks
+    }
+}

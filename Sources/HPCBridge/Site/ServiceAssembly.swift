@@ -1,0 +1,43 @@
+import Foundation
+import Logging
+
+/// The running parts of the service for a site, put together in one place: the job store, one
+/// scheduler and one reconciler per cluster, the submitter and the job service the API calls.
+/// `hpcbridge serve` runs the reconcilers (and the HTTP server) in a `ServiceGroup`; tests use the same
+/// assembly with a scheduler of their choosing.
+public struct ServiceAssembly: Sendable {
+    public let store: JobStore
+    public let service: JobService
+    public let reconcilers: [Reconciler]
+    /// Which scheduler implementation each cluster uses and why (logged at start, shown by `doctor`).
+    public private(set) var schedulerChoices: [String: String]
+
+    /// Opens the store and chooses each cluster's scheduler with `SchedulerFactory`.
+    public init(site: Site, logger: Logger = Logger(label: "hpcbridge")) throws {
+        var schedulers: [String: any BatchScheduler] = [:]
+        var why: [String: String] = [:]
+        for (name, cluster) in site.config.clusters {
+            let choice = try SchedulerFactory.make(for: cluster)
+            schedulers[name] = choice.scheduler
+            why[name] = "\(choice.scheduler.path): \(choice.why)"
+        }
+        try self.init(site: site, store: try JobStore(path: site.config.storePath), schedulers: schedulers, logger: logger)
+        schedulerChoices = why
+    }
+
+    /// With given schedulers (tests, or a caller that chose them itself).
+    public init(site: Site, store: JobStore, schedulers: [String: any BatchScheduler], submissionGrace: TimeInterval = 60,
+                logger: Logger = Logger(label: "hpcbridge")) throws {
+        self.store = store
+        let submitter = JobSubmitter(site: site, store: store, schedulers: schedulers, logger: logger)
+        var reconcilers: [String: Reconciler] = [:]
+        for (name, scheduler) in schedulers {
+            let interval = site.config.clusters[name].map { Duration.milliseconds(Int($0.reconcileIntervalSeconds * 1000)) } ?? .seconds(10)
+            reconcilers[name] = Reconciler(cluster: name, store: store, scheduler: scheduler, submitter: submitter,
+                                           interval: interval, submissionGrace: submissionGrace, logger: logger)
+        }
+        self.reconcilers = reconcilers.keys.sorted().map { reconcilers[$0]! }
+        service = JobService(site: site, store: store, submitter: submitter, reconcilers: reconcilers, logger: logger)
+        schedulerChoices = schedulers.mapValues(\.path)
+    }
+}

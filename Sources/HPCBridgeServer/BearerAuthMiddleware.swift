@@ -1,0 +1,45 @@
+import HPCBridge
+import HTTPTypes
+import Logging
+import OpenAPIRuntime
+
+/// Checks the `Authorization: Bearer` token of every operation that needs one and makes its principal
+/// available to the handlers. Public operations (health, readiness, the contract, the catalog) pass.
+///
+/// The token itself is never logged or echoed: a refusal names only what was wrong with it.
+struct BearerAuthMiddleware: ServerMiddleware {
+    let tokens: APITokens
+    let logger: Logger
+
+    /// Operations the contract marks `security: []`.
+    static let publicOperations: Set<String> = ["health", "ready", "openapiDocument", "listPipelines", "getPipeline"]
+
+    func intercept(_ request: HTTPRequest, body: HTTPBody?, metadata: ServerRequestMetadata, operationID: String,
+                   next: @Sendable (HTTPRequest, HTTPBody?, ServerRequestMetadata) async throws -> (HTTPResponse, HTTPBody?)) async throws -> (HTTPResponse, HTTPBody?) {
+        if Self.publicOperations.contains(operationID) { return try await next(request, body, metadata) }
+        guard let header = request.headerFields[.authorization] else {
+            return Self.unauthorized("this operation needs a bearer token: send `Authorization: Bearer hb_...` (an admin creates one with `hpcbridge token create --group NAME`)")
+        }
+        let parts = header.split(separator: " ", maxSplits: 1)
+        guard parts.count == 2, parts[0].lowercased() == "bearer" else {
+            return Self.unauthorized("the Authorization header must read `Bearer <token>`")
+        }
+        let principal: APITokens.Principal?
+        do { principal = try tokens.authenticate(String(parts[1]).trimmingCharacters(in: .whitespaces)) } catch {
+            logger.error("token lookup failed", metadata: ["error": "\(error)"])
+            return ProblemResponse.make(.serviceUnavailable, detail: "the token store could not be read; retry shortly", headers: [.retryAfter: "5"])
+        }
+        guard let principal else {
+            return Self.unauthorized("the token is unknown, malformed or revoked; ask an admin for a new one")
+        }
+        return try await RequestPrincipal.$current.withValue(principal) {
+            try await next(request, body, metadata)
+        }
+    }
+
+    static func unauthorized(_ detail: String) -> (HTTPResponse, HTTPBody?) {
+        ProblemResponse.make(.unauthorized, detail: detail, headers: [.wwwAuthenticate: "Bearer realm=\"hpcbridge\""])
+    }
+}
+
+import Foundation

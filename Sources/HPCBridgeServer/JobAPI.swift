@@ -1,0 +1,214 @@
+import Foundation
+import HPCBridge
+import HPCBridgeAPI
+import Logging
+import OpenAPIRuntime
+
+/// The operations of `openapi.yaml`, implemented on `JobService`: each handler translates the generated
+/// input into a service call and the outcome (or the service's refusal) into the declared response.
+struct JobAPI: APIProtocol {
+    let service: JobService
+    let logger: Logger
+
+    /// The caller, as `BearerAuthMiddleware` established it (it refuses requests without one first).
+    private var principal: APITokens.Principal {
+        get throws {
+            guard let principal = RequestPrincipal.current else { throw MissingPrincipal() }
+            return principal
+        }
+    }
+
+    private struct MissingPrincipal: Error, CustomStringConvertible {
+        var description: String { "no authenticated principal; BearerAuthMiddleware must run before the handlers" }
+    }
+
+    // MARK: Jobs
+
+    func submitJob(_ input: Operations.SubmitJob.Input) async throws -> Operations.SubmitJob.Output {
+        guard case .json(let body) = input.body else { return .unsupportedMediaType(.init(body: .applicationProblemJson(Self.problem(415, "send the request as application/json")))) }
+        let document = try JSONValue.parse(JSONEncoder().encode(body))
+        let request: JobRequest
+        do { request = try JobRequest(document: document) } catch {
+            return .unprocessableContent(.init(body: .applicationProblemJson(Self.validationProblem(error.errors))))
+        }
+        do {
+            let (job, created) = try await service.submit(request, by: try principal, idempotencyKey: input.headers.idempotencyKey)
+            let representation = try Self.representation(of: job, transitions: try service.store.transitions(of: job.id))
+            if created {
+                logger.info("job accepted", metadata: ["job_id": "\(job.id)", "group": "\(job.researchGroup)", "pipeline": "\(job.pipelineName)", "state": "\(job.state.rawValue)"])
+                return .created(.init(headers: .init(location: "/v1/jobs/\(job.id.uuidString.lowercased())"), body: .json(representation)))
+            }
+            return .ok(.init(body: .json(representation)))
+        } catch let refusal as JobService.Refusal {
+            switch refusal {
+            case .invalid(let errors): return .unprocessableContent(.init(body: .applicationProblemJson(Self.validationProblem(errors))))
+            case .forbidden(let detail): return .forbidden(.init(body: .applicationProblemJson(Self.problem(403, detail))))
+            case .conflict(let detail): return .conflict(.init(body: .applicationProblemJson(Self.problem(409, detail))))
+            case .overQuota(let detail, let wait):
+                return .tooManyRequests(.init(headers: .init(retryAfter: wait), body: .applicationProblemJson(Self.problem(429, detail))))
+            case .unavailable(let detail, let wait):
+                return .serviceUnavailable(.init(headers: .init(retryAfter: wait), body: .applicationProblemJson(Self.problem(503, detail))))
+            case .notFound(let detail): return .forbidden(.init(body: .applicationProblemJson(Self.problem(403, detail))))
+            }
+        }
+    }
+
+    func listJobs(_ input: Operations.ListJobs.Input) async throws -> Operations.ListJobs.Output {
+        let query = input.query
+        var cursor: JobCursor?
+        if let token = query.cursor {
+            guard let decoded = JobCursor(token: token) else {
+                return .badRequest(.init(body: .applicationProblemJson(Self.problem(400, "the cursor is not one this service returned; pass next_cursor of the previous page unchanged"))))
+            }
+            cursor = decoded
+        }
+        let limit = query.limit ?? 50
+        guard (1...500).contains(limit) else {
+            return .badRequest(.init(body: .applicationProblemJson(Self.problem(400, "limit must be between 1 and 500; got \(limit)"))))
+        }
+        let filter = JobStore.Filter(researchGroup: query.researchGroup, states: query.state?.compactMap { JobState(rawValue: $0.rawValue) },
+                                     pipeline: query.pipeline, createdAfter: query.createdAfter, createdBefore: query.createdBefore)
+        do {
+            let page = try service.jobs(filter, after: cursor, limit: limit, for: try principal)
+            let jobs = try page.jobs.map { try Self.representation(of: $0.0, transitions: $0.1) }
+            return .ok(.init(body: .json(.init(jobs: jobs, nextCursor: page.next?.token))))
+        } catch let refusal as JobService.Refusal {
+            return .forbidden(.init(body: .applicationProblemJson(Self.problem(403, refusal.description))))
+        }
+    }
+
+    func getJob(_ input: Operations.GetJob.Input) async throws -> Operations.GetJob.Output {
+        guard let id = UUID(uuidString: input.path.id) else { return .notFound(.init(body: .applicationProblemJson(Self.notFound(input.path.id)))) }
+        do {
+            let (job, transitions) = try service.job(id, for: try principal)
+            return .ok(.init(body: .json(try Self.representation(of: job, transitions: transitions))))
+        } catch let refusal as JobService.Refusal {
+            return .notFound(.init(body: .applicationProblemJson(Self.problem(404, refusal.description))))
+        }
+    }
+
+    func cancelJob(_ input: Operations.CancelJob.Input) async throws -> Operations.CancelJob.Output {
+        guard let id = UUID(uuidString: input.path.id) else { return .notFound(.init(body: .applicationProblemJson(Self.notFound(input.path.id)))) }
+        do {
+            let job = try await service.cancel(id, by: try principal)
+            logger.info("job cancel", metadata: ["job_id": "\(job.id)", "state": "\(job.state.rawValue)"])
+            return .accepted(.init(body: .json(try Self.representation(of: job, transitions: try service.store.transitions(of: id)))))
+        } catch let refusal as JobService.Refusal {
+            switch refusal {
+            case .conflict(let detail): return .conflict(.init(body: .applicationProblemJson(Self.problem(409, detail))))
+            case .unavailable(let detail, let wait):
+                return .serviceUnavailable(.init(headers: .init(retryAfter: wait), body: .applicationProblemJson(Self.problem(503, detail))))
+            default: return .notFound(.init(body: .applicationProblemJson(Self.problem(404, refusal.description))))
+            }
+        }
+    }
+
+    func getJobLogs(_ input: Operations.GetJobLogs.Input) async throws -> Operations.GetJobLogs.Output {
+        guard let id = UUID(uuidString: input.path.id) else { return .notFound(.init(body: .applicationProblemJson(Self.notFound(input.path.id)))) }
+        let lines = min(max(input.query.lines ?? 200, 1), 10_000)
+        do {
+            let tail = try service.logs(id, lines: lines, for: try principal)
+            return .ok(.init(body: .json(.init(stdout: tail.stdout, stderr: tail.stderr, truncated: tail.truncated))))
+        } catch let refusal as JobService.Refusal {
+            return .notFound(.init(body: .applicationProblemJson(Self.problem(404, refusal.description))))
+        }
+    }
+
+    // MARK: Pipelines
+
+    func listPipelines(_ input: Operations.ListPipelines.Input) async throws -> Operations.ListPipelines.Output {
+        let summaries: [Components.Schemas.PipelineSummary] = try service.site.catalog.sorted.map { try $0.summaryDocument.decoded() }
+        return .ok(.init(body: .json(.init(pipelines: summaries))))
+    }
+
+    func getPipeline(_ input: Operations.GetPipeline.Input) async throws -> Operations.GetPipeline.Output {
+        let name = input.path.name
+        guard let pipeline = service.site.catalog.pipelines[name] else {
+            let known = service.site.catalog.pipelines.keys.sorted()
+            return .notFound(.init(body: .applicationProblemJson(Self.problem(404, "no pipeline \"\(name)\"\(EditDistance.hint(for: name, among: known)); GET /v1/pipelines lists them"))))
+        }
+        return .ok(.init(body: .json(try pipeline.document.decoded())))
+    }
+
+    // MARK: Operations
+
+    func health(_ input: Operations.Health.Input) async throws -> Operations.Health.Output {
+        .ok(.init(body: .json(.init(status: .ok))))
+    }
+
+    func ready(_ input: Operations.Ready.Input) async throws -> Operations.Ready.Output {
+        let checks = await service.readiness()
+        let readiness = Components.Schemas.Readiness(
+            ready: checks.values.allSatisfy(\.ok),
+            checks: .init(additionalProperties: checks.mapValues { .init(ok: $0.ok, detail: $0.detail) }))
+        return readiness.ready ? .ok(.init(body: .json(readiness))) : .serviceUnavailable(.init(body: .json(readiness)))
+    }
+
+    func openapiDocument(_ input: Operations.OpenapiDocument.Input) async throws -> Operations.OpenapiDocument.Output {
+        .ok(.init(body: .yaml(HTTPBody(OpenAPIDocument.text))))
+    }
+
+    // MARK: Representations
+
+    /// A job as the contract shows it, with queue wait and run time worked out (up to now while they last).
+    static func representation(of job: Job, transitions: [JobTransition], now: Date = Date()) throws -> Components.Schemas.Job {
+        let queueWait = job.submittedAt.map { submitted in (job.startedAt ?? (job.state.isTerminal ? job.finishedAt ?? submitted : now)).timeIntervalSince(submitted) }
+        let run = job.startedAt.map { started in (job.finishedAt ?? now).timeIntervalSince(started) }
+        return Components.Schemas.Job(
+            id: job.id.uuidString.lowercased(),
+            state: Components.Schemas.JobState(rawValue: job.state.rawValue) ?? .lost,
+            failureKind: job.failureKind.flatMap { Components.Schemas.FailureKind(rawValue: $0) },
+            failureReason: job.failureReason,
+            exitCode: job.exitCode,
+            exitSignal: job.exitSignal,
+            pipelineName: job.pipelineName,
+            pipelineVersion: job.pipelineVersion,
+            parameters: try JSONValue.parse(Data(job.parametersJSON.utf8)).decoded(),
+            researchGroup: job.researchGroup,
+            description: job.description,
+            cluster: job.cluster,
+            nativeJobId: job.nativeJobID,
+            createdAt: job.createdAt,
+            submittedAt: job.submittedAt,
+            startedAt: job.startedAt,
+            finishedAt: job.finishedAt,
+            queueWaitSeconds: queueWait.map { max(0, $0) },
+            runSeconds: run.map { max(0, $0) },
+            scriptDigest: job.scriptDigest,
+            requeueCount: job.requeueCount,
+            transitions: transitions.map { t in
+                Components.Schemas.Transition(
+                    sequence: t.sequence,
+                    fromState: t.fromState.flatMap { Components.Schemas.JobState(rawValue: $0.rawValue) },
+                    toState: Components.Schemas.JobState(rawValue: t.toState.rawValue) ?? .lost,
+                    at: t.at,
+                    source: Components.Schemas.Transition.SourcePayload(rawValue: t.source) ?? .reconciler,
+                    reason: t.reason)
+            })
+    }
+
+    static func problem(_ status: Int, _ detail: String) -> Components.Schemas.Problem {
+        Components.Schemas.Problem(_type: "about:blank", title: HTTPResponse.Status(code: status).reasonPhrase, status: status, detail: detail)
+    }
+
+    static func notFound(_ id: String) -> Components.Schemas.Problem {
+        problem(404, "no job \(id) for this token (job ids are UUIDs); GET /v1/jobs lists yours")
+    }
+
+    static func validationProblem(_ errors: [ValidationError]) -> Components.Schemas.ValidationProblem {
+        let count = errors.count
+        return Components.Schemas.ValidationProblem(
+            _type: "about:blank", title: "Unprocessable Content", status: 422,
+            detail: "the request has \(count) error\(count == 1 ? "" : "s"); each names the field by its JSON Pointer",
+            errors: errors.map { .init(pointer: $0.pointer.description, message: $0.message) })
+    }
+}
+
+import HTTPTypes
+
+extension JSONValue {
+    /// This value as one of the generated contract types (both sides speak JSON).
+    func decoded<T: Decodable>() throws -> T {
+        try JSONDecoder().decode(T.self, from: Data(jsonText.utf8))
+    }
+}

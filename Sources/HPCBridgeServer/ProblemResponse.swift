@@ -1,0 +1,16 @@
+import Foundation
+import HPCBridge
+import HTTPTypes
+import OpenAPIRuntime
+
+/// RFC 9457 problem documents for answers given outside the generated handlers (middleware refusals).
+enum ProblemResponse {
+    static func make(_ status: HTTPResponse.Status, detail: String, headers: HTTPFields = [:]) -> (HTTPResponse, HTTPBody?) {
+        let document: JSONValue = [
+            "type": "about:blank", "title": .string(status.reasonPhrase), "status": .number(Double(status.code)), "detail": .string(detail),
+        ]
+        var fields = headers
+        fields[.contentType] = "application/problem+json"
+        return (HTTPResponse(status: status, headerFields: fields), HTTPBody(document.prettyJSON + "\n"))
+    }
+}

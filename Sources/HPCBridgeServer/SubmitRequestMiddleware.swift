@@ -1,0 +1,51 @@
+import Foundation
+import HPCBridge
+import HPCBridgeAPI
+import HTTPTypes
+import OpenAPIRuntime
+
+/// Checks a job submission's body before the generated decoder sees it, so a client learns everything
+/// wrong with its request at once: 415 for another media type, 413 over the size limit, 400 for text
+/// that is not JSON, and 422 listing every envelope problem with its JSON Pointer (the generated
+/// decoder would stop at the first). It also restores the 201's Location header (see below).
+struct SubmitRequestMiddleware: ServerMiddleware {
+    /// Requests are parameters and a description, never data: a megabyte is generous.
+    static let maximumBodyBytes = 1 << 20
+
+    func intercept(_ request: HTTPRequest, body: HTTPBody?, metadata: ServerRequestMetadata, operationID: String,
+                   next: @Sendable (HTTPRequest, HTTPBody?, ServerRequestMetadata) async throws -> (HTTPResponse, HTTPBody?)) async throws -> (HTTPResponse, HTTPBody?) {
+        guard operationID == "submitJob" else { return try await next(request, body, metadata) }
+        let contentType = request.headerFields[.contentType]?.split(separator: ";").first?.trimmingCharacters(in: .whitespaces).lowercased()
+        guard contentType == "application/json" else {
+            return ProblemResponse.make(.unsupportedMediaType, detail: "send the job request as `Content-Type: application/json`; got \(contentType.map { "`\($0)`" } ?? "no Content-Type")")
+        }
+        let data: Data
+        do {
+            data = try await Data(collecting: body ?? HTTPBody(), upTo: Self.maximumBodyBytes)
+        } catch {
+            return ProblemResponse.make(.contentTooLarge, detail: "the request body is over \(Self.maximumBodyBytes) bytes; a job request carries parameters, not data: pass file paths")
+        }
+        let document: JSONValue
+        do { document = try JSONValue.parse(data) } catch {
+            return ProblemResponse.make(.badRequest, detail: "the request body is not valid JSON; check quotes, commas and brackets")
+        }
+        do {
+            _ = try JobRequest(document: document)
+            if let resources = document["resources"], case .object = resources {} else if let resources = document["resources"], resources != .null {
+                throw ValidationFailure([ValidationError(pointer: JSONPointer(tokens: ["resources"]), message: "must be an object such as {\"cpus\": 8, \"memory\": \"32G\"}; got \(resources.kindForHumans)")])
+            }
+        } catch let failure as ValidationFailure {
+            let problem = JobAPI.validationProblem(failure.errors)
+            var fields = HTTPFields()
+            fields[.contentType] = "application/problem+json"
+            return (HTTPResponse(status: .unprocessableContent, headerFields: fields), HTTPBody(try JSONEncoder().encode(problem)))
+        }
+        var (response, responseBody) = try await next(request, HTTPBody(data), metadata)
+        // The generated serializer percent-encodes header values (OpenAPI's "simple" style), which
+        // would turn the Location path into %2Fv1%2Fjobs%2F...; a URI reference goes out as written.
+        if let location = response.headerFields[.location], let decoded = location.removingPercentEncoding {
+            response.headerFields[.location] = decoded
+        }
+        return (response, responseBody)
+    }
+}

@@ -1,0 +1,325 @@
+import Foundation
+@testable import HPCBridgeServer
+import Hummingbird
+import HummingbirdTesting
+import HTTPTypes
+import NIOCore
+import Testing
+@testable import HPCBridge
+
+/// The job API in process, on the in-memory scheduler: the HTTP contract, auth and isolation, quotas,
+/// idempotency, cancel and the controller-outage path. The live-cluster versions are in Integration/.
+@Suite("HTTP: the job API")
+struct JobAPITests {
+    let fake = FakeScheduler()
+
+    static func body(_ value: JSONValue) -> ByteBuffer { ByteBuffer(string: value.jsonText) }
+    static func json(_ buffer: ByteBuffer) throws -> JSONValue { try JSONValue.parse(Data(String(buffer: buffer).utf8)) }
+
+    static func headers(_ token: String?, key: String? = nil, contentType: String = "application/json") -> HTTPFields {
+        var fields: HTTPFields = [.contentType: contentType]
+        if let token { fields[.authorization] = "Bearer \(token)" }
+        if let key { fields[HTTPField.Name("Idempotency-Key")!] = key }
+        return fields
+    }
+
+    static func request(_ example: String = "gatk_variant_calling", group: String = "cancer_genomics_lab") throws -> JSONValue {
+        var document = try JSONValue.parse(try Data(contentsOf: URL(fileURLWithPath: TestPaths.examples + "/\(example).json")))
+        if case .object(var members) = document {
+            members["research_group"] = .string(group)
+            document = .object(members)
+        }
+        return document
+    }
+
+    static func post(_ client: any TestClientProtocol, _ token: String?, _ document: JSONValue, key: String? = nil) async throws -> TestResponse {
+        try await client.execute(uri: "/v1/jobs", method: .post, headers: headers(token, key: key), body: body(document))
+    }
+
+    static func get(_ client: any TestClientProtocol, _ uri: String, _ token: String?) async throws -> TestResponse {
+        try await client.execute(uri: uri, method: .get, headers: headers(token))
+    }
+
+    @Test("POST /v1/jobs answers 201 with the job, queued, its defaults applied and a Location")
+    func submit() async throws {
+        let service = try TestService(scheduler: fake)
+        let token = try service.token(group: "cancer_genomics_lab")
+        try await service.withClient { client in
+            let response = try await Self.post(client, token, try Self.request())
+            #expect(response.status == .created)
+            let job = try Self.json(response.body)
+            let id = try #require(job["id"]?.stringValue)
+            #expect(response.headers[.location] == "/v1/jobs/\(id)")
+            #expect(job["state"] == "queued")
+            #expect(job["native_job_id"] == "1001")
+            #expect(job["pipeline_version"] == "1.0.0")
+            #expect(job["parameters"]?["min_base_quality"] == 10, "schema defaults are applied")
+            #expect(job["script_digest"]?.stringValue?.count == 64)
+            #expect(job["transitions"]?.arrayValue?.map { $0["to_state"] } == ["accepted", "queued"])
+            #expect(job["exit_code"] == nil, "unknown fields are left out")
+            let shown = try await Self.get(client, "/v1/jobs/\(id)", token)
+            #expect(shown.status == .ok)
+            #expect(try Self.json(shown.body)["queue_wait_seconds"]?.numberValue != nil)
+        }
+        #expect(await fake.submitCount == 1)
+    }
+
+    @Test("every validation error comes back at once as problem+json with JSON Pointers")
+    func validation() async throws {
+        let service = try TestService(scheduler: fake)
+        let token = try service.token(group: "cancer_genomics_lab")
+        var document = try Self.request()
+        if case .object(var members) = document, case .object(var parameters) = members["parameters"]! {
+            parameters["quality_threshold"] = -1
+            parameters["reference_genome"] = "hg37"
+            members["parameters"] = .object(parameters)
+            members["colour"] = "blue"
+            document = .object(members)
+        }
+        var withoutColour = document
+        if case .object(var members) = withoutColour { members["colour"] = nil; withoutColour = .object(members) }
+        let (first, fixed) = (document, withoutColour)
+        try await service.withClient { client in
+            let response = try await Self.post(client, token, first)
+            #expect(response.status == .unprocessableContent)
+            #expect(response.headers[.contentType] == "application/problem+json")
+            let problem = try Self.json(response.body)
+            #expect(problem["status"] == 422)
+            // The envelope is checked first; fix it and the parameters are reported, all of them.
+            #expect(problem["errors"]?.arrayValue?.map { $0["pointer"] } == ["/colour"])
+            let second = try Self.json(try await Self.post(client, token, fixed).body)
+            #expect(second["errors"]?.arrayValue?.compactMap { $0["pointer"]?.stringValue } == ["/parameters/quality_threshold", "/parameters/reference_genome"])
+            #expect(second["errors"]?.arrayValue?.last?["message"]?.stringValue?.contains("did you mean \"hg38\"") == true)
+        }
+        #expect(try service.store.jobs(.init()).jobs.isEmpty, "nothing is stored for an invalid request")
+    }
+
+    @Test("a malformed body is 400, another media type 415, an oversized body 413")
+    func malformed() async throws {
+        let service = try TestService(scheduler: fake)
+        let token = try service.token(group: "cancer_genomics_lab")
+        try await service.withClient { client in
+            let broken = try await client.execute(uri: "/v1/jobs", method: .post, headers: Self.headers(token), body: ByteBuffer(string: "{\"pipeline_name\": "))
+            #expect(broken.status == .badRequest)
+            let text = try await client.execute(uri: "/v1/jobs", method: .post, headers: Self.headers(token, contentType: "text/plain"),
+                                                body: Self.body(try Self.request()))
+            #expect(text.status == .unsupportedMediaType)
+            let huge = "{\"description\": \"" + String(repeating: "x", count: 2 << 20) + "\"}"
+            let large = try await client.execute(uri: "/v1/jobs", method: .post, headers: Self.headers(token), body: ByteBuffer(string: huge))
+            #expect(large.status == .contentTooLarge)
+            let typed = try await Self.post(client, token, ["pipeline_name": "gatk_variant_calling", "research_group": "cancer_genomics_lab",
+                                                            "parameters": [:], "resources": ["cpus": "eight"]])
+            #expect(typed.status == .unprocessableContent)
+            #expect(try Self.json(typed.body)["errors"]?.arrayValue?.first?["pointer"] == "/resources/cpus")
+        }
+    }
+
+    @Test("no token, a malformed one or a revoked one is 401 with WWW-Authenticate; tokens are never logged")
+    func authentication() async throws {
+        let service = try TestService(scheduler: fake)
+        let tokens = APITokens(store: service.store)
+        let (revoked, entry) = try tokens.create(group: "cancer_genomics_lab", label: nil)
+        try tokens.revoke(id: entry.id)
+        let good = try service.token(group: "cancer_genomics_lab")
+        try await service.withClient { client in
+            for token in [nil, "hb_nothing", revoked, good + "x"] as [String?] {
+                let response = try await Self.get(client, "/v1/jobs", token)
+                #expect(response.status == .unauthorized)
+                #expect(response.headers[.wwwAuthenticate] == "Bearer realm=\"hpcbridge\"")
+                #expect(try Self.json(response.body)["status"] == 401)
+            }
+            #expect(try await Self.post(client, good, try Self.request()).status == .created)
+            #expect(try await Self.get(client, "/v1/pipelines", nil).status == .ok, "the catalog is public")
+            #expect(try await Self.get(client, "/healthz", nil).status == .ok)
+        }
+        let logged = service.logs.all.joined(separator: "\n")
+        #expect(!logged.isEmpty)
+        for secret in [good, revoked] {
+            #expect(!logged.contains(String(secret.split(separator: "_")[2])), "a token secret reached the log")
+        }
+    }
+
+    @Test("a group sees and cancels only its own jobs: another group's job is 404, naming another group 403")
+    func isolation() async throws {
+        let service = try TestService(scheduler: fake)
+        let cancer = try service.token(group: "cancer_genomics_lab")
+        let systems = try service.token(group: "systems_biology_lab")
+        let admin = try service.token(group: nil)
+        try await service.withClient { client in
+            let created = try Self.json(try await Self.post(client, cancer, try Self.request()).body)
+            let id = try #require(created["id"]?.stringValue)
+            #expect(try await Self.get(client, "/v1/jobs/\(id)", systems).status == .notFound)
+            #expect(try await Self.get(client, "/v1/jobs/\(id)/logs", systems).status == .notFound)
+            let cancel = try await client.execute(uri: "/v1/jobs/\(id)/cancel", method: .post, headers: Self.headers(systems))
+            #expect(cancel.status == .notFound)
+            let unknown = try await Self.get(client, "/v1/jobs/\(UUID().uuidString)", systems)
+            #expect(unknown.status == .notFound, "another group's job answers like a job that does not exist")
+            let listed = try Self.json(try await Self.get(client, "/v1/jobs", systems).body)
+            #expect(listed["jobs"]?.arrayValue?.isEmpty == true)
+            #expect(try await Self.get(client, "/v1/jobs?research_group=cancer_genomics_lab", systems).status == .forbidden)
+            let foreign = try await Self.post(client, systems, try Self.request("rnaseq_deseq2", group: "cancer_genomics_lab"))
+            #expect(foreign.status == .forbidden)
+            #expect(try await Self.get(client, "/v1/jobs/\(id)", admin).status == .ok, "an admin token sees every group")
+            let adminList = try Self.json(try await Self.get(client, "/v1/jobs?research_group=cancer_genomics_lab", admin).body)
+            #expect(adminList["jobs"]?.arrayValue?.count == 1)
+        }
+        #expect(try service.store.jobs(.init()).jobs.count == 1)
+    }
+
+    @Test("a retry with the same Idempotency-Key returns the first job (200); another body with it is 409")
+    func idempotency() async throws {
+        let service = try TestService(scheduler: fake)
+        let token = try service.token(group: "cancer_genomics_lab")
+        try await service.withClient { client in
+            let first = try await Self.post(client, token, try Self.request(), key: "run-42")
+            #expect(first.status == .created)
+            let again = try await Self.post(client, token, try Self.request(), key: "run-42")
+            #expect(again.status == .ok)
+            #expect(try Self.json(again.body)["id"] == (try Self.json(first.body))["id"])
+            var other = try Self.request()
+            if case .object(var members) = other { members["description"] = "something else"; other = .object(members) }
+            #expect(try await Self.post(client, token, other, key: "run-42").status == .conflict)
+        }
+        #expect(await fake.submitCount == 1)
+    }
+
+    @Test("over a quota the answer is 429 with Retry-After; retries of an accepted request are not counted")
+    func quotas() async throws {
+        let service = try TestService(scheduler: fake, quotas: (maxActive: 3, perMinute: 2))
+        let token = try service.token(group: "cancer_genomics_lab")
+        try await service.withClient { client in
+            #expect(try await Self.post(client, token, try Self.request(), key: "a").status == .created)
+            #expect(try await Self.post(client, token, try Self.request(), key: "b").status == .created)
+            #expect(try await Self.post(client, token, try Self.request(), key: "a").status == .ok)
+            let limited = try await Self.post(client, token, try Self.request(), key: "c")
+            #expect(limited.status == .tooManyRequests)
+            let wait = try #require(limited.headers[.retryAfter].flatMap { Int($0) })
+            #expect((1...60).contains(wait))
+            #expect(try Self.json(limited.body)["detail"]?.stringValue?.contains("2 jobs per minute") == true)
+        }
+        // Active-jobs quota: three unfinished jobs already, the fourth is refused whatever the rate.
+        let active = try TestService(scheduler: fake, quotas: (maxActive: 2, perMinute: 100))
+        let token2 = try active.token(group: "cancer_genomics_lab")
+        try await active.withClient { client in
+            for _ in 0..<2 { #expect(try await Self.post(client, token2, try Self.request()).status == .created) }
+            let refused = try await Self.post(client, token2, try Self.request())
+            #expect(refused.status == .tooManyRequests)
+            #expect(try Self.json(refused.body)["detail"]?.stringValue?.contains("max_active_jobs") == true)
+        }
+    }
+
+    @Test("with the controller down POST still answers 201 (accepted); the job is submitted once it is back, never failed")
+    func outage() async throws {
+        let service = try TestService(scheduler: fake, submissionGrace: 0)
+        let token = try service.token(group: "cancer_genomics_lab")
+        await fake.setDown(true)
+        await #expect(throws: SchedulerError.self) { try await service.reconciler.cycle() }
+        try await service.withClient { client in
+            let response = try await Self.post(client, token, try Self.request())
+            #expect(response.status == .created)
+            #expect(try Self.json(response.body)["state"] == "accepted")
+            let ready = try await Self.get(client, "/readyz", nil)
+            #expect(ready.status == .serviceUnavailable)
+            #expect(try Self.json(ready.body)["checks"]?["cluster:dev"]?["ok"] == false)
+            #expect(try Self.json(ready.body)["checks"]?["store"]?["ok"] == true)
+        }
+        await #expect(throws: SchedulerError.self) { try await service.reconciler.cycle() }
+        #expect(try service.store.jobs(.init()).jobs.map(\.state) == [.accepted])
+        await fake.setDown(false)
+        let report = try await service.reconciler.cycle()
+        #expect(report.submitted == 1)
+        #expect(try service.store.jobs(.init()).jobs.map(\.state) == [.queued])
+        #expect(await fake.submitCount == 1)
+        try await service.withClient { client in
+            let ready = try await Self.get(client, "/readyz", nil)
+            #expect(ready.status == .ok)
+        }
+    }
+
+    @Test("cancel: an unsubmitted job is cancelled at once, a queued one through the scheduler, a finished one is 409")
+    func cancel() async throws {
+        let service = try TestService(scheduler: fake, submissionGrace: 0)
+        let token = try service.token(group: "cancer_genomics_lab")
+        try await service.withClient { client in
+            let queued = try Self.json(try await Self.post(client, token, try Self.request()).body)
+            let queuedID = try #require(queued["id"]?.stringValue)
+            let requested = try await client.execute(uri: "/v1/jobs/\(queuedID)/cancel", method: .post, headers: Self.headers(token))
+            #expect(requested.status == .accepted)
+            try await service.reconciler.cycle()
+            let cancelled = try Self.json(try await Self.get(client, "/v1/jobs/\(queuedID)", token).body)
+            #expect(cancelled["state"] == "cancelled")
+            #expect(cancelled["failure_kind"] == "cancelled")
+            let again = try await client.execute(uri: "/v1/jobs/\(queuedID)/cancel", method: .post, headers: Self.headers(token))
+            #expect(again.status == .conflict)
+
+            await fake.setDown(true)
+            _ = try? await service.reconciler.cycle()
+            let accepted = try Self.json(try await Self.post(client, token, try Self.request()).body)
+            let acceptedID = try #require(accepted["id"]?.stringValue)
+            let early = try Self.json(try await client.execute(uri: "/v1/jobs/\(acceptedID)/cancel", method: .post, headers: Self.headers(token)).body)
+            #expect(early["state"] == "cancelled")
+            await fake.setDown(false)
+            try await service.reconciler.cycle()
+            #expect(await fake.submitCount == 1, "a job cancelled before submission is never submitted")
+        }
+    }
+
+    @Test("the cursor pages through a filtered listing without gaps or repeats")
+    func pagination() async throws {
+        let service = try TestService(scheduler: fake)
+        let token = try service.token(group: "cancer_genomics_lab")
+        try await service.withClient { client in
+            var created: [String] = []
+            for _ in 0..<7 {
+                created.append(try #require(try Self.json(try await Self.post(client, token, try Self.request()).body)["id"]?.stringValue))
+            }
+            var seen: [String] = []
+            var uri = "/v1/jobs?limit=3&state=queued&pipeline=gatk_variant_calling"
+            while true {
+                let page = try Self.json(try await Self.get(client, uri, token).body)
+                seen += page["jobs"]?.arrayValue?.compactMap { $0["id"]?.stringValue } ?? []
+                guard let next = page["next_cursor"]?.stringValue else { break }
+                uri = "/v1/jobs?limit=3&state=queued&pipeline=gatk_variant_calling&cursor=\(next)"
+            }
+            #expect(seen == created.reversed())
+            let none = try Self.json(try await Self.get(client, "/v1/jobs?state=running", token).body)
+            #expect(none["jobs"]?.arrayValue?.isEmpty == true)
+            #expect(try await Self.get(client, "/v1/jobs?cursor=garbage", token).status == .badRequest)
+            #expect(try await Self.get(client, "/v1/jobs?limit=0", token).status == .badRequest)
+        }
+    }
+
+    @Test("GET /v1/jobs/{id}/logs returns the tail of stdout and stderr")
+    func logs() async throws {
+        let service = try TestService(scheduler: fake)
+        let token = try service.token(group: "cancer_genomics_lab")
+        try await service.withClient { client in
+            let job = try Self.json(try await Self.post(client, token, try Self.request()).body)
+            let id = try #require(job["id"]?.stringValue)
+            let empty = try Self.json(try await Self.get(client, "/v1/jobs/\(id)/logs", token).body)
+            #expect(empty["stdout"] == "")
+            let uuid = try #require(UUID(uuidString: id))
+            let stored = try #require(try service.store.job(uuid))
+            let directory = try JobSubmitter.spec(of: stored).workingDirectory
+            try TestPaths.write((1...5).map { "line \($0)" }.joined(separator: "\n") + "\n", to: directory + "/stdout.log")
+            try TestPaths.write("warning\n", to: directory + "/stderr.log")
+            let tail = try Self.json(try await Self.get(client, "/v1/jobs/\(id)/logs?lines=2", token).body)
+            #expect(tail["stdout"] == "line 4\nline 5\n")
+            #expect(tail["stderr"] == "warning\n")
+            #expect(tail["truncated"] == true)
+        }
+    }
+
+    @Test("the operations the middleware lets through without a token are exactly those openapi.yaml marks security: []")
+    func publicOperations() throws {
+        let document = try YAMLDocument(contentsOf: TestPaths.root + "/Sources/HPCBridgeAPI/openapi.yaml")
+        var open: Set<String> = []
+        for (_, item) in document.value["paths"]?.objectValue ?? [:] {
+            for (_, operation) in item.objectValue ?? [:] {
+                if operation["security"] == .array([]), let id = operation["operationId"]?.stringValue { open.insert(id) }
+            }
+        }
+        #expect(open == BearerAuthMiddleware.publicOperations)
+        #expect(open.count == 5)
+    }
+}
