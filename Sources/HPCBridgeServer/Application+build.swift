@@ -22,7 +22,7 @@ public func buildRouter(service: JobService, logger: Logger = Logger(label: "hpc
     try api.registerHandlers(
         on: router,
         serverURL: URL(string: "/")!,
-        configuration: Configuration(dateTranscoder: .iso8601WithFractionalSeconds),
+        configuration: Configuration(dateTranscoder: .iso8601WithFractionalSeconds, jsonEncodingOptions: [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]),
         middlewares: [ProblemMiddleware(logger: logger), BearerAuthMiddleware(tokens: APITokens(store: service.store), logger: logger), SubmitRequestMiddleware()])
     return router
 }

@@ -35,7 +35,7 @@ struct JobAPI: APIProtocol {
             let (job, created) = try await service.submit(request, by: try principal, idempotencyKey: input.headers.idempotencyKey)
             let representation = try Self.representation(of: job, transitions: try service.store.transitions(of: job.id))
             if created {
-                logger.info("job accepted", metadata: ["job_id": "\(job.id)", "group": "\(job.researchGroup)", "pipeline": "\(job.pipelineName)", "state": "\(job.state.rawValue)"])
+                logger.info("job accepted", metadata: ["job_id": "\(job.id.uuidString.lowercased())", "group": "\(job.researchGroup)", "pipeline": "\(job.pipelineName)", "state": "\(job.state.rawValue)"])
                 return .created(.init(headers: .init(location: "/v1/jobs/\(job.id.uuidString.lowercased())"), body: .json(representation)))
             }
             return .ok(.init(body: .json(representation)))
@@ -91,7 +91,7 @@ struct JobAPI: APIProtocol {
         guard let id = UUID(uuidString: input.path.id) else { return .notFound(.init(body: .applicationProblemJson(Self.notFound(input.path.id)))) }
         do {
             let job = try await service.cancel(id, by: try principal)
-            logger.info("job cancel", metadata: ["job_id": "\(job.id)", "state": "\(job.state.rawValue)"])
+            logger.info("job cancel", metadata: ["job_id": "\(job.id.uuidString.lowercased())", "state": "\(job.state.rawValue)"])
             return .accepted(.init(body: .json(try Self.representation(of: job, transitions: try service.store.transitions(of: id)))))
         } catch let refusal as JobService.Refusal {
             switch refusal {

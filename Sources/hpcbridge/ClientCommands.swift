@@ -34,7 +34,7 @@ struct ClientOptions: ParsableArguments {
         } else {
             throw ValidationError("no API token: set HPCBRIDGE_TOKEN or pass --token-file FILE (an admin creates one with `hpcbridge token create --group NAME`)")
         }
-        return Client(serverURL: url, configuration: .init(dateTranscoder: .iso8601WithFractionalSeconds),
+        return Client(serverURL: url, configuration: .init(dateTranscoder: .iso8601WithFractionalSeconds, jsonEncodingOptions: [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]),
                       transport: URLSessionTransport(), middlewares: [BearerTokenMiddleware(token: token)])
     }
 }

@@ -46,7 +46,8 @@ public struct BridgeConfig: Sendable {
                 name: name,
                 scheduler: ClusterConfig.Scheduler(rawValue: entry["scheduler"]!.stringValue!)!,
                 mode: ClusterConfig.Mode(rawValue: entry["mode"]!.stringValue!)!,
-                reconcileIntervalSeconds: entry["reconcile_interval_seconds"]!.numberValue!)
+                reconcileIntervalSeconds: entry["reconcile_interval_seconds"]!.numberValue!,
+                submissionGraceSeconds: entry["submission_grace_seconds"]!.numberValue!)
         }
 
         var groups: [String: ResearchGroup] = [:]

@@ -116,7 +116,8 @@ enum FileFormats {
             "properties": {
               "scheduler": {"enum": ["slurm", "pbs"]},
               "mode": {"enum": ["auto", "library", "cli"], "default": "auto"},
-              "reconcile_interval_seconds": {"type": "number", "exclusiveMinimum": 0, "default": 10}
+              "reconcile_interval_seconds": {"type": "number", "exclusiveMinimum": 0, "default": 10},
+              "submission_grace_seconds": {"type": "number", "minimum": 0, "default": 60}
             }
           }
         },

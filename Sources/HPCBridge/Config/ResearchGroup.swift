@@ -28,4 +28,7 @@ public struct ClusterConfig: Sendable, Hashable {
     public let scheduler: Scheduler
     public let mode: Mode
     public let reconcileIntervalSeconds: Double
+    /// How long an accepted job is left to the request that accepted it before the reconciler submits
+    /// it itself (after a crash, or an outage). Longer than a slow submission, so the two never race.
+    public let submissionGraceSeconds: Double
 }

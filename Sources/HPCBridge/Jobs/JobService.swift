@@ -84,14 +84,14 @@ public struct JobService: Sendable {
             return accepted
         }
         if let reconciler = reconcilers[accepted.job.cluster], await reconciler.health().knownDown {
-            logger.info("controller unreachable; the job stays accepted until the reconciler submits it", metadata: ["job_id": "\(accepted.job.id)"])
+            logger.info("controller unreachable; the job stays accepted until the reconciler submits it", metadata: ["job_id": "\(accepted.job.id.uuidString.lowercased())"])
             return accepted
         }
         do {
             return (try await submitter.submit(accepted.job), true)
         } catch {
             // The job is durable as accepted; the reconciler retries. The caller still gets its 201.
-            logger.error("immediate submission failed; the reconciler will retry", metadata: ["job_id": "\(accepted.job.id)", "error": "\(error)"])
+            logger.error("immediate submission failed; the reconciler will retry", metadata: ["job_id": "\(accepted.job.id.uuidString.lowercased())", "error": "\(error)"])
             return (try store.job(accepted.job.id) ?? accepted.job, true)
         }
     }
@@ -174,7 +174,7 @@ public struct JobService: Sendable {
         } catch let error as SchedulerError where error.transient {
             throw Refusal.unavailable("the controller did not answer the cancel (\(error.detail)); retry later", retryAfter: 30)
         }
-        logger.info("cancel requested", metadata: ["job_id": "\(id)", "native_job_id": "\(native)"])
+        logger.info("cancel requested", metadata: ["job_id": "\(id.uuidString.lowercased())", "native_job_id": "\(native)"])
         return job
     }
 

@@ -72,12 +72,12 @@ public struct JobSubmitter: Sendable {
                 return job
             case .surplus(let current):
                 // Cancelled (or adopted elsewhere) while the scheduler call ran: this submission must not run.
-                logger.warning("cancelling a surplus scheduler job", metadata: ["job_id": "\(job.id)", "native_job_id": "\(native)", "state": "\(current.state.rawValue)"])
+                logger.warning("cancelling a surplus scheduler job", metadata: ["job_id": "\(job.id.uuidString.lowercased())", "native_job_id": "\(native)", "state": "\(current.state.rawValue)"])
                 try? await scheduler.cancel(native)
                 return current
             }
         } catch let error as SchedulerError where error.transient {
-            logger.warning("submission deferred: the scheduler is unavailable", metadata: ["job_id": "\(job.id)", "error": "\(error)"])
+            logger.warning("submission deferred: the scheduler is unavailable", metadata: ["job_id": "\(job.id.uuidString.lowercased())", "error": "\(error)"])
             return job
         } catch let error as SchedulerError {
             let finishedAt = now()

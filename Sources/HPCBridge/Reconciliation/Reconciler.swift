@@ -72,7 +72,7 @@ public actor Reconciler: Service {
 
     /// Runs cycles until graceful shutdown, backing off on errors.
     public func run() async throws {
-        try await cancelWhenGracefulShutdown {
+        await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
                 let delay: Duration
                 do {
@@ -83,7 +83,8 @@ public actor Reconciler: Service {
                 } catch {
                     delay = await self.failed(error)
                 }
-                try await Task.sleep(for: delay)
+                // A graceful shutdown cancels the sleep; the loop condition then ends the service cleanly.
+                try? await Task.sleep(for: delay)
             }
         }
     }

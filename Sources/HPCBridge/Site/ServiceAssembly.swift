@@ -21,20 +21,22 @@ public struct ServiceAssembly: Sendable {
             schedulers[name] = choice.scheduler
             why[name] = "\(choice.scheduler.path): \(choice.why)"
         }
-        try self.init(site: site, store: try JobStore(path: site.config.storePath), schedulers: schedulers, logger: logger)
+        try self.init(site: site, store: try JobStore(path: site.config.storePath), schedulers: schedulers, submissionGrace: nil, logger: logger)
         schedulerChoices = why
     }
 
-    /// With given schedulers (tests, or a caller that chose them itself).
-    public init(site: Site, store: JobStore, schedulers: [String: any BatchScheduler], submissionGrace: TimeInterval = 60,
+    /// With given schedulers (tests, or a caller that chose them itself). `submissionGrace` overrides
+    /// each cluster's `submission_grace_seconds`.
+    public init(site: Site, store: JobStore, schedulers: [String: any BatchScheduler], submissionGrace: TimeInterval? = nil,
                 logger: Logger = Logger(label: "hpcbridge")) throws {
         self.store = store
         let submitter = JobSubmitter(site: site, store: store, schedulers: schedulers, logger: logger)
         var reconcilers: [String: Reconciler] = [:]
         for (name, scheduler) in schedulers {
-            let interval = site.config.clusters[name].map { Duration.milliseconds(Int($0.reconcileIntervalSeconds * 1000)) } ?? .seconds(10)
-            reconcilers[name] = Reconciler(cluster: name, store: store, scheduler: scheduler, submitter: submitter,
-                                           interval: interval, submissionGrace: submissionGrace, logger: logger)
+            let cluster = site.config.clusters[name]
+            let interval = cluster.map { Duration.milliseconds(Int($0.reconcileIntervalSeconds * 1000)) } ?? .seconds(10)
+            reconcilers[name] = Reconciler(cluster: name, store: store, scheduler: scheduler, submitter: submitter, interval: interval,
+                                           submissionGrace: submissionGrace ?? cluster?.submissionGraceSeconds ?? 60, logger: logger)
         }
         self.reconcilers = reconcilers.keys.sorted().map { reconcilers[$0]! }
         service = JobService(site: site, store: store, submitter: submitter, reconcilers: reconcilers, logger: logger)

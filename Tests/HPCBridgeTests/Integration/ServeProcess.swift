@@ -1,0 +1,165 @@
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+@testable import HPCBridge
+
+/// A real `hpcbridge serve` process on a scratch copy of the shipped config (its own store, run
+/// directories, references and port), talking to the live cluster: what end-to-end tests start, kill
+/// and restart.
+final class ServeProcess: @unchecked Sendable {
+    let root: String
+    let configPath: String
+    let port: Int
+    private var process: Process?
+
+    static var binary: String { TestPaths.root + "/.build/debug/hpcbridge" }
+
+    init(root: String, graceSeconds: Int = 3) throws {
+        self.root = root
+        port = Int.random(in: 20_000...40_000)
+        configPath = root + "/hpcbridge.yaml"
+        let config = try String(contentsOfFile: TestPaths.config, encoding: .utf8)
+            .replacingOccurrences(of: "/srv/references", with: root + "/ref")
+            .replacingOccurrences(of: "/var/lib/hpcbridge/runs", with: root + "/runs")
+            .replacingOccurrences(of: "catalogs: pipelines", with: "catalogs: \(TestPaths.catalog)")
+            .replacingOccurrences(of: "templates: ../templates", with: "templates: \(TestPaths.root)/templates")
+            .replacingOccurrences(of: "store: ../var/hpcbridge.sqlite", with: "store: \(root)/store.sqlite")
+            .replacingOccurrences(of: "listen: 127.0.0.1:8080", with: "listen: 127.0.0.1:\(port)")
+            .replacingOccurrences(of: "reconcile_interval_seconds: 5", with: "reconcile_interval_seconds: 1\n    submission_grace_seconds: \(graceSeconds)")
+        try TestPaths.write(config, to: configPath)
+    }
+
+    /// Starts the service and waits until /healthz answers.
+    func start() async throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Self.binary)
+        process.arguments = ["serve", "--config", configPath]
+        let log = root + "/serve.log"
+        if !FileManager.default.fileExists(atPath: log) { _ = FileManager.default.createFile(atPath: log, contents: nil) }
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
+        try handle.seekToEnd()
+        process.standardOutput = handle
+        process.standardError = handle
+        try process.run()
+        self.process = process
+        let deadline = Date().addingTimeInterval(30)
+        while Date() < deadline {
+            if let response = try? await request("GET", "/healthz"), response.status == 200 { return }
+            guard process.isRunning else { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        throw SchedulerError(.unavailable, operation: "serve", detail: "hpcbridge serve did not come up; log:\n\(self.log.suffix(3000))")
+    }
+
+    var log: String { (try? String(contentsOfFile: root + "/serve.log", encoding: .utf8)) ?? "" }
+
+    /// Sends a signal and waits for the process to end; returns its exit status.
+    @discardableResult
+    func stop(signal: Int32 = SIGTERM) -> Int32 {
+        guard let process, process.isRunning else { return -1 }
+        kill(process.processIdentifier, signal)
+        process.waitUntilExit()
+        self.process = nil
+        return process.terminationStatus
+    }
+
+    /// Runs an `hpcbridge` command against this service's config and URL.
+    func command(_ arguments: [String], token: String? = nil) throws -> ProcessResult {
+        var environment = ProcessInfo.processInfo.environment
+        environment["HPCBRIDGE_URL"] = "http://127.0.0.1:\(port)"
+        environment["HPCBRIDGE_CONFIG"] = configPath
+        if let token { environment["HPCBRIDGE_TOKEN"] = token }
+        return try run(Self.binary, arguments, environment: environment)
+    }
+
+    func token(group: String?) throws -> String {
+        let result = try command(["token", "create"] + (group.map { ["--group", $0] } ?? ["--admin"]))
+        guard result.status == 0 else { throw SchedulerError(.rejected, operation: "token", detail: result.stderr) }
+        return result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    struct Response: Sendable {
+        let status: Int
+        let headers: [String: String]
+        let body: JSONValue?
+    }
+
+    /// One HTTP request; the body is JSON.
+    func request(_ method: String, _ path: String, token: String? = nil, body: JSONValue? = nil, headers: [String: String] = [:]) async throws -> Response {
+        var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)\(path)")!)
+        request.httpMethod = method
+        request.timeoutInterval = 60
+        if let token { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
+        if let body {
+            request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+            request.httpBody = Data(body.jsonText.utf8)
+        }
+        for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
+        let (data, response) = try await URLSession.shared.data(for: request)
+        let http = response as! HTTPURLResponse
+        var fields: [String: String] = [:]
+        for (name, value) in http.allHeaderFields { fields["\(name)".lowercased()] = "\(value)" }
+        return Response(status: http.statusCode, headers: fields, body: try? JSONValue.parse(data))
+    }
+
+    /// Polls a job until it ends (or the timeout passes); returns its last representation.
+    func waitForEnd(_ id: String, token: String, timeout: TimeInterval = 600) async throws -> JSONValue {
+        let deadline = Date().addingTimeInterval(timeout)
+        var last: JSONValue = .null
+        while Date() < deadline {
+            last = try await request("GET", "/v1/jobs/\(id)", token: token).body ?? .null
+            if let state = last["state"]?.stringValue, ["completed", "failed", "cancelled", "lost"].contains(state) { return last }
+            try await Task.sleep(for: .seconds(1))
+        }
+        return last
+    }
+}
+
+/// The scheduler jobs carrying each hpcbridge id, from the controller and from accounting: how tests
+/// prove a job ran exactly once.
+enum SlurmTags {
+    static func nativeIDs(since: Date) throws -> [String: Set<String>] {
+        var byTag: [String: Set<String>] = [:]
+        func add(_ native: Substring, _ comment: Substring) {
+            guard comment.hasPrefix("hpcbridge:") else { return }
+            byTag[String(comment.dropFirst("hpcbridge:".count)), default: []].insert(String(native))
+        }
+        let queue = try run("/usr/bin/env", ["squeue", "-h", "-t", "all", "-o", "%i|%k"])
+        for line in queue.stdout.split(separator: "\n") {
+            let parts = line.split(separator: "|", maxSplits: 1)
+            if parts.count == 2 { add(parts[0], parts[1]) }
+        }
+        let start = ISO8601DateFormatter().string(from: since.addingTimeInterval(-60)).replacingOccurrences(of: "Z", with: "")
+        let accounting = try run("/usr/bin/env", ["sacct", "-a", "-X", "-n", "-P", "-o", "JobIDRaw,Comment", "-S", start])
+        for line in accounting.stdout.split(separator: "\n") {
+            let parts = line.split(separator: "|", maxSplits: 1)
+            if parts.count == 2 { add(parts[0], parts[1]) }
+        }
+        return byTag
+    }
+}
+
+/// The dev cluster's slurmctld, stopped and started by its recorded pid (contrib/dev-cluster), for
+/// outage tests. A real cluster's controller is not ours to stop: the test fails there.
+struct DevController {
+    static let pidFile = "/var/lib/hpcbridge-dev-cluster/slurmctld.pid"
+
+    init() throws {
+        guard FileManager.default.fileExists(atPath: Self.pidFile) else {
+            throw SchedulerError(.unavailable, operation: "outage test", detail: "needs the dev cluster's slurmctld (\(Self.pidFile)); run contrib/dev-cluster/up")
+        }
+    }
+
+    func stop() throws {
+        let text = try String(contentsOfFile: Self.pidFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        guard let pid = Int32(text) else { throw SchedulerError(.malformedOutput, operation: "outage test", detail: "bad pid file") }
+        kill(pid, SIGTERM)
+        for _ in 0..<100 where kill(pid, 0) == 0 { usleep(100_000) }
+    }
+
+    func start() throws {
+        let result = try run(TestPaths.root + "/contrib/dev-cluster/up", [], environment: ProcessInfo.processInfo.environment.merging(["HPCBRIDGE_DEV_TOOLS": "0"]) { $1 })
+        guard result.status == 0 else { throw SchedulerError(.unavailable, operation: "outage test", detail: "contrib/dev-cluster/up failed: \(result.stderr)") }
+    }
+}

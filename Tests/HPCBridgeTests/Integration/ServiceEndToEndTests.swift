@@ -1,0 +1,220 @@
+import Foundation
+import Testing
+@testable import HPCBridge
+
+actor AnswerCounter {
+    private(set) var count = 0
+    func add() { count += 1 }
+}
+
+/// `hpcbridge serve` as deployed: a separate process, HTTP, the live cluster, real tools; stopped,
+/// killed and restarted.
+@Suite("The service end to end: serve, HTTP, live Slurm", .enabled(if: LiveCluster.enabled), .serialized)
+struct ServiceEndToEndTests {
+    /// Small resources so the one-node dev cluster runs the jobs quickly.
+    static let small: JSONValue = ["cpus": 1, "memory": "1G", "time_limit": "00:10:00"]
+
+    static func gatk(_ r1: String, _ r2: String, sample: String = "S1") -> JSONValue {
+        ["pipeline_name": "gatk_variant_calling", "research_group": "cancer_genomics_lab", "description": "end-to-end test",
+         "parameters": ["sample_id": .string(sample), "reference_genome": "hg38", "fastq_r1": .string(r1), "fastq_r2": .string(r2),
+                        "caller": "bcftools", "quality_threshold": 20, "depth_threshold": 5],
+         "resources": small]
+    }
+
+    func started(grace: Int = 3) async throws -> ServeProcess {
+        try LiveCluster.check()
+        let service = try ServeProcess(root: try TestPaths.scratchDirectory("e2e"), graceSeconds: grace)
+        try await service.start()
+        return service
+    }
+
+    @Test("a real pipeline runs from `hpcbridge submit` to completed; status, list and logs show it")
+    func realPipeline() async throws {
+        let service = try await started()
+        defer { service.stop() }
+        var data = TinyData(root: service.root)
+        let genome = try data.genome()
+        let token = try service.token(group: "cancer_genomics_lab")
+        try TestPaths.write(Self.gatk(genome.r1, genome.r2).jsonText, to: service.root + "/request.json")
+        let submitted = try service.command(["submit", service.root + "/request.json", "--idempotency-key", "e2e-1"], token: token)
+        #expect(submitted.status == 0, "\(submitted.stderr)")
+        let id = try #require(try JSONValue.parse(Data(submitted.stdout.utf8))["id"]?.stringValue)
+        let job = try await service.waitForEnd(id, token: token)
+        #expect(job["state"] == "completed", "\(job.prettyJSON)\n\(service.log.suffix(2000))")
+        #expect(job["exit_code"] == 0)
+        #expect(job["transitions"]?.arrayValue?.compactMap { $0["to_state"]?.stringValue } == ["accepted", "queued", "running", "completed"])
+        #expect((job["run_seconds"]?.numberValue ?? 0) > 0)
+        #expect(job["started_at"] != nil && job["finished_at"] != nil && job["native_job_id"] != nil)
+
+        let status = try service.command(["status", id], token: token)
+        #expect(status.status == 0)
+        #expect(try JSONValue.parse(Data(status.stdout.utf8))["state"] == "completed")
+        let list = try service.command(["list", "--state", "completed"], token: token)
+        #expect(list.stdout.contains(id), "\(list.stdout)\(list.stderr)")
+        let logs = try await service.request("GET", "/v1/jobs/\(id)/logs?lines=50", token: token)
+        #expect(logs.status == 200)
+        #expect(logs.body?["stderr"]?.stringValue?.isEmpty == false, "the tools write progress to stderr")
+        let again = try service.command(["submit", service.root + "/request.json", "--idempotency-key", "e2e-1"], token: token)
+        #expect(try JSONValue.parse(Data(again.stdout.utf8))["id"]?.stringValue == id, "a retry returns the first job")
+    }
+
+    @Test("a failing pipeline ends failed with its exit code; `hpcbridge submit` reports a bad request with pointers")
+    func failingPipeline() async throws {
+        let service = try await started()
+        defer { service.stop() }
+        let token = try service.token(group: "cancer_genomics_lab")
+        // No reference files exist under this scratch root: bwa fails, and so does the job.
+        let created = try await service.request("POST", "/v1/jobs", token: token, body: Self.gatk("/nonexistent/S1_R1.fastq", "/nonexistent/S1_R2.fastq"))
+        #expect(created.status == 201)
+        let id = try #require(created.body?["id"]?.stringValue)
+        let job = try await service.waitForEnd(id, token: token)
+        #expect(job["state"] == "failed", "\(job.prettyJSON)")
+        #expect(job["failure_kind"] == "non_zero_exit")
+        #expect((job["exit_code"]?.numberValue ?? 0) != 0)
+        #expect(job["failure_reason"]?.stringValue?.contains("exited with status") == true)
+
+        var bad = Self.gatk("relative.fastq", "/x_R2.fastq")
+        if case .object(var members) = bad { members["research_group"] = "systems_biology_lab"; bad = .object(members) }
+        try TestPaths.write(bad.jsonText, to: service.root + "/bad.json")
+        let refused = try service.command(["submit", service.root + "/bad.json"], token: token)
+        #expect(refused.status == 1)
+        #expect(refused.stderr.contains("403"), "naming another group is refused: \(refused.stderr)")
+    }
+
+    @Test("cancel through the API reaches the scheduler; the job ends cancelled")
+    func cancel() async throws {
+        let service = try await started()
+        defer { service.stop() }
+        let token = try service.token(group: "cancer_genomics_lab")
+        let created = try await service.request("POST", "/v1/jobs", token: token, body: Self.gatk("/nonexistent/a_R1.fastq", "/nonexistent/a_R2.fastq"))
+        let id = try #require(created.body?["id"]?.stringValue)
+        let native = try #require(created.body?["native_job_id"]?.stringValue)
+        // Held by an admin, so it cannot finish on its own before the cancel.
+        _ = try run("/usr/bin/env", ["scontrol", "hold", native])
+        let cancelled = try service.command(["cancel", id], token: token)
+        #expect(cancelled.status == 0, "\(cancelled.stderr)")
+        let job = try await service.waitForEnd(id, token: token, timeout: 120)
+        #expect(job["state"] == "cancelled", "\(job.prettyJSON)")
+        #expect(job["failure_kind"] == "cancelled")
+        let again = try service.command(["cancel", id], token: token)
+        #expect(again.status == 1 && again.stderr.contains("409"))
+    }
+
+    @Test("SIGTERM stops gracefully; jobs that finish while the service is down are recorded after a restart")
+    func stopAndRestart() async throws {
+        let service = try await started()
+        defer { service.stop() }
+        let token = try service.token(group: "cancer_genomics_lab")
+        let created = try await service.request("POST", "/v1/jobs", token: token, body: Self.gatk("/nonexistent/b_R1.fastq", "/nonexistent/b_R2.fastq"))
+        let id = try #require(created.body?["id"]?.stringValue)
+        let native = try #require(created.body?["native_job_id"]?.stringValue)
+        #expect(service.stop(signal: SIGTERM) == 0, "a graceful stop exits 0:\n\(service.log.suffix(2000))")
+        _ = try await LiveCluster.waitFor(NativeJobID(native), on: SlurmCLIScheduler(), since: Date().addingTimeInterval(-600), timeout: 120)
+        try await service.start()
+        let job = try await service.waitForEnd(id, token: token, timeout: 120)
+        #expect(job["state"] == "failed", "\(job.prettyJSON)")
+        #expect(job["native_job_id"]?.stringValue == native)
+    }
+
+    @Test("with slurmctld down POST answers 201 accepted; after kill -9 and the controller's return the job runs once, never failed")
+    func controllerOutage() async throws {
+        let service = try await started(grace: 3)
+        defer { service.stop() }
+        let token = try service.token(group: "cancer_genomics_lab")
+        let controller = try DevController()
+        try controller.stop()
+        var restarted = false
+        defer { if !restarted { try? controller.start() } }
+        // Let the reconciler notice: readiness then reports the cluster down.
+        var ready = try await service.request("GET", "/readyz")
+        for _ in 0..<60 where ready.status == 200 {
+            try await Task.sleep(for: .seconds(1))
+            ready = try await service.request("GET", "/readyz")
+        }
+        #expect(ready.status == 503)
+        #expect(ready.body?["checks"]?["cluster:dev"]?["ok"] == false)
+        let began = Date()
+        let created = try await service.request("POST", "/v1/jobs", token: token, body: Self.gatk("/nonexistent/o_R1.fastq", "/nonexistent/o_R2.fastq"))
+        let answeredIn = Date().timeIntervalSince(began)
+        #expect(created.status == 201)
+        #expect(created.body?["state"] == "accepted")
+        #expect(answeredIn < 5, "with the controller known down the request does not wait for it (\(answeredIn) s)")
+        let id = try #require(created.body?["id"]?.stringValue)
+        service.stop(signal: SIGKILL)
+        try controller.start()
+        restarted = true
+        try await service.start()
+        let job = try await service.waitForEnd(id, token: token, timeout: 180)
+        #expect(job["state"] == "failed", "the job ran (and failed on its missing input): \(job.prettyJSON)")
+        #expect(job["failure_kind"] == "non_zero_exit", "not a launch failure: the outage never fails a job")
+        let states = job["transitions"]?.arrayValue?.compactMap { $0["to_state"]?.stringValue } ?? []
+        #expect(states.first == "accepted" && states.filter { $0 == "queued" }.count == 1, "\(states)")
+        #expect(job["transitions"]?.arrayValue?.contains { $0["source"] == "recovery" } == true, "the restarted service submitted it")
+        var tags = try SlurmTags.nativeIDs(since: began)
+        for _ in 0..<15 where tags[id] == nil {
+            try await Task.sleep(for: .seconds(2))
+            tags = try SlurmTags.nativeIDs(since: began)
+        }
+        #expect(tags[id]?.count == 1, "in Slurm exactly once: \(tags[id] ?? [])")
+    }
+
+    @Test("kill -9 during a burst of submissions: every job answered 201, and every job stored, is in Slurm exactly once")
+    func killDuringBurst() async throws {
+        let service = try await started(grace: 3)
+        defer { service.stop() }
+        let token = try service.token(group: "cancer_genomics_lab")
+        let admin = try service.token(group: nil)
+        let start = Date()
+        let burst = 150
+        let counter = AnswerCounter()
+        let answered = try await withThrowingTaskGroup(of: String?.self) { group in
+            for n in 0..<burst {
+                group.addTask {
+                    let body = Self.gatk("/nonexistent/k\(n)_R1.fastq", "/nonexistent/k\(n)_R2.fastq", sample: "K\(n)")
+                    guard let response = try? await service.request("POST", "/v1/jobs", token: token, body: body, headers: ["Idempotency-Key": "burst-\(n)"]),
+                          response.status == 201 else { return nil }
+                    await counter.add()
+                    return response.body?["id"]?.stringValue
+                }
+            }
+            group.addTask {
+                // Kill the service while requests are in flight: once ten have been answered.
+                while await counter.count < 10 { try await Task.sleep(for: .milliseconds(5)) }
+                service.stop(signal: SIGKILL)
+                return nil
+            }
+            var ids: [String] = []
+            for try await id in group { if let id { ids.append(id) } }
+            return ids
+        }
+        #expect(!answered.isEmpty, "some requests were answered before the kill")
+        #expect(answered.count < burst, "the kill came mid-burst (answered \(answered.count) of \(burst)); if not, raise the burst")
+
+        try await service.start()
+        // After the grace period the reconciler adopts or submits whatever was accepted but not recorded.
+        var stored: [JSONValue] = []
+        let deadline = Date().addingTimeInterval(90)
+        repeat {
+            try await Task.sleep(for: .seconds(2))
+            stored = try await service.request("GET", "/v1/jobs?limit=500", token: admin).body?["jobs"]?.arrayValue ?? []
+        } while Date() < deadline && stored.contains { $0["native_job_id"] == nil && $0["state"] != "cancelled" }
+        let storedIDs = Set(stored.compactMap { $0["id"]?.stringValue })
+        #expect(Set(answered).isSubset(of: storedIDs), "every 201 is durable")
+        #expect(stored.allSatisfy { $0["native_job_id"] != nil }, "every stored job reached Slurm: \(stored.filter { $0["native_job_id"] == nil })")
+
+        // Accounting may lag the controller by a moment: look again until every stored job shows up.
+        var tags = try SlurmTags.nativeIDs(since: start)
+        for _ in 0..<15 where !storedIDs.allSatisfy({ tags[$0] != nil }) {
+            try await Task.sleep(for: .seconds(2))
+            tags = try SlurmTags.nativeIDs(since: start)
+        }
+        for id in storedIDs {
+            #expect(tags[id]?.count == 1, "job \(id) is in Slurm \(tags[id]?.count ?? 0) times: \(tags[id] ?? [])")
+        }
+        let ours = tags.keys.filter { storedIDs.contains($0) }
+        #expect(ours.count == storedIDs.count)
+        for job in stored {
+            if let native = job["native_job_id"]?.stringValue { _ = try? run("/usr/bin/env", ["scancel", native]) }
+        }
+    }
+}

@@ -1,0 +1,78 @@
+import Foundation
+import Testing
+@testable import HPCBridge
+
+@Suite("Job service parts: cursor, log tail, rate limiter, submission records")
+struct JobServicePartsTests {
+    @Test("a cursor round-trips exactly, and anything else is refused")
+    func cursor() throws {
+        let cursor = JobCursor(createdAt: Date(timeIntervalSinceReferenceDate: 785_000_000.123456789), id: UUID())
+        let token = cursor.token
+        #expect(!token.contains("=") && !token.contains("+") && !token.contains("/"))
+        #expect(JobCursor(token: token) == cursor)
+        for bad in ["", "garbage", "bm90IGEgY3Vyc29y", String(token.dropLast(3))] {
+            #expect(JobCursor(token: bad) == nil, "\(bad)")
+        }
+    }
+
+    @Test("the log tail keeps the last lines, says when it cut, and reads only the end of a big file")
+    func logTail() throws {
+        let directory = try TestPaths.scratchDirectory("tail")
+        #expect(LogTail(directory: directory, lines: 10) == LogTail(directory: directory, lines: 10))
+        #expect(LogTail(directory: directory, lines: 10).stdout == "")
+        try TestPaths.write("a\nb\nc", to: directory + "/stdout.log")
+        let noFinalBreak = LogTail(directory: directory, lines: 2)
+        #expect(noFinalBreak.stdout == "b\nc")
+        #expect(noFinalBreak.truncated)
+        #expect(LogTail(directory: directory, lines: 3).truncated == false)
+        // 3 MB of numbered lines: only the last megabyte is read, and the tail is still exact.
+        let big = (0..<300_000).map { String(format: "%09d", $0) }.joined(separator: "\n") + "\n"
+        try TestPaths.write(big, to: directory + "/stderr.log")
+        let tail = LogTail(directory: directory, lines: 3)
+        #expect(tail.stderr == "000299997\n000299998\n000299999\n")
+        #expect(tail.truncated)
+    }
+
+    @Test("the rate limiter admits per minute per group, names the wait, and takes refunds")
+    func rateLimiter() async {
+        let limiter = SubmissionRateLimiter()
+        let start = Date(timeIntervalSinceReferenceDate: 0)
+        #expect(await limiter.admit(group: "a", perMinute: 2, now: start) == nil)
+        #expect(await limiter.admit(group: "a", perMinute: 2, now: start.addingTimeInterval(10)) == nil)
+        #expect(await limiter.admit(group: "a", perMinute: 2, now: start.addingTimeInterval(20)) == 40)
+        #expect(await limiter.admit(group: "b", perMinute: 2, now: start.addingTimeInterval(20)) == nil, "groups are separate")
+        await limiter.refund(group: "a")
+        #expect(await limiter.admit(group: "a", perMinute: 2, now: start.addingTimeInterval(21)) == nil)
+        #expect(await limiter.admit(group: "a", perMinute: 2, now: start.addingTimeInterval(61)) == nil, "the window slides")
+    }
+
+    @Test("recording a submission: first writer wins, a cancelled job makes the scheduler job surplus")
+    func recordSubmission() async throws {
+        let directory = try TestPaths.scratchDirectory("record")
+        let store = try JobStore(path: directory + "/store.sqlite")
+        let fake = FakeScheduler()
+        let submitter = JobSubmitter(site: TestSite.shipped, store: store, schedulers: ["dev": fake])
+        let request = try TestSite.example("gatk_variant_calling")
+        let (job, _) = try submitter.accept(request)
+        let now = Date()
+        guard case .recorded(let queued) = try store.recordSubmission(job.id, native: "7", source: "submitter", reason: "test", at: now) else {
+            Issue.record("the first submission must be recorded")
+            return
+        }
+        #expect(queued.state == .queued && queued.nativeJobID == "7")
+        #expect(try store.recordSubmission(job.id, native: "7", source: "recovery", reason: "test", at: now) == .alreadyRecorded(queued))
+        guard case .surplus = try store.recordSubmission(job.id, native: "8", source: "recovery", reason: "test", at: now) else {
+            Issue.record("a second native id for one job must be surplus")
+            return
+        }
+        // Cancelled while the scheduler call ran: the submitter cancels what it just submitted.
+        let (other, _) = try submitter.accept(request)
+        _ = try store.update(other.id, source: "api") { $0.state = .cancelled }
+        let after = try await submitter.submit(other)
+        #expect(after.state == .cancelled)
+        #expect(after.nativeJobID == nil)
+        let states = try await fake.states(changedSince: nil).jobs.values.map(\.status)
+        #expect(states == [.failed(.cancelled)], "the surplus scheduler job was cancelled")
+        #expect(try store.transitions(of: job.id).map(\.toState) == [.accepted, .queued])
+    }
+}
