@@ -5,7 +5,7 @@ BIN := .build/debug/hpcbridge
 CONFIG ?= config/hpcbridge.yaml
 DEMO_JOB_ID := 0b7c52a4-8f0e-4a43-9d57-3c1a2b9d6e10
 
-.PHONY: all build test run validate golden clean cluster
+.PHONY: all build test run examples tokens validate golden clean cluster
 
 all: build
 
@@ -27,8 +27,16 @@ cluster:
 test: cluster build
 	$(SWIFT) test --skip-build
 
-## run: bring up the dev cluster, check the example config and render the seed examples into var/demo/
-run: cluster build
+## run: bring up the dev cluster, check the example config, render the seed examples into var/demo/,
+## make a token per example group (var/tokens/), then serve the API on the example config until Ctrl-C
+run: examples tokens
+	@echo "starting hpcbridge serve (Ctrl-C stops it); from another shell, try:"
+	@echo "  curl -s -H \"Authorization: Bearer \$$(cat var/tokens/cancer_genomics_lab.token)\" -H 'Content-Type: application/json' \\"
+	@echo "       --data @config/examples/gatk_variant_calling.json http://127.0.0.1:8080/v1/jobs"
+	$(BIN) serve --config $(CONFIG)
+
+## examples: check the config and the example requests, and render what they would submit into var/demo/
+examples: cluster build
 	$(BIN) validate --config $(CONFIG)
 	@mkdir -p var/demo
 	@for example in gatk_variant_calling:cancer_genomics_lab:gatk_variant_calling rnaseq_deseq2:systems_biology_lab:rnaseq_deseq2 \
@@ -41,6 +49,17 @@ run: cluster build
 	    bash -n var/demo/$$file.$$scheduler.sh || exit 1; \
 	    echo "rendered var/demo/$$file.$$scheduler.sh"; \
 	  done; \
+	done
+
+## tokens: one API token per example research group in var/tokens/GROUP.token (kept while still valid)
+tokens: build
+	@mkdir -p var/tokens && chmod 700 var/tokens
+	@for group in cancer_genomics_lab systems_biology_lab; do \
+	  file=var/tokens/$$group.token; id=$$(cut -d_ -f2 $$file 2>/dev/null || true); \
+	  if [ -z "$$id" ] || ! $(BIN) token list --config $(CONFIG) | awk -F'\t' -v id="$$id" '$$1 == id && $$4 == "-" {found=1} END {exit !found}'; then \
+	    (umask 077; $(BIN) token create --group $$group --label quickstart --config $(CONFIG) > $$file) || exit 1; \
+	  fi; \
+	  echo "token for $$group in $$file"; \
 	done
 
 ## validate: check config, catalogs and templates

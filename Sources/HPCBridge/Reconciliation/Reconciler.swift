@@ -144,6 +144,7 @@ public actor Reconciler: Service {
             if let state = jobs[NativeJobID(native)] {
                 if let change = Self.change(for: job, seen: state) {
                     if change.isRequeue { report.requeued += 1 }
+                    if let started = Self.missedStart(of: job, seen: state) { changes.append(started) }
                     changes.append(change)
                 }
             } else {
@@ -246,6 +247,25 @@ public actor Reconciler: Service {
             job.failureReason = failureReason
             job.requeueCount = max(job.requeueCount, restartCount)
             job.vanishedAt = nil
+        }
+    }
+
+    /// A job that started and ended between two cycles would go from queued straight to its end; this
+    /// records the start it had, at the scheduler's start time, so the history says when it ran.
+    static func missedStart(of job: Job, seen: SchedulerJobState) -> JobStore.Change? {
+        guard job.state == .queued || job.state == .held, seen.status.isTerminal, let start = seen.startTime else { return nil }
+        // An exit status means the script ran, however briefly (Slurm's times have one-second steps).
+        // Otherwise (cancelled while pending, launch or node failure) it ran only if time passed: Slurm
+        // gives a job that never ran a start time equal to its end.
+        let ran: Bool
+        switch seen.status {
+        case .completed, .failed(.nonZeroExit), .failed(.signal), .failed(.timeout), .failed(.outOfMemory): ran = true
+        default: ran = seen.endTime.map { $0 > start } ?? false
+        }
+        guard ran else { return nil }
+        return JobStore.Change(id: job.id, source: "reconciler", reason: "started (seen after it had ended)", at: start) { job in
+            job.state = .running
+            job.startedAt = start
         }
     }
 

@@ -158,13 +158,16 @@ public final class JobStore: Sendable {
         public var source: String
         public var reason: String?
         public var isRequeue: Bool
+        /// When the change happened, if not at the time of applying (a start the reconciler learns late).
+        public var at: Date?
         public var apply: @Sendable (inout Job) -> Void
 
-        public init(id: UUID, source: String, reason: String? = nil, isRequeue: Bool = false, apply: @escaping @Sendable (inout Job) -> Void) {
+        public init(id: UUID, source: String, reason: String? = nil, isRequeue: Bool = false, at: Date? = nil, apply: @escaping @Sendable (inout Job) -> Void) {
             self.id = id
             self.source = source
             self.reason = reason
             self.isRequeue = isRequeue
+            self.at = at
             self.apply = apply
         }
     }
@@ -184,7 +187,7 @@ public final class JobStore: Sendable {
                     guard before.canMove(to: job.state, isRequeue: change.isRequeue) else {
                         throw StoreError.invalidTransition(job.id, from: before, to: job.state)
                     }
-                    try Self.record(JobTransition(jobID: job.id, fromState: before, toState: job.state, at: now,
+                    try Self.record(JobTransition(jobID: job.id, fromState: before, toState: job.state, at: change.at ?? now,
                                                   source: change.source, reason: change.reason), in: db)
                 }
                 try JobRecord(job).update(db)

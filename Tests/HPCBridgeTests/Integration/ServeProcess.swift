@@ -30,11 +30,12 @@ final class ServeProcess: @unchecked Sendable {
         try TestPaths.write(config, to: configPath)
     }
 
-    /// Starts the service and waits until /healthz answers.
-    func start() async throws {
+    /// Starts the service (with extra environment, such as `SLURM_CONF`) and waits until /healthz answers.
+    func start(environment: [String: String] = [:]) async throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Self.binary)
         process.arguments = ["serve", "--config", configPath]
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         let log = root + "/serve.log"
         if !FileManager.default.fileExists(atPath: log) { _ = FileManager.default.createFile(atPath: log, contents: nil) }
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
@@ -140,26 +141,16 @@ enum SlurmTags {
     }
 }
 
-/// The dev cluster's slurmctld, stopped and started by its recorded pid (contrib/dev-cluster), for
-/// outage tests. A real cluster's controller is not ours to stop: the test fails there.
-struct DevController {
-    static let pidFile = "/var/lib/hpcbridge-dev-cluster/slurmctld.pid"
-
-    init() throws {
-        guard FileManager.default.fileExists(atPath: Self.pidFile) else {
-            throw SchedulerError(.unavailable, operation: "outage test", detail: "needs the dev cluster's slurmctld (\(Self.pidFile)); run contrib/dev-cluster/up")
-        }
-    }
-
-    func stop() throws {
-        let text = try String(contentsOfFile: Self.pidFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
-        guard let pid = Int32(text) else { throw SchedulerError(.malformedOutput, operation: "outage test", detail: "bad pid file") }
-        kill(pid, SIGTERM)
-        for _ in 0..<100 where kill(pid, 0) == 0 { usleep(100_000) }
-    }
-
-    func start() throws {
-        let result = try run(TestPaths.root + "/contrib/dev-cluster/up", [], environment: ProcessInfo.processInfo.environment.merging(["HPCBRIDGE_DEV_TOOLS": "0"]) { $1 })
-        guard result.status == 0 else { throw SchedulerError(.unavailable, operation: "outage test", detail: "contrib/dev-cluster/up failed: \(result.stderr)") }
+/// A copy of the cluster's slurm.conf that points at a port where no controller listens: a service
+/// started with it as `SLURM_CONF` sees its controller down, while the real controller (and every
+/// other test) carries on.
+enum UnreachableController {
+    static func slurmConf(in directory: String) throws -> String {
+        let original = try String(contentsOfFile: ProcessInfo.processInfo.environment["SLURM_CONF"] ?? "/etc/slurm/slurm.conf", encoding: .utf8)
+        let lines = original.split(separator: "\n", omittingEmptySubsequences: false).filter { !$0.hasPrefix("SlurmctldPort") }
+        let path = directory + "/unreachable-slurm.conf"
+        // Port 9 (discard) has no listener here: connections are refused at once.
+        try TestPaths.write(lines.joined(separator: "\n") + "\nSlurmctldPort=9\n", to: path)
+        return path
     }
 }

@@ -44,8 +44,10 @@ actor FakeScheduler: BatchScheduler {
         job.status = status
         job.rawState = "\(status)"
         job.exit = exit ?? (status == .completed ? .success : job.exit)
-        if status.hasStarted, job.startTime == nil { job.startTime = Date() }
-        if status.isTerminal { job.endTime = Date() }
+        // One clock reading: a job that ends straight from the queue gets start == end, as Slurm does.
+        let now = Date()
+        if status.hasStarted, job.startTime == nil { job.startTime = now }
+        if status.isTerminal { job.endTime = now }
         if let restarts { job.restartCount = restarts }
         jobs[id] = job
     }

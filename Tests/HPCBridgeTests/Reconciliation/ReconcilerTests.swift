@@ -53,6 +53,29 @@ struct ReconcilerTests {
         #expect(await fake.statesCount == 3)
     }
 
+    @Test("a job that ran and ended between two cycles still shows its start, at the scheduler's start time")
+    func missedStart() async throws {
+        let job = try await submitter.submit(try accepted())
+        let native = NativeJobID(try #require(job.nativeJobID))
+        let r = reconciler()
+        try await r.cycle()
+        await fake.set(native, .failed(.nonZeroExit(code: 2)), exit: ProcessExit(code: 2))
+        try await r.cycle()
+        let transitions = try store.transitions(of: job.id)
+        #expect(transitions.map(\.toState) == [.accepted, .queued, .running, .failed])
+        let seen = try #require(try await fake.states(changedSince: nil).jobs[native])
+        #expect(transitions[2].at == seen.startTime, "the start is recorded when it happened, not when it was noticed")
+        #expect(try store.job(job.id)?.startedAt == seen.startTime)
+
+        // Cancelled while pending: it never ran, so there is no start.
+        let other = try await submitter.submit(try accepted())
+        let otherNative = NativeJobID(try #require(other.nativeJobID))
+        try await r.cycle()
+        try await fake.cancel(otherNative)
+        try await r.cycle()
+        #expect(try store.transitions(of: other.id).map(\.toState) == [.accepted, .queued, .cancelled])
+    }
+
     @Test("failures keep their kind and exit code", arguments: [
         (SchedulerStatus.failed(.nonZeroExit(code: 3)), ProcessExit(code: 3), JobState.failed, "non_zero_exit"),
         (.failed(.timeout), ProcessExit(code: 0, signal: 15), .failed, "timeout"),
