@@ -7,7 +7,7 @@ struct TokenCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "token",
         abstract: "Create, revoke and list API tokens (stored only as hashes in the job store).",
-        subcommands: [Create.self, Revoke.self, List.self])
+        subcommands: [Create.self, Revoke.self, List.self, Hash.self])
 
     /// Opens the store the config names.
     static func tokens(_ site: SiteOptions) throws -> (APITokens, BridgeConfig) {
@@ -76,6 +76,20 @@ struct TokenCommand: ParsableCommand {
                 print([entry.id, entry.researchGroup ?? "(admin)", formatter.string(from: entry.createdAt),
                        entry.revokedAt.map(formatter.string(from:)) ?? "-", entry.label ?? ""].joined(separator: "\t"))
             }
+        }
+    }
+
+    struct Hash: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Print the SHA-256 of a token read from stdin, for admin_token_sha256 or a group's token_sha256 in the config.")
+
+        func run() throws {
+            let token = String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            guard token.count >= 32 else {
+                printError("a token needs at least 32 characters (read \(token.count) from stdin); make one with `openssl rand -base64 32`")
+                throw ExitStatus.invalid
+            }
+            print(APITokens.configHash(of: token))
         }
     }
 }

@@ -16,6 +16,9 @@ public struct BridgeConfig: Sendable {
     public let references: ReferenceRegistry
     public let clusters: [String: ClusterConfig]
     public let groups: [String: ResearchGroup]
+    /// SHA-256 (hex) of admin tokens declared in the config, or in `$HPCBRIDGE_ADMIN_TOKEN_SHA256`
+    /// (comma-separated; it replaces the file's list, so a secret store can supply it).
+    public let adminTokenHashes: [String]
 
     /// Reads and checks the config; all problems are reported together with their positions.
     public static func load(path: String) throws -> BridgeConfig {
@@ -66,14 +69,35 @@ public struct BridgeConfig: Sendable {
                 qos: entry["qos"]?.stringValue,
                 runRoot: entry["run_root"]!.stringValue!,
                 allowedPipelines: entry["allowed_pipelines"]!.arrayValue!.compactMap(\.stringValue))
+            group.tokenHashes = entry["token_sha256"]?.arrayValue?.compactMap(\.stringValue) ?? []
             if let quotas = entry["quotas"] {
                 group.maxActiveJobs = Int(quotas["max_active_jobs"]?.numberValue ?? 100)
                 group.submissionsPerMinute = Int(quotas["submissions_per_minute"]?.numberValue ?? 60)
             }
             groups[name] = group
         }
-        guard issues.isEmpty else { throw LoadError(issues.sorted { $0.description < $1.description }) }
         let environment = ProcessInfo.processInfo.environment
+        var adminHashes = value["admin_token_sha256"]?.arrayValue?.compactMap(\.stringValue) ?? []
+        if let fromEnvironment = environment["HPCBRIDGE_ADMIN_TOKEN_SHA256"] {
+            adminHashes = fromEnvironment.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            for hash in adminHashes where hash.count != 64 || !hash.allSatisfy(\.isHexDigit) || hash != hash.lowercased() {
+                issues.append(FileIssue(SourceLocation(file: "$HPCBRIDGE_ADMIN_TOKEN_SHA256"),
+                                        "holds a value that is not 64 lowercase hex digits (not shown: it may be a secret); put the output of `hpcbridge token hash` there, not a token"))
+            }
+        }
+        // One token, one principal: a hash declared twice would make its owner ambiguous.
+        var owners: [String: String] = [:]
+        for hash in adminHashes { owners[hash] = "admin" }
+        for (name, group) in groups.sorted(by: { $0.key < $1.key }) {
+            for hash in group.tokenHashes {
+                if let other = owners[hash] {
+                    issues.append(FileIssue(document.location(of: JSONPointer(tokens: ["research_groups", name, "token_sha256"])),
+                                            "declares a token hash that \(other == "admin" ? "admin_token_sha256" : "research group \"\(other)\"") also declares; give each group its own token"))
+                }
+                owners[hash] = name
+            }
+        }
+        guard issues.isEmpty else { throw LoadError(issues.sorted { $0.description < $1.description }) }
         return BridgeConfig(
             path: path,
             document: document,
@@ -83,7 +107,8 @@ public struct BridgeConfig: Sendable {
             templatesDirectory: resolve(value["templates"]!.stringValue!),
             references: ReferenceRegistry(entries: references),
             clusters: clusters,
-            groups: groups)
+            groups: groups,
+            adminTokenHashes: adminHashes)
     }
 
     /// Where in the file a group is declared, for cross-checks that run after loading.

@@ -76,6 +76,9 @@ enum FileFormats {
     }
     """
 
+    /// SHA-256 hashes (hex) of tokens declared in the config (`hpcbridge token hash` prints one).
+    static let tokenHashes = #"{"type": "array", "uniqueItems": true, "items": {"type": "string", "pattern": "^[0-9a-f]{64}$", "errorMessage": "must be the 64 hex digits `hpcbridge token hash` prints, not a token"}}"#
+
     /// The service config (`config/hpcbridge.yaml`).
     static let config = """
     {
@@ -87,6 +90,7 @@ enum FileFormats {
         "store": {"type": "string", "minLength": 1, "default": "/var/lib/hpcbridge/hpcbridge.sqlite", "description": "the SQLite job store, relative to this file"},
         "catalogs": {"type": "string", "minLength": 1, "description": "pipeline catalog directory, relative to this file"},
         "templates": {"type": "string", "minLength": 1, "description": "template directory, relative to this file"},
+        "admin_token_sha256": \(tokenHashes),
         "references": {
           "type": "object",
           "propertyNames": {"pattern": "^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"},
@@ -137,6 +141,7 @@ enum FileFormats {
               "qos": \(schedulerName),
               "run_root": \(safeAbsolutePath),
               "allowed_pipelines": {"type": "array", "uniqueItems": true, "items": \(identifier)},
+              "token_sha256": \(tokenHashes),
               "quotas": {
                 "type": "object",
                 "additionalProperties": false,

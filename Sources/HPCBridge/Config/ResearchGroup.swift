@@ -15,6 +15,8 @@ public struct ResearchGroup: Sendable, Hashable {
     public var maxActiveJobs: Int = 100
     /// Submissions the group may make per minute.
     public var submissionsPerMinute: Int = 60
+    /// SHA-256 (hex) of tokens the config declares for the group, besides those in the job store.
+    public var tokenHashes: [String] = []
 }
 
 /// A scheduler the service submits to.

@@ -78,6 +78,24 @@ public struct APITokens: Sendable {
         return group.map(Principal.group) ?? .admin
     }
 
+    /// The principal of a token from the store or, failing that, one the config declares by hash
+    /// (`admin_token_sha256`, a group's `token_sha256`): for sites that keep tokens in a secret store
+    /// and the config under version control.
+    public func authenticate(_ presented: String, declaredIn config: BridgeConfig) throws -> Principal? {
+        if let principal = try authenticate(presented) { return principal }
+        let presentedHash = Self.hash(presented)
+        var found: Principal?
+        // Every candidate is compared, so the time taken does not tell which one matched.
+        for candidate in config.adminTokenHashes where Self.constantTimeEqual(presentedHash, candidate) { found = .admin }
+        for (name, group) in config.groups {
+            for candidate in group.tokenHashes where Self.constantTimeEqual(presentedHash, candidate) { found = .group(name) }
+        }
+        return found
+    }
+
+    /// The hash a config declares for a token (`hpcbridge token hash`).
+    public static func configHash(of token: String) -> String { hash(token) }
+
     static func hash(_ secret: String) -> String {
         SHA256.hash(data: Data(secret.utf8)).map { String(format: "%02x", $0) }.joined()
     }

@@ -23,6 +23,35 @@ struct CLITests {
         #expect(result.stdout.hasPrefix("ok: config/hpcbridge.yaml: 2 research groups"))
     }
 
+    @Test("token hash prints the SHA-256 the config takes; a duplicated or malformed hash fails validate")
+    func tokenHashes() throws {
+        try #require(FileManager.default.isExecutableFile(atPath: Self.executable))
+        let token = "a-token-from-the-site-secret-store-0123456789"
+        let hashed = try run(Self.executable, ["token", "hash"], input: Data(token.utf8))
+        #expect(hashed.status == 0)
+        let hash = hashed.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(hash == APITokens.configHash(of: token) && hash.count == 64)
+        #expect(try run(Self.executable, ["token", "hash"], input: Data("short".utf8)).status == 1)
+
+        let directory = try TestPaths.scratchDirectory("cli-tokens")
+        let config = try String(contentsOfFile: TestPaths.config, encoding: .utf8)
+            .replacingOccurrences(of: "catalogs: pipelines", with: "catalogs: \(TestPaths.catalog)")
+            .replacingOccurrences(of: "templates: ../templates", with: "templates: \(TestPaths.root)/templates")
+            .replacingOccurrences(of: "quotas: {max_active_jobs: 200", with: "token_sha256: [\(hash)]\n    quotas: {max_active_jobs: 200")
+            .replacingOccurrences(of: "quotas: {max_active_jobs: 100", with: "token_sha256: [\(hash)]\n    quotas: {max_active_jobs: 100")
+        try TestPaths.write(config, to: directory + "/hpcbridge.yaml")
+        let duplicated = try run(Self.executable, ["validate", "--config", directory + "/hpcbridge.yaml"])
+        #expect(duplicated.status == 1)
+        #expect(duplicated.stdout.range(of: #"hpcbridge\.yaml:\d+:\d+: declares a token hash that research group "cancer_genomics_lab" also declares; give each group its own token"#,
+                                        options: .regularExpression) != nil, "\(duplicated.stdout)")
+        var environment = ProcessInfo.processInfo.environment
+        environment["HPCBRIDGE_ADMIN_TOKEN_SHA256"] = token
+        let secretInsteadOfHash = try run(Self.executable, ["validate"], environment: environment, directory: TestPaths.root)
+        #expect(secretInsteadOfHash.status == 1)
+        #expect(secretInsteadOfHash.stdout.contains("$HPCBRIDGE_ADMIN_TOKEN_SHA256"), "\(secretInsteadOfHash.stdout)")
+        #expect(!secretInsteadOfHash.stdout.contains(token), "the message does not repeat a secret put in the wrong place")
+    }
+
     @Test("validate exits 1 with file:line:column lines for a broken catalog")
     func validateBroken() throws {
         let directory = try TestPaths.scratchDirectory("cli")

@@ -139,6 +139,27 @@ struct JobAPITests {
         }
     }
 
+    @Test("tokens the config declares by SHA-256 act for their group or as admin; anything else is 401")
+    func configuredTokens() async throws {
+        let groupToken = "site-secret-store-token-for-cancer-genomics-0001"
+        let adminToken = "site-secret-store-admin-token-000000000000000001"
+        let service = try TestService(scheduler: fake) { config in
+            config.replacingOccurrences(of: "templates: ", with: "admin_token_sha256: [\(APITokens.configHash(of: adminToken))]\ntemplates: ")
+                .replacingOccurrences(of: "    allowed_pipelines: [gatk_variant_calling, rnaseq_deseq2]\n",
+                                      with: "    allowed_pipelines: [gatk_variant_calling, rnaseq_deseq2]\n    token_sha256: [\(APITokens.configHash(of: groupToken))]\n")
+        }
+        #expect(service.site.config.groups["cancer_genomics_lab"]?.tokenHashes.count == 1)
+        #expect(service.site.config.adminTokenHashes.count == 1)
+        try await service.withClient { client in
+            let created = try await Self.post(client, groupToken, try Self.request())
+            #expect(created.status == .created)
+            let id = try #require(try Self.json(created.body)["id"]?.stringValue)
+            #expect(try await Self.post(client, groupToken, try Self.request("rnaseq_deseq2", group: "systems_biology_lab")).status == .forbidden)
+            #expect(try await Self.get(client, "/v1/jobs/\(id)", adminToken).status == .ok)
+            #expect(try await Self.get(client, "/v1/jobs", String(groupToken.dropLast()) + "2").status == .unauthorized)
+        }
+    }
+
     @Test("a group sees and cancels only its own jobs: another group's job is 404, naming another group 403")
     func isolation() async throws {
         let service = try TestService(scheduler: fake)

@@ -16,7 +16,8 @@ struct TestService {
     var store: JobStore { assembly.store }
     var reconciler: Reconciler { assembly.reconcilers[0] }
 
-    init(scheduler: any BatchScheduler, quotas: (maxActive: Int, perMinute: Int)? = nil, submissionGrace: TimeInterval = 60) throws {
+    init(scheduler: any BatchScheduler, quotas: (maxActive: Int, perMinute: Int)? = nil, submissionGrace: TimeInterval = 60,
+         editConfig: (String) -> String = { $0 }) throws {
         directory = try TestPaths.scratchDirectory("service")
         var config = try String(contentsOfFile: TestPaths.config, encoding: .utf8)
         config = config.replacingOccurrences(of: "catalogs: pipelines", with: "catalogs: \(TestPaths.root)/config/pipelines")
@@ -28,7 +29,7 @@ struct TestService {
                                                  with: "quotas: {max_active_jobs: \(quotas.maxActive), submissions_per_minute: \(quotas.perMinute)}",
                                                  options: .regularExpression)
         }
-        try TestPaths.write(config, to: directory + "/hpcbridge.yaml")
+        try TestPaths.write(editConfig(config), to: directory + "/hpcbridge.yaml")
         site = try Site.load(configPath: directory + "/hpcbridge.yaml")
         logs = CapturedLogs()
         let captured = logs
