@@ -33,6 +33,7 @@ run: examples tokens
 	@echo "starting hpcbridge serve (Ctrl-C stops it); from another shell, try:"
 	@echo "  curl -s -H \"Authorization: Bearer \$$(cat var/tokens/cancer_genomics_lab.token)\" -H 'Content-Type: application/json' \\"
 	@echo "       --data @config/examples/gatk_variant_calling.json http://127.0.0.1:8080/v1/jobs"
+	@echo "  HPCBRIDGE_TOKEN=\$$(cat var/tokens/systems_biology_lab.token) $(BIN) submit config/examples/rnaseq_deseq2.json"
 	$(BIN) serve --config $(CONFIG)
 
 ## examples: check the config and the example requests, and render what they would submit into var/demo/
@@ -59,7 +60,7 @@ tokens: build
 	  if [ -z "$$id" ] || ! $(BIN) token list --config $(CONFIG) | awk -F'\t' -v id="$$id" '$$1 == id && $$4 == "-" {found=1} END {exit !found}'; then \
 	    (umask 077; $(BIN) token create --group $$group --label quickstart --config $(CONFIG) > $$file) || exit 1; \
 	  fi; \
-	  echo "token for $$group in $$file"; \
+	  echo "token for $$group: $$(cat $$file)   (kept in $$file)"; \
 	done
 
 ## validate: check config, catalogs and templates

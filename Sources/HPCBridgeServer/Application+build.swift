@@ -13,11 +13,13 @@ public func buildApplication(service: JobService, configuration: ApplicationConf
     Application(router: try buildRouter(service: service, logger: logger), configuration: configuration, logger: logger)
 }
 
-/// The routes of `openapi.yaml`, registered from the generated server code, behind three middlewares
-/// (outermost first): problem documents for every failure, bearer-token authentication, and the
-/// submission body checks.
+/// The routes of `openapi.yaml`, registered from the generated server code, behind a request log and
+/// three OpenAPI middlewares (outermost first): problem documents for every failure, bearer-token
+/// authentication, and the submission body checks.
 public func buildRouter(service: JobService, logger: Logger = Logger(label: "hpcbridge.http")) throws -> Router<BasicRequestContext> {
     let router = Router()
+    // One line per request (method, path); headers are left out, so a token never reaches the log.
+    router.add(middleware: LogRequestsMiddleware(.info, includeHeaders: .none))
     let api = JobAPI(service: service, logger: logger)
     try api.registerHandlers(
         on: router,

@@ -25,8 +25,11 @@ struct JobAPI: APIProtocol {
     // MARK: Jobs
 
     func submitJob(_ input: Operations.SubmitJob.Input) async throws -> Operations.SubmitJob.Output {
-        guard case .json(let body) = input.body else { return .unsupportedMediaType(.init(body: .applicationProblemJson(Self.problem(415, "send the request as application/json")))) }
-        let document = try JSONValue.parse(JSONEncoder().encode(body))
+        // SubmitRequestMiddleware has checked the raw body already; this re-reads the decoded one.
+        let document: JSONValue
+        switch input.body {
+        case .json(let body): document = try JSONValue.parse(JSONEncoder().encode(body))
+        }
         let request: JobRequest
         do { request = try JobRequest(document: document) } catch {
             return .unprocessableContent(.init(body: .applicationProblemJson(Self.validationProblem(error.errors))))

@@ -93,66 +93,48 @@ struct TinyData {
     }
 }
 
-/// The shipped pipelines' real scripts, run by Slurm with the real tools on tiny generated data.
-@Suite("Shipped pipelines on real tools, live cluster", .enabled(if: LiveCluster.enabled))
+/// The shipped pipelines' real scripts, submitted through a running `hpcbridge serve` over HTTP, run by
+/// Slurm with the real tools on tiny generated data.
+@Suite("Shipped pipelines on real tools, through the service, live cluster", .enabled(if: LiveCluster.enabled))
 struct RealToolsIntegrationTests {
-    struct Setup {
-        let root: String
-        let site: Site
-        let store: JobStore
-        let submitter: JobSubmitter
-        let reconciler: Reconciler
-    }
-
-    func setup() throws -> Setup {
+    func setup() async throws -> ServeProcess {
         try LiveCluster.check()
         for tool in ["bwa", "samtools", "bcftools", "fastp", "salmon", "Rscript"] {
             guard (try run("/usr/bin/env", ["which", tool])).status == 0 else {
                 throw SchedulerError(.unavailable, operation: "setup", detail: "\(tool) is not installed; run contrib/dev-cluster/up (it installs the pipeline tools)")
             }
         }
-        let root = try TestPaths.scratchDirectory("realtools")
-        let config = try String(contentsOfFile: TestPaths.config, encoding: .utf8)
-            .replacingOccurrences(of: "/srv/references", with: root + "/ref")
-            .replacingOccurrences(of: "/var/lib/hpcbridge/runs", with: root + "/runs")
-            .replacingOccurrences(of: "catalogs: pipelines", with: "catalogs: \(TestPaths.catalog)")
-            .replacingOccurrences(of: "templates: ../templates", with: "templates: \(TestPaths.root)/templates")
-        try TestPaths.write(config, to: root + "/hpcbridge.yaml")
-        let site = try Site.load(configPath: root + "/hpcbridge.yaml")
-        let store = try JobStore(path: root + "/store.sqlite")
-        let scheduler = SlurmCLIScheduler()
-        let submitter = JobSubmitter(site: site, store: store, schedulers: ["dev": scheduler])
-        let reconciler = Reconciler(cluster: "dev", store: store, scheduler: scheduler, submitter: submitter, interval: .seconds(1))
-        return Setup(root: root, site: site, store: store, submitter: submitter, reconciler: reconciler)
+        let service = try ServeProcess(root: try TestPaths.scratchDirectory("realtools"))
+        try await service.start()
+        return service
     }
 
-    func runToEnd(_ request: JobRequest, _ s: Setup, timeout: TimeInterval = 600) async throws -> Job {
-        let (accepted, _) = try s.submitter.accept(request)
-        let job = try await s.submitter.submit(accepted)
-        #expect(job.state == .queued)
-        let deadline = Date().addingTimeInterval(timeout)
-        while Date() < deadline {
-            try await s.reconciler.cycle()
-            if let current = try s.store.job(job.id), current.state.isTerminal { return current }
-            try await Task.sleep(for: .seconds(2))
-        }
-        return try #require(try s.store.job(job.id))
+    /// Submits the request over HTTP and waits for the job to end; returns the job and its run directory.
+    func runToEnd(_ request: JSONValue, on service: ServeProcess, timeout: TimeInterval = 600) async throws -> (job: JSONValue, directory: String) {
+        let group = try #require(request["research_group"]?.stringValue)
+        let token = try service.token(group: group)
+        let created = try await service.request("POST", "/v1/jobs", token: token, body: request)
+        #expect(created.status == 201, "\(created.body?.prettyJSON ?? "")")
+        let id = try #require(created.body?["id"]?.stringValue)
+        let job = try await service.waitForEnd(id, token: token, timeout: timeout)
+        return (job, service.root + "/runs/\(group)/\(id)")
     }
-
-    func runDirectory(_ job: Job) throws -> String { try JobSubmitter.spec(of: job).workingDirectory }
 
     @Test("gatk_variant_calling with bcftools finds the two SNPs")
     func variantCalling() async throws {
-        let s = try setup()
-        var data = TinyData(root: s.root)
+        let service = try await setup()
+        defer { service.stop() }
+        var data = TinyData(root: service.root)
         let genome = try data.genome()
-        let job = try await runToEnd(JobRequest(pipelineName: "gatk_variant_calling", parameters: [
-            "sample_id": "S1", "reference_genome": "hg38", "fastq_r1": .string(genome.r1), "fastq_r2": .string(genome.r2),
-            "caller": "bcftools", "quality_threshold": 20, "depth_threshold": 5,
-        ], researchGroup: "cancer_genomics_lab", description: "tiny genome", resources: ["cpus": 1, "memory": "2G", "time_limit": "00:20:00"]), s)
-        let directory = try runDirectory(job)
+        let (job, directory) = try await runToEnd([
+            "pipeline_name": "gatk_variant_calling", "research_group": "cancer_genomics_lab", "description": "tiny genome",
+            "parameters": ["sample_id": "S1", "reference_genome": "hg38", "fastq_r1": .string(genome.r1), "fastq_r2": .string(genome.r2),
+                           "caller": "bcftools", "quality_threshold": 20, "depth_threshold": 5],
+            "resources": ["cpus": 1, "memory": "2G", "time_limit": "00:20:00"],
+        ], on: service)
         let stderr = (try? String(contentsOfFile: directory + "/stderr.log", encoding: .utf8)) ?? ""
-        #expect(job.state == .completed, "stderr:\n\(stderr.suffix(3000))")
+        #expect(job["state"] == "completed", "stderr:\n\(stderr.suffix(3000))")
+        #expect(job["exit_code"] == 0)
         let manifest = try JSONValue.parse(try Data(contentsOf: URL(fileURLWithPath: directory + "/" + ScriptRenderer.manifestFile)))
         for output in manifest["outputs"]?.arrayValue ?? [] {
             #expect(output["exists"] == true, "declared output missing: \(output)")
@@ -167,20 +149,25 @@ struct RealToolsIntegrationTests {
 
     @Test("rnaseq_deseq2 quantifies with salmon and finds geneB up in the treated samples")
     func rnaseq() async throws {
-        let s = try setup()
-        var data = TinyData(root: s.root)
+        let service = try await setup()
+        defer { service.stop() }
+        var data = TinyData(root: service.root)
         let reads = try data.transcriptome()
         func sample(_ id: String) -> JSONValue { ["sample_id": .string(id), "fastq_files": [.string(reads[id]!)]] }
-        let job = try await runToEnd(JobRequest(pipelineName: "rnaseq_deseq2", parameters: [
-            "sample_id": "tiny_study", "reference": "gencode_v38", "library_type": "A", "min_quality": 15,
-            "design": [
-                ["condition": "control", "samples": [sample("ctrl_1"), sample("ctrl_2")]],
-                ["condition": "drug", "samples": [sample("drug_1"), sample("drug_2")]],
+        let (job, directory) = try await runToEnd([
+            "pipeline_name": "rnaseq_deseq2", "research_group": "systems_biology_lab", "description": "tiny transcriptome",
+            "parameters": [
+                "sample_id": "tiny_study", "reference": "gencode_v38", "library_type": "A", "min_quality": 15,
+                "design": [
+                    ["condition": "control", "samples": [sample("ctrl_1"), sample("ctrl_2")]],
+                    ["condition": "drug", "samples": [sample("drug_1"), sample("drug_2")]],
+                ],
             ],
-        ], researchGroup: "systems_biology_lab", description: "tiny transcriptome", resources: ["cpus": 1, "memory": "2G", "time_limit": "00:20:00"]), s)
-        let directory = try runDirectory(job)
+            "resources": ["cpus": 1, "memory": "2G", "time_limit": "00:20:00"],
+        ], on: service)
         let stderr = (try? String(contentsOfFile: directory + "/stderr.log", encoding: .utf8)) ?? ""
-        #expect(job.state == .completed, "stderr:\n\(stderr.suffix(3000))")
+        #expect(job["state"] == "completed", "stderr:\n\(stderr.suffix(3000))")
+        #expect(job["exit_code"] == 0)
         let results = try String(contentsOfFile: directory + "/deseq2/results.tsv", encoding: .utf8)
         let rows = results.split(separator: "\n").map { $0.split(separator: "\t", omittingEmptySubsequences: false).map(String.init) }
         let header = try #require(rows.first)

@@ -2,6 +2,11 @@ import Foundation
 import Testing
 @testable import HPCBridge
 
+actor ExitBox {
+    private(set) var value: Int32?
+    func set(_ status: Int32) { value = status }
+}
+
 actor AnswerCounter {
     private(set) var count = 0
     func add() { count += 1 }
@@ -120,6 +125,40 @@ struct ServiceEndToEndTests {
         let job = try await service.waitForEnd(id, token: token, timeout: 120)
         #expect(job["state"] == "failed", "\(job.prettyJSON)")
         #expect(job["native_job_id"]?.stringValue == native)
+    }
+
+    @Test("SIGTERM during a burst drains in-flight submissions: every stored job reached Slurm, and the service exits 0")
+    func drainOnSIGTERM() async throws {
+        let service = try await started(grace: 60)
+        defer { service.stop() }
+        let token = try service.token(group: "cancer_genomics_lab")
+        let counter = AnswerCounter()
+        let exitStatus = ExitBox()
+        let answered = try await withThrowingTaskGroup(of: String?.self) { group in
+            for n in 0..<60 {
+                group.addTask {
+                    let body = Self.gatk("/nonexistent/t\(n)_R1.fastq", "/nonexistent/t\(n)_R2.fastq", sample: "T\(n)")
+                    guard let response = try? await service.request("POST", "/v1/jobs", token: token, body: body),
+                          response.status == 201 else { return nil }
+                    await counter.add()
+                    return response.body?["id"]?.stringValue
+                }
+            }
+            group.addTask {
+                while await counter.count < 5 { try await Task.sleep(for: .milliseconds(5)) }
+                await exitStatus.set(service.stop(signal: SIGTERM))
+                return nil
+            }
+            var ids: [String] = []
+            for try await id in group { if let id { ids.append(id) } }
+            return ids
+        }
+        #expect(await exitStatus.value == 0, "graceful stop exits 0:\n\(service.log.suffix(2000))")
+        let store = try JobStore(path: service.root + "/store.sqlite")
+        let stored = try store.jobs(.init(), limit: 500).jobs
+        #expect(Set(answered).isSubset(of: Set(stored.map { $0.id.uuidString.lowercased() })))
+        #expect(stored.allSatisfy { $0.nativeJobID != nil }, "no submission was cut off: \(stored.filter { $0.nativeJobID == nil }.map(\.id))")
+        for job in stored { if let native = job.nativeJobID { _ = try? run("/usr/bin/env", ["scancel", native]) } }
     }
 
     @Test("with the controller unreachable POST answers 201 accepted; after kill -9 and a restart that reaches it, the job runs once, never failed")

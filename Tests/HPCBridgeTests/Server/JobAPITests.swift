@@ -273,6 +273,17 @@ struct JobAPITests {
             let again = try await client.execute(uri: "/v1/jobs/\(queuedID)/cancel", method: .post, headers: Self.headers(token))
             #expect(again.status == .conflict)
 
+            // A submitted job while the controller does not answer: 503 with Retry-After, nothing changed.
+            let waiting = try Self.json(try await Self.post(client, token, try Self.request()).body)
+            let waitingID = try #require(waiting["id"]?.stringValue)
+            await fake.setDown(true)
+            let unanswered = try await client.execute(uri: "/v1/jobs/\(waitingID)/cancel", method: .post, headers: Self.headers(token))
+            #expect(unanswered.status == .serviceUnavailable)
+            #expect(unanswered.headers[.retryAfter] == "30")
+            #expect(try Self.json(try await Self.get(client, "/v1/jobs/\(waitingID)", token).body)["state"] == "queued")
+            await fake.setDown(false)
+            #expect(try await client.execute(uri: "/v1/jobs/\(waitingID)/cancel", method: .post, headers: Self.headers(token)).status == .accepted)
+
             await fake.setDown(true)
             _ = try? await service.reconciler.cycle()
             let accepted = try Self.json(try await Self.post(client, token, try Self.request()).body)
@@ -281,7 +292,7 @@ struct JobAPITests {
             #expect(early["state"] == "cancelled")
             await fake.setDown(false)
             try await service.reconciler.cycle()
-            #expect(await fake.submitCount == 1, "a job cancelled before submission is never submitted")
+            #expect(await fake.submitCount == 2, "a job cancelled before submission is never submitted (the two before it were)")
         }
     }
 
