@@ -13,7 +13,7 @@ struct BearerAuthMiddleware: ServerMiddleware {
     let logger: Logger
 
     /// Operations the contract marks `security: []`.
-    static let publicOperations: Set<String> = ["health", "ready", "openapiDocument", "listPipelines", "getPipeline"]
+    static let publicOperations: Set<String> = ["health", "ready", "metrics", "openapiDocument", "listPipelines", "getPipeline"]
 
     func intercept(_ request: HTTPRequest, body: HTTPBody?, metadata: ServerRequestMetadata, operationID: String,
                    next: @Sendable (HTTPRequest, HTTPBody?, ServerRequestMetadata) async throws -> (HTTPResponse, HTTPBody?)) async throws -> (HTTPResponse, HTTPBody?) {

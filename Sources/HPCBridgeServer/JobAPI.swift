@@ -147,6 +147,10 @@ struct JobAPI: APIProtocol {
         return readiness.ready ? .ok(.init(body: .json(readiness))) : .serviceUnavailable(.init(body: .json(readiness)))
     }
 
+    func metrics(_ input: Operations.Metrics.Input) async throws -> Operations.Metrics.Output {
+        .ok(.init(body: .plainText(HTTPBody(service.metrics?.exposition() ?? ""))))
+    }
+
     func openapiDocument(_ input: Operations.OpenapiDocument.Input) async throws -> Operations.OpenapiDocument.Output {
         .ok(.init(body: .yaml(HTTPBody(OpenAPIDocument.text))))
     }

@@ -15,15 +15,17 @@ public struct JobService: Sendable {
     /// One reconciler per cluster: their controller health gates the immediate submission and readiness.
     public let reconcilers: [String: Reconciler]
     let rateLimiter: SubmissionRateLimiter
+    public let metrics: BridgeMetrics?
     var logger: Logger
 
     public init(site: Site, store: JobStore, submitter: JobSubmitter, reconcilers: [String: Reconciler],
-                rateLimiter: SubmissionRateLimiter = SubmissionRateLimiter(), logger: Logger = Logger(label: "hpcbridge.jobs")) {
+                rateLimiter: SubmissionRateLimiter = SubmissionRateLimiter(), metrics: BridgeMetrics? = nil, logger: Logger = Logger(label: "hpcbridge.jobs")) {
         self.site = site
         self.store = store
         self.submitter = submitter
         self.reconcilers = reconcilers
         self.rateLimiter = rateLimiter
+        self.metrics = metrics
         self.logger = logger
     }
 
@@ -66,9 +68,11 @@ public struct JobService: Sendable {
         if let group = site.config.groups[request.researchGroup] {
             let active = try store.activeJobCount(group: group.name)
             if active >= group.maxActiveJobs {
+                metrics?.quotaRefused(group: group.name, quota: "max_active_jobs")
                 throw Refusal.overQuota("research group \"\(group.name)\" has \(active) unfinished jobs, its limit (max_active_jobs); retry when some finish", retryAfter: 30)
             }
             if let wait = await rateLimiter.admit(group: group.name, perMinute: group.submissionsPerMinute, now: now) {
+                metrics?.quotaRefused(group: group.name, quota: "submissions_per_minute")
                 throw Refusal.overQuota("research group \"\(group.name)\" may submit \(group.submissionsPerMinute) jobs per minute; retry in \(wait) s", retryAfter: wait)
             }
         }
@@ -77,6 +81,7 @@ public struct JobService: Sendable {
             accepted = try accept(request, idempotencyKey: idempotencyKey, now: now)
         } catch {
             await rateLimiter.refund(group: request.researchGroup)
+            if case Refusal.invalid = error { metrics?.validationRejected(group: request.researchGroup, pipeline: request.pipelineName) }
             throw error
         }
         guard accepted.created else {

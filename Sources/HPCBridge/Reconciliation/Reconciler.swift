@@ -19,6 +19,7 @@ public actor Reconciler: Service {
     /// How old an accepted job must be before the reconciler submits it itself: younger ones are still
     /// being submitted by the request that created them.
     let submissionGrace: TimeInterval
+    let metrics: BridgeMetrics?
     var logger: Logger
     private var lastSnapshot: SchedulerSnapshot?
     private var consecutiveFailures = 0
@@ -59,7 +60,7 @@ public actor Reconciler: Service {
 
     public init(cluster: String, store: JobStore, scheduler: any BatchScheduler, submitter: JobSubmitter,
                 resolver: VanishedJobResolver = VanishedJobResolver(), interval: Duration = .seconds(10),
-                submissionGrace: TimeInterval = 30, logger: Logger = Logger(label: "hpcbridge.reconciler")) {
+                submissionGrace: TimeInterval = 30, metrics: BridgeMetrics? = nil, logger: Logger = Logger(label: "hpcbridge.reconciler")) {
         self.cluster = cluster
         self.store = store
         self.scheduler = scheduler
@@ -67,6 +68,7 @@ public actor Reconciler: Service {
         self.resolver = resolver
         self.interval = interval
         self.submissionGrace = submissionGrace
+        self.metrics = metrics
         self.logger = logger
     }
 
@@ -97,17 +99,31 @@ public actor Reconciler: Service {
     /// Exponential backoff, capped at five minutes, with ±50 % jitter so many services do not retry in step.
     private func failed(_ error: Error) -> Duration {
         consecutiveFailures += 1
-        let base = min(300, Self.seconds(interval) * pow(2, Double(min(consecutiveFailures, 10))))
+        let base = min(300, interval.inSeconds * pow(2, Double(min(consecutiveFailures, 10))))
         let delay = base * Double.random(in: 0.5...1.5)
         logger.warning("reconcile cycle failed; retrying", metadata: ["cluster": "\(cluster)", "error": "\(error)", "retry_in_s": "\(Int(delay))"])
         return .milliseconds(Int(delay * 1000))
     }
 
-    static func seconds(_ d: Duration) -> Double { Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18 }
 
-    /// One reconciliation of every open job of the cluster.
+    /// One reconciliation of every open job of the cluster, timed and counted in the metrics.
     @discardableResult
     public func cycle(now: Date = Date()) async throws -> Report {
+        let clock = ContinuousClock()
+        let start = clock.now
+        do {
+            let report = try await reconcile(now: now)
+            metrics?.reconciled(cluster: cluster, report: report, seconds: (clock.now - start).inSeconds, at: Date())
+            return report
+        } catch is CancellationError {
+            throw CancellationError()
+        } catch {
+            metrics?.reconcileFailed(cluster: cluster)
+            throw error
+        }
+    }
+
+    private func reconcile(now: Date) async throws -> Report {
         var report = Report()
         let open = try store.nonTerminalJobs(cluster: cluster)
         let snapshot: SchedulerSnapshot

@@ -9,6 +9,8 @@ public struct ServiceAssembly: Sendable {
     public let store: JobStore
     public let service: JobService
     public let reconcilers: [Reconciler]
+    /// The service's metrics: fed by store commits, scheduler calls, reconcile cycles and the API.
+    public let metrics: BridgeMetrics
     /// Which scheduler implementation each cluster uses and why (logged at start, shown by `doctor`).
     public private(set) var schedulerChoices: [String: String]
 
@@ -30,16 +32,23 @@ public struct ServiceAssembly: Sendable {
     public init(site: Site, store: JobStore, schedulers: [String: any BatchScheduler], submissionGrace: TimeInterval? = nil,
                 logger: Logger = Logger(label: "hpcbridge")) throws {
         self.store = store
+        let metrics = BridgeMetrics(groups: site.config.groups.keys, pipelines: site.catalog.pipelines.keys, clusters: Array(schedulers.keys))
+        metrics.loadJobCounts(try store.stateCounts())
+        store.observe { metrics.record($0) }
+        self.metrics = metrics
+        let schedulers = schedulers.reduce(into: [String: any BatchScheduler]()) { result, entry in
+            result[entry.key] = InstrumentedScheduler(entry.value, cluster: entry.key, metrics: metrics)
+        }
         let submitter = JobSubmitter(site: site, store: store, schedulers: schedulers, logger: logger)
         var reconcilers: [String: Reconciler] = [:]
         for (name, scheduler) in schedulers {
             let cluster = site.config.clusters[name]
             let interval = cluster.map { Duration.milliseconds(Int($0.reconcileIntervalSeconds * 1000)) } ?? .seconds(10)
             reconcilers[name] = Reconciler(cluster: name, store: store, scheduler: scheduler, submitter: submitter, interval: interval,
-                                           submissionGrace: submissionGrace ?? cluster?.submissionGraceSeconds ?? 60, logger: logger)
+                                           submissionGrace: submissionGrace ?? cluster?.submissionGraceSeconds ?? 60, metrics: metrics, logger: logger)
         }
         self.reconcilers = reconcilers.keys.sorted().map { reconcilers[$0]! }
-        service = JobService(site: site, store: store, submitter: submitter, reconcilers: reconcilers, logger: logger)
+        service = JobService(site: site, store: store, submitter: submitter, reconcilers: reconcilers, metrics: metrics, logger: logger)
         schedulerChoices = schedulers.mapValues(\.path)
     }
 }

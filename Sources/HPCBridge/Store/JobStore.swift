@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import Synchronization
 
 /// The durable record of every job: SQLite through GRDB, in WAL mode, so readers never block the
 /// writer and a killed process loses nothing that was committed.
@@ -9,6 +10,24 @@ import GRDB
 public final class JobStore: Sendable {
     let pool: DatabasePool
     public let path: String
+    private let observers = Mutex<[@Sendable ([Event]) -> Void]>([])
+
+    /// A committed state change: the job as it is after it, and the transition that recorded it.
+    public struct Event: Sendable, Equatable {
+        public let job: Job
+        public let transition: JobTransition
+    }
+
+    /// Calls `observer` after every commit that changed job states (metrics, live events), in commit
+    /// order, outside the transaction.
+    public func observe(_ observer: @escaping @Sendable ([Event]) -> Void) {
+        observers.withLock { $0.append(observer) }
+    }
+
+    private func notify(_ events: [Event]) {
+        guard !events.isEmpty else { return }
+        for observer in observers.withLock({ $0 }) { observer(events) }
+    }
 
     /// Why the store refused a write.
     public enum StoreError: Error, Sendable, CustomStringConvertible, Equatable {
@@ -117,7 +136,8 @@ public final class JobStore: Sendable {
     /// Inserts a new job as it is (normally `accepted`) with its first transition, in one transaction.
     /// With an idempotency key, a retry of the same request returns the job the first attempt created.
     public func insert(_ job: Job, idempotencyKey: String? = nil, requestHash: String = "", source: String = "api") throws -> Insertion {
-        try pool.write { db in
+        var event: Event?
+        let insertion = try pool.write { db -> Insertion in
             if let key = idempotencyKey,
                let row = try Row.fetchOne(db, sql: "SELECT requestHash, jobID FROM idempotencyKey WHERE researchGroup = ? AND key = ?",
                                           arguments: [job.researchGroup, key]) {
@@ -127,18 +147,23 @@ public final class JobStore: Sendable {
                 return .existing(existing.job)
             }
             try JobRecord(job).insert(db)
-            try Self.record(JobTransition(jobID: job.id, fromState: nil, toState: job.state, at: job.createdAt, source: source, reason: "accepted"), in: db)
+            let transition = try Self.record(JobTransition(jobID: job.id, fromState: nil, toState: job.state, at: job.createdAt, source: source, reason: "accepted"), in: db)
             if let key = idempotencyKey {
                 try db.execute(sql: "INSERT INTO idempotencyKey (researchGroup, key, requestHash, jobID, createdAt) VALUES (?, ?, ?, ?, ?)",
                                arguments: [job.researchGroup, key, requestHash, job.id.uuidString, job.createdAt.timeIntervalSinceReferenceDate])
             }
+            event = Event(job: job, transition: transition)
             return .created(job)
         }
+        notify(event.map { [$0] } ?? [])
+        return insertion
     }
 
-    private static func record(_ transition: JobTransition, in db: Database) throws {
+    @discardableResult
+    private static func record(_ transition: JobTransition, in db: Database) throws -> JobTransition {
         var record = TransitionRecord(transition)
         try record.insert(db)
+        return record.transition
     }
 
     public func job(_ id: UUID) throws -> Job? {
@@ -176,7 +201,9 @@ public final class JobStore: Sendable {
     /// lifecycle forbids rolls the whole batch back.
     @discardableResult
     public func apply(_ changes: [Change], at now: Date = Date()) throws -> [Job] {
-        try pool.write { db in
+        var events: [Event] = []
+        let updated = try pool.write { db -> [Job] in
+            events = []
             var updated: [Job] = []
             for change in changes {
                 guard let record = try JobRecord.fetchOne(db, key: change.id.uuidString) else { throw StoreError.notFound(change.id) }
@@ -187,14 +214,17 @@ public final class JobStore: Sendable {
                     guard before.canMove(to: job.state, isRequeue: change.isRequeue) else {
                         throw StoreError.invalidTransition(job.id, from: before, to: job.state)
                     }
-                    try Self.record(JobTransition(jobID: job.id, fromState: before, toState: job.state, at: change.at ?? now,
-                                                  source: change.source, reason: change.reason), in: db)
+                    let transition = try Self.record(JobTransition(jobID: job.id, fromState: before, toState: job.state, at: change.at ?? now,
+                                                                   source: change.source, reason: change.reason), in: db)
+                    events.append(Event(job: job, transition: transition))
                 }
                 try JobRecord(job).update(db)
                 updated.append(job)
             }
             return updated
         }
+        notify(events)
+        return updated
     }
 
     /// Convenience for one change.
@@ -256,7 +286,8 @@ public final class JobStore: Sendable {
     /// job is still accepted: a cancel or an adoption that came first wins, and the caller learns that
     /// its scheduler job is surplus.
     public func recordSubmission(_ id: UUID, native: String, source: String, reason: String, at now: Date) throws -> SubmissionRecord {
-        try pool.write { db in
+        var event: Event?
+        let outcome = try pool.write { db -> SubmissionRecord in
             guard let record = try JobRecord.fetchOne(db, key: id.uuidString) else { throw StoreError.notFound(id) }
             var job = record.job
             if job.nativeJobID == native { return .alreadyRecorded(job) }
@@ -264,9 +295,30 @@ public final class JobStore: Sendable {
             job.state = .queued
             job.nativeJobID = native
             job.submittedAt = now
-            try Self.record(JobTransition(jobID: id, fromState: .accepted, toState: .queued, at: now, source: source, reason: reason), in: db)
+            let transition = try Self.record(JobTransition(jobID: id, fromState: .accepted, toState: .queued, at: now, source: source, reason: reason), in: db)
             try JobRecord(job).update(db)
+            event = Event(job: job, transition: transition)
             return .recorded(job)
+        }
+        notify(event.map { [$0] } ?? [])
+        return outcome
+    }
+
+    /// Jobs per research group, pipeline and state: what the per-state gauges start from (one grouped
+    /// query at start; committed changes keep them current afterwards).
+    public struct StateCount: Sendable, Equatable {
+        public let group: String
+        public let pipeline: String
+        public let state: JobState
+        public let count: Int
+    }
+
+    public func stateCounts() throws -> [StateCount] {
+        try pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT researchGroup, pipelineName, state, COUNT(*) AS n FROM job GROUP BY researchGroup, pipelineName, state").compactMap { row in
+                guard let state = JobState(rawValue: row["state"]) else { return nil }
+                return StateCount(group: row["researchGroup"], pipeline: row["pipelineName"], state: state, count: row["n"])
+            }
         }
     }
 

@@ -352,6 +352,6 @@ struct JobAPITests {
             }
         }
         #expect(open == BearerAuthMiddleware.publicOperations)
-        #expect(open.count == 5)
+        #expect(open.count == 6)
     }
 }
