@@ -50,6 +50,21 @@ public final class BridgeMetrics: Sendable {
         static var requeued: MetricNameDescriptor { make("jobs_requeued", "total", "Requeues the reconciler saw.") }
         static var httpRequests: MetricNameDescriptor { make("http_requests", "total", "HTTP requests by route pattern, method and status.") }
         static var httpDuration: MetricNameDescriptor { make("http_request_duration", "seconds", "HTTP request duration by route pattern and method.") }
+        /// Every metric, with whether it is a histogram (for checks of dashboards and rules).
+        static var all: [(descriptor: MetricNameDescriptor, histogram: Bool)] {
+            let countersAndGauges: [MetricNameDescriptor] = [
+                buildInfo, startTime, jobs, accepted, finished, rejections, quotaRefusals, callErrors,
+                controllerCalls, lastSuccess, sinceSuccess, failures, adopted, recoverySubmitted, resolved,
+                lost, requeued, httpRequests,
+            ]
+            let histograms: [MetricNameDescriptor] = [queueWait, runTime, callDuration, cycleDuration, httpDuration]
+            return countersAndGauges.map { ($0, false) } + histograms.map { ($0, true) }
+        }
+    }
+
+    /// The full names of every series this service can export (`_bucket`, `_sum`, `_count` for histograms).
+    public static var seriesNames: Set<String> {
+        Set(Name.all.flatMap { entry in entry.histogram ? ["_bucket", "_sum", "_count"].map { entry.descriptor.name + $0 } : [entry.descriptor.name] })
     }
 
     public init(groups: some Sequence<String>, pipelines: some Sequence<String>, clusters: [String], version: String = BridgeVersion.current) {
