@@ -117,6 +117,23 @@ struct JobAPI: APIProtocol {
         }
     }
 
+    func streamEvents(_ input: Operations.StreamEvents.Input) async throws -> Operations.StreamEvents.Output {
+        var jobID: UUID?
+        if let text = input.query.jobId {
+            guard let id = UUID(uuidString: text) else { return .notFound(.init(body: .applicationProblemJson(Self.notFound(text)))) }
+            jobID = id
+        }
+        do {
+            let stream = try service.eventStream(for: try principal, lastEventID: input.headers.lastEventID, jobID: jobID)
+            return .ok(.init(body: .textEventStream(HTTPBody(stream, length: .unknown))))
+        } catch let refusal as JobService.Refusal {
+            switch refusal {
+            case .invalid: return .badRequest(.init(body: .applicationProblemJson(Self.problem(400, refusal.description))))
+            default: return .notFound(.init(body: .applicationProblemJson(Self.problem(404, refusal.description))))
+            }
+        }
+    }
+
     // MARK: Pipelines
 
     func listPipelines(_ input: Operations.ListPipelines.Input) async throws -> Operations.ListPipelines.Output {

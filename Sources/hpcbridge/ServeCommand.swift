@@ -44,7 +44,10 @@ struct ServeCommand: AsyncParsableCommand {
         let app = try buildApplication(service: assembly.service,
                                        configuration: .init(address: .hostname(String(address[..<colon]), port: port), serverName: "hpcbridge"),
                                        logger: logger)
-        let services: [ServiceGroupConfiguration.ServiceConfiguration] = assembly.reconcilers.map { .init(service: $0) } + [.init(service: app)]
+        // Shutdown runs in reverse: the event hub closes open streams, then HTTP drains, then the
+        // reconcilers stop.
+        let services: [ServiceGroupConfiguration.ServiceConfiguration] =
+            assembly.reconcilers.map { .init(service: $0) } + [.init(service: app), .init(service: assembly.events)]
         let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
     }

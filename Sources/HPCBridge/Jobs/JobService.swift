@@ -16,16 +16,20 @@ public struct JobService: Sendable {
     public let reconcilers: [String: Reconciler]
     let rateLimiter: SubmissionRateLimiter
     public let metrics: BridgeMetrics?
+    /// Live changes for event streams (nil where no stream is served).
+    public let events: JobEventHub?
     var logger: Logger
 
     public init(site: Site, store: JobStore, submitter: JobSubmitter, reconcilers: [String: Reconciler],
-                rateLimiter: SubmissionRateLimiter = SubmissionRateLimiter(), metrics: BridgeMetrics? = nil, logger: Logger = Logger(label: "hpcbridge.jobs")) {
+                rateLimiter: SubmissionRateLimiter = SubmissionRateLimiter(), metrics: BridgeMetrics? = nil, events: JobEventHub? = nil,
+                logger: Logger = Logger(label: "hpcbridge.jobs")) {
         self.site = site
         self.store = store
         self.submitter = submitter
         self.reconcilers = reconcilers
         self.rateLimiter = rateLimiter
         self.metrics = metrics
+        self.events = events
         self.logger = logger
     }
 
@@ -190,6 +194,62 @@ public struct JobService: Sendable {
         let (job, _) = try self.job(id, for: principal)
         let directory = (try? JobSubmitter.spec(of: job))?.workingDirectory ?? ""
         return LogTail(directory: directory, lines: lines)
+    }
+
+    // MARK: Events
+
+    /// The caller's job transitions as Server-Sent Events: first those after `lastEventID` from the
+    /// history (none without it), then live ones, with a heartbeat comment every `heartbeat`. The stream
+    /// ends when the service shuts down or the client goes away.
+    public func eventStream(for principal: Principal, lastEventID: String?, jobID: UUID?, heartbeat: Duration = .seconds(15)) throws -> AsyncStream<String> {
+        if let jobID { _ = try job(jobID, for: principal) }
+        guard let hub = events else { throw Refusal.unavailable("this service has no event stream", retryAfter: 60) }
+        var group: String?
+        if case .group(let own) = principal { group = own }
+        var resumeAfter: Int64?
+        if let lastEventID {
+            guard let position = Int64(lastEventID.trimmingCharacters(in: .whitespaces)), position >= 0 else {
+                throw Refusal.invalid([ValidationError(pointer: .root, message: "Last-Event-ID must be the id of an event this stream sent (a whole number)")])
+            }
+            resumeAfter = position
+        }
+        // Subscribe before reading the history, so nothing committed in between is missed; the
+        // sequence numbers drop what both would send.
+        let live = hub.subscribe(.init(group: group, jobID: jobID))
+        let store = self.store
+        let (stream, continuation) = AsyncStream.makeStream(of: String.self, bufferingPolicy: .bufferingNewest(10_000))
+        let forward = Task {
+            continuation.yield(ServerSentEvents.retry(milliseconds: 3000))
+            var last = resumeAfter ?? Int64.max
+            if let resumeAfter {
+                var position = resumeAfter
+                while true {
+                    let page = (try? store.transitions(after: position, group: group, jobID: jobID, limit: 1000)) ?? []
+                    for summary in page { continuation.yield(ServerSentEvents.transition(summary)) }
+                    guard let next = page.last?.transition.sequence else { break }
+                    position = next
+                    last = next
+                    if page.count < 1000 { break }
+                }
+            }
+            for await summary in live {
+                if let sequence = summary.transition.sequence, last != Int64.max, sequence <= last { continue }
+                continuation.yield(ServerSentEvents.transition(summary))
+            }
+            continuation.finish()
+        }
+        let beat = Task {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: heartbeat)
+                if Task.isCancelled { break }
+                continuation.yield(ServerSentEvents.heartbeat)
+            }
+        }
+        continuation.onTermination = { _ in
+            forward.cancel()
+            beat.cancel()
+        }
+        return stream
     }
 
     // MARK: Readiness

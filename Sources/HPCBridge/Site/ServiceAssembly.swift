@@ -11,6 +11,9 @@ public struct ServiceAssembly: Sendable {
     public let reconcilers: [Reconciler]
     /// The service's metrics: fed by store commits, scheduler calls, reconcile cycles and the API.
     public let metrics: BridgeMetrics
+    /// Live job changes for event streams; run it in the service group after the HTTP server, so that
+    /// on shutdown it closes the streams before the server drains.
+    public let events: JobEventHub
     /// Which scheduler implementation each cluster uses and why (logged at start, shown by `doctor`).
     public private(set) var schedulerChoices: [String: String]
 
@@ -36,6 +39,9 @@ public struct ServiceAssembly: Sendable {
         metrics.loadJobCounts(try store.stateCounts())
         store.observe { metrics.record($0) }
         self.metrics = metrics
+        let events = JobEventHub()
+        store.observe { events.publish($0) }
+        self.events = events
         let schedulers = schedulers.reduce(into: [String: any BatchScheduler]()) { result, entry in
             result[entry.key] = InstrumentedScheduler(entry.value, cluster: entry.key, metrics: metrics)
         }
@@ -48,7 +54,7 @@ public struct ServiceAssembly: Sendable {
                                            submissionGrace: submissionGrace ?? cluster?.submissionGraceSeconds ?? 60, metrics: metrics, logger: logger)
         }
         self.reconcilers = reconcilers.keys.sorted().map { reconcilers[$0]! }
-        service = JobService(site: site, store: store, submitter: submitter, reconcilers: reconcilers, metrics: metrics, logger: logger)
+        service = JobService(site: site, store: store, submitter: submitter, reconcilers: reconcilers, metrics: metrics, events: events, logger: logger)
         schedulerChoices = schedulers.mapValues(\.path)
     }
 }

@@ -16,6 +16,15 @@ public final class JobStore: Sendable {
     public struct Event: Sendable, Equatable {
         public let job: Job
         public let transition: JobTransition
+
+        /// What an event stream shows of a change: the transition and whose job it is.
+        public struct Summary: Sendable, Equatable {
+            public let transition: JobTransition
+            public let group: String
+            public let pipeline: String
+        }
+
+        public var summary: Summary { Summary(transition: transition, group: job.researchGroup, pipeline: job.pipelineName) }
     }
 
     /// Calls `observer` after every commit that changed job states (metrics, live events), in commit
@@ -302,6 +311,25 @@ public final class JobStore: Sendable {
         }
         notify(event.map { [$0] } ?? [])
         return outcome
+    }
+
+    /// Transitions after a history position, oldest first, with the job's group and pipeline: how an
+    /// event stream resumes from `Last-Event-ID` without gaps. `group` and `jobID` narrow it.
+    public func transitions(after sequence: Int64, group: String? = nil, jobID: UUID? = nil, limit: Int = 1000) throws -> [Event.Summary] {
+        try pool.read { db in
+            var sql = """
+                SELECT t.*, j.researchGroup, j.pipelineName FROM jobTransition t JOIN job j ON j.id = t.jobID
+                WHERE t.sequence > ?
+                """
+            var arguments: StatementArguments = [sequence]
+            if let group { sql += " AND j.researchGroup = ?"; arguments += [group] }
+            if let jobID { sql += " AND t.jobID = ?"; arguments += [jobID.uuidString] }
+            sql += " ORDER BY t.sequence LIMIT ?"
+            arguments += [limit]
+            return try Row.fetchAll(db, sql: sql, arguments: arguments).map { row in
+                Event.Summary(transition: try TransitionRecord(row: row).transition, group: row["researchGroup"], pipeline: row["pipelineName"])
+            }
+        }
     }
 
     /// Jobs per research group, pipeline and state: what the per-state gauges start from (one grouped

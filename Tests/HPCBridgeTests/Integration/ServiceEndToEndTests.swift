@@ -111,6 +111,37 @@ struct ServiceEndToEndTests {
         #expect(again.status == 1 && again.stderr.contains("409"))
     }
 
+    @Test("GET /v1/events streams a job's transitions over HTTP, resumes with Last-Event-ID, and ends on SIGTERM")
+    func events() async throws {
+        let service = try await started()
+        defer { service.stop() }
+        let token = try service.token(group: "cancer_genomics_lab")
+        let created = try await service.request("POST", "/v1/jobs", token: token, body: Self.gatk("/nonexistent/e_R1.fastq", "/nonexistent/e_R2.fastq"))
+        let id = try #require(created.body?["id"]?.stringValue)
+        _ = try await service.waitForEnd(id, token: token)
+        // A client that saw the first event resumes after it: the rest of the history comes first.
+        let replay = try run("/usr/bin/env", ["curl", "-sN", "--max-time", "3", "-H", "Authorization: Bearer \(token)", "-H", "Last-Event-ID: 1",
+                                              "http://127.0.0.1:\(service.port)/v1/events?job_id=\(id)"])
+        let states = replay.stdout.split(separator: "\n").filter { $0.hasPrefix("data: ") }
+            .compactMap { try? JSONValue.parse(String($0.dropFirst(6)))["to_state"]?.stringValue }
+        #expect(states == ["queued", "running", "failed"], "\(replay.stdout)")
+        #expect(replay.stdout.contains("id: 2\nevent: transition\n"))
+
+        // An open stream ends when the service stops, and the stop is still graceful.
+        let curl = Process()
+        curl.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
+        curl.arguments = ["-sN", "--max-time", "60", "-o", service.root + "/stream.txt", "-H", "Authorization: Bearer \(token)",
+                          "http://127.0.0.1:\(service.port)/v1/events"]
+        try curl.run()
+        try await Task.sleep(for: .seconds(1))
+        let began = Date()
+        #expect(service.stop(signal: SIGTERM) == 0)
+        curl.waitUntilExit()
+        #expect(Date().timeIntervalSince(began) < 10, "the stream closed with the service")
+        #expect(curl.terminationStatus == 0, "curl saw a clean end of the stream, not a timeout")
+        #expect((try? String(contentsOfFile: service.root + "/stream.txt", encoding: .utf8))?.hasPrefix("retry: 3000") == true)
+    }
+
     @Test("SIGTERM stops gracefully; jobs that finish while the service is down are recorded after a restart")
     func stopAndRestart() async throws {
         let service = try await started()
