@@ -18,6 +18,13 @@ struct ClientOptions: ParsableArguments {
     var tokenFile: String?
 
     func client() throws -> Client {
+        let (url, token) = try endpoint()
+        return Client(serverURL: url, configuration: .init(dateTranscoder: .iso8601WithFractionalSeconds, jsonEncodingOptions: [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]),
+                      transport: URLSessionTransport(), middlewares: [BearerTokenMiddleware(token: token)])
+    }
+
+    /// The service URL and the token, from the options and the environment.
+    func endpoint() throws -> (URL, String) {
         let environment = ProcessInfo.processInfo.environment
         let address = server ?? environment["HPCBRIDGE_URL"] ?? "http://127.0.0.1:8080"
         guard let url = URL(string: address), url.scheme == "http" || url.scheme == "https" else {
@@ -34,8 +41,7 @@ struct ClientOptions: ParsableArguments {
         } else {
             throw ValidationError("no API token: set HPCBRIDGE_TOKEN or pass --token-file FILE (an admin creates one with `hpcbridge token create --group NAME`)")
         }
-        return Client(serverURL: url, configuration: .init(dateTranscoder: .iso8601WithFractionalSeconds, jsonEncodingOptions: [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]),
-                      transport: URLSessionTransport(), middlewares: [BearerTokenMiddleware(token: token)])
+        return (url, token)
     }
 }
 

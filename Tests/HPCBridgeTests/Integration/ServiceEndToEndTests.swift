@@ -83,6 +83,11 @@ struct ServiceEndToEndTests {
         #expect(job["failure_kind"] == "non_zero_exit")
         #expect((job["exit_code"]?.numberValue ?? 0) != 0)
         #expect(job["failure_reason"]?.stringValue?.contains("exited with status") == true)
+        // `hpcbridge watch` replays the job's history, ends with its end, and says how it ended.
+        let watched = try service.command(["watch", id, "--timeout", "60"], token: token)
+        #expect(watched.status == 1, "a failed job ends the watch with status 1: \(watched.stderr)")
+        let lines = watched.stdout.split(separator: "\n")
+        #expect(lines.count == 4 && lines.last?.contains("running → failed") == true, "\(watched.stdout)")
 
         var bad = Self.gatk("relative.fastq", "/x_R2.fastq")
         if case .object(var members) = bad { members["research_group"] = "systems_biology_lab"; bad = .object(members) }
