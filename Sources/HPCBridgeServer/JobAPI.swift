@@ -110,6 +110,10 @@ struct JobAPI: APIProtocol {
         guard let id = UUID(uuidString: input.path.id) else { return .notFound(.init(body: .applicationProblemJson(Self.notFound(input.path.id)))) }
         let lines = min(max(input.query.lines ?? 200, 1), 10_000)
         do {
+            if input.query.follow == true {
+                let stream = try service.logStream(id, lines: lines, for: try principal)
+                return .ok(.init(body: .textEventStream(HTTPBody(stream, length: .unknown))))
+            }
             let tail = try service.logs(id, lines: lines, for: try principal)
             return .ok(.init(body: .json(.init(stdout: tail.stdout, stderr: tail.stderr, truncated: tail.truncated))))
         } catch let refusal as JobService.Refusal {

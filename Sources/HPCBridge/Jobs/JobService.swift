@@ -252,6 +252,63 @@ public struct JobService: Sendable {
         return stream
     }
 
+    /// The job's log lines as Server-Sent Events: the last `lines` of each stream, then new lines as
+    /// they are written (polled every `poll`), then `event: end` once the job has ended and both files
+    /// are read to the end. The stream also ends when the service shuts down.
+    public func logStream(_ id: UUID, lines: Int, for principal: Principal, poll: Duration = .seconds(1), heartbeat: Duration = .seconds(15)) throws -> AsyncStream<String> {
+        let (job, _) = try self.job(id, for: principal)
+        guard let hub = events else { throw Refusal.unavailable("this service has no event stream", retryAfter: 60) }
+        let directory = (try? JobSubmitter.spec(of: job))?.workingDirectory ?? ""
+        let store = self.store
+        // Subscribing ties the stream to the hub's lifetime (it ends on shutdown) and wakes the loop
+        // when the job changes state.
+        let changes = hub.subscribe(.init(jobID: id))
+        let (stream, continuation) = AsyncStream.makeStream(of: String.self, bufferingPolicy: .bufferingNewest(100_000))
+        func frame(_ name: String, _ line: String) -> String {
+            ServerSentEvents.event(id: nil, name: name, data: JSONValue.string(line).jsonText)
+        }
+        let follow = Task {
+            continuation.yield(ServerSentEvents.retry(milliseconds: 3000))
+            let tail = LogTail(directory: directory, lines: lines)
+            var followers = [("stdout", LogFollower(path: directory + "/" + ScriptRenderer.stdoutFile)),
+                             ("stderr", LogFollower(path: directory + "/" + ScriptRenderer.stderrFile))]
+            for (name, text) in [("stdout", tail.stdout), ("stderr", tail.stderr)] {
+                for line in text.split(separator: "\n", omittingEmptySubsequences: false).dropLast(text.hasSuffix("\n") ? 1 : 0) where !text.isEmpty {
+                    continuation.yield(frame(name, String(line)))
+                }
+            }
+            var sinceBeat = Duration.zero
+            while !Task.isCancelled {
+                let ended = (try? store.job(id))?.state.isTerminal ?? true
+                for index in followers.indices {
+                    for line in followers[index].1.read(flush: ended) { continuation.yield(frame(followers[index].0, line)) }
+                }
+                if ended {
+                    continuation.yield(ServerSentEvents.event(id: nil, name: "end", data: "{}"))
+                    break
+                }
+                try? await Task.sleep(for: poll)
+                sinceBeat += poll
+                if sinceBeat >= heartbeat {
+                    continuation.yield(ServerSentEvents.heartbeat)
+                    sinceBeat = .zero
+                }
+            }
+            continuation.finish()
+        }
+        let shutdown = Task {
+            for await _ in changes {}
+            // The hub closed (service shutting down), or the client left.
+            follow.cancel()
+            continuation.finish()
+        }
+        continuation.onTermination = { _ in
+            follow.cancel()
+            shutdown.cancel()
+        }
+        return stream
+    }
+
     // MARK: Readiness
 
     /// One readiness check's outcome.

@@ -82,6 +82,12 @@ struct SlurmIntegrationTests {
         try LiveCluster.scontrol("requeue", id.rawValue)
         let requeued = try await LiveCluster.waitFor(id, on: scheduler, since: since) { $0.restartCount >= 1 && !$0.status.hasStarted }
         #expect(!requeued.status.isTerminal || requeued.status == .completed, "a requeue is never a failure: \(requeued.status)")
+        // Let the node finish cleaning up the first run before the second may start: starting it while
+        // the node is still COMPLETING makes Slurm fail the launch (seen on a busy 2-CPU node).
+        let settled = Date().addingTimeInterval(60)
+        while Date() < settled, (try run("/usr/bin/env", ["sinfo", "-h", "-o", "%T"])).stdout.contains("completing") {
+            try await Task.sleep(for: .milliseconds(500))
+        }
         try LiveCluster.scontrol("update", "jobid=\(id.rawValue)", "StartTime=now")
         let final = try await LiveCluster.waitFor(id, on: scheduler, since: since)
         #expect(final.status == .completed)

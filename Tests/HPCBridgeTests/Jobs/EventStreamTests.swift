@@ -92,12 +92,18 @@ struct EventStreamTests {
     func heartbeatAndShutdown() async throws {
         let service = try TestService(scheduler: fake)
         let stream = try service.assembly.service.eventStream(for: .admin, lastEventID: nil, jobID: nil, heartbeat: .milliseconds(50))
+        let heartbeats = AnswerCounter()
         let reader = Task {
             var frames: [String] = []
-            for await frame in stream { frames.append(frame) }
+            for await frame in stream {
+                frames.append(frame)
+                if frame == ServerSentEvents.heartbeat { await heartbeats.add() }
+            }
             return frames
         }
-        try await Task.sleep(for: .milliseconds(300))
+        // Wait for two heartbeats however slow the machine is, then shut the hub.
+        let deadline = Date().addingTimeInterval(20)
+        while await heartbeats.count < 2, Date() < deadline { try await Task.sleep(for: .milliseconds(20)) }
         #expect(service.assembly.events.subscriberCount == 1)
         service.assembly.events.close()
         let frames = await reader.value
@@ -107,5 +113,53 @@ struct EventStreamTests {
         var count = 0
         for await _ in after { count += 1 }
         #expect(count <= 1, "after shutdown a new stream ends at once")
+    }
+}
+
+@Suite("Following a job's logs")
+struct LogStreamTests {
+    @Test("the tail, then new lines as they are written, then end once the job has ended")
+    func follow() async throws {
+        let fake = FakeScheduler()
+        let service = try TestService(scheduler: fake)
+        let jobs = service.assembly.service
+        let (job, _) = try await jobs.submit(try TestSite.example("gatk_variant_calling"), by: .group("cancer_genomics_lab"), idempotencyKey: nil)
+        let directory = try JobSubmitter.spec(of: job).workingDirectory
+        try TestPaths.write("one\ntwo\nthree\n", to: directory + "/stdout.log")
+        let stream = try jobs.logStream(job.id, lines: 2, for: .group("cancer_genomics_lab"), poll: .milliseconds(20))
+        let reader = Task {
+            var frames: [String] = []
+            for await frame in stream { frames.append(frame) }
+            return frames
+        }
+        try await Task.sleep(for: .milliseconds(150))
+        let out = try FileHandle(forWritingTo: URL(fileURLWithPath: directory + "/stdout.log"))
+        try out.seekToEnd()
+        try out.write(contentsOf: Data("four\nfive \"quoted\"\npartial".utf8))
+        try out.close()
+        try TestPaths.write("warning: x\n", to: directory + "/stderr.log")
+        try await Task.sleep(for: .milliseconds(150))
+        _ = try service.store.update(job.id, source: "test") { $0.state = .completed }
+        let frames = await reader.value
+        let events = frames.filter { $0.hasPrefix("event: ") }
+        let stdout = try events.filter { $0.hasPrefix("event: stdout") }.map { try EventStreamTests.data($0).stringValue ?? "" }
+        #expect(stdout == ["two", "three", "four", "five \"quoted\"", "partial"])
+        let stderr = try events.filter { $0.hasPrefix("event: stderr") }.map { try EventStreamTests.data($0).stringValue ?? "" }
+        #expect(stderr == ["warning: x"])
+        #expect(events.last?.hasPrefix("event: end") == true)
+        #expect(throws: JobService.Refusal.self) { try jobs.logStream(job.id, lines: 2, for: .group("systems_biology_lab")) }
+    }
+
+    @Test("a log stream ends when the service shuts down, although its job still runs")
+    func shutdown() async throws {
+        let service = try TestService(scheduler: FakeScheduler())
+        let jobs = service.assembly.service
+        let (job, _) = try await jobs.submit(try TestSite.example("gatk_variant_calling"), by: .admin, idempotencyKey: nil)
+        let stream = try jobs.logStream(job.id, lines: 10, for: .admin, poll: .milliseconds(20))
+        let reader = Task { var n = 0; for await _ in stream { n += 1 }; return n }
+        try await Task.sleep(for: .milliseconds(100))
+        service.assembly.events.close()
+        _ = await reader.value
+        #expect(try service.store.job(job.id)?.state == .queued)
     }
 }
