@@ -21,6 +21,7 @@ public func buildRouter(service: JobService, logger: Logger = Logger(label: "hpc
     // One line per request (method, path); headers are left out, so a token never reaches the log.
     router.add(middleware: LogRequestsMiddleware(.info, includeHeaders: .none))
     if let metrics = service.metrics { router.add(middleware: HTTPMetricsMiddleware(metrics: metrics)) }
+    router.add(middleware: RequestLoggerMiddleware())
     let api = JobAPI(service: service, logger: logger)
     try api.registerHandlers(
         on: router,

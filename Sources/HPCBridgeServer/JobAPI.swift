@@ -8,7 +8,15 @@ import OpenAPIRuntime
 /// input into a service call and the outcome (or the service's refusal) into the declared response.
 struct JobAPI: APIProtocol {
     let service: JobService
-    let logger: Logger
+    private let serviceLogger: Logger
+
+    init(service: JobService, logger: Logger) {
+        self.service = service
+        self.serviceLogger = logger
+    }
+
+    /// The request's logger (with its request id) inside a request, else the service's.
+    private var logger: Logger { RequestLogger.current ?? serviceLogger }
 
     /// The caller, as `BearerAuthMiddleware` established it (it refuses requests without one first).
     private var principal: APITokens.Principal {

@@ -29,8 +29,9 @@ struct ServeCommand: AsyncParsableCommand {
             printError("listen address \"\(address)\" must be HOST:PORT, such as 127.0.0.1:8080")
             throw ExitStatus.unreadable
         }
-        var logger = Logger(label: "hpcbridge")
-        logger.logLevel = .info
+        let format = loaded.config.logFormat, level = loaded.config.logLevel
+        LoggingSystem.bootstrap { StructuredLogHandler(label: $0, format: format, level: level) }
+        let logger = Logger(label: "hpcbridge")
         for warning in loaded.warnings { logger.warning("\(warning)") }
         let assembly: ServiceAssembly
         do { assembly = try ServiceAssembly(site: loaded, logger: logger) } catch {

@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 
 /// The service configuration (`config/hpcbridge.yaml`): where catalogs and templates are, the reference
 /// registry, the clusters and the research groups.
@@ -19,6 +20,9 @@ public struct BridgeConfig: Sendable {
     /// SHA-256 (hex) of admin tokens declared in the config, or in `$HPCBRIDGE_ADMIN_TOKEN_SHA256`
     /// (comma-separated; it replaces the file's list, so a secret store can supply it).
     public let adminTokenHashes: [String]
+    /// How `serve` writes its log (`log: {format, level}`; `$HPCBRIDGE_LOG_FORMAT`, `$HPCBRIDGE_LOG_LEVEL`).
+    public let logFormat: StructuredLogHandler.Format
+    public let logLevel: Logger.Level
 
     /// Reads and checks the config; all problems are reported together with their positions.
     public static func load(path: String) throws -> BridgeConfig {
@@ -85,6 +89,10 @@ public struct BridgeConfig: Sendable {
                                         "holds a value that is not 64 lowercase hex digits (not shown: it may be a secret); put the output of `hpcbridge token hash` there, not a token"))
             }
         }
+        let logFormat = environment["HPCBRIDGE_LOG_FORMAT"].flatMap(StructuredLogHandler.Format.init(rawValue:))
+            ?? StructuredLogHandler.Format(rawValue: value["log"]?["format"]?.stringValue ?? "text") ?? .text
+        let logLevel = environment["HPCBRIDGE_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:))
+            ?? Logger.Level(rawValue: value["log"]?["level"]?.stringValue ?? "info") ?? .info
         // One token, one principal: a hash declared twice would make its owner ambiguous.
         var owners: [String: String] = [:]
         for hash in adminHashes { owners[hash] = "admin" }
@@ -108,7 +116,9 @@ public struct BridgeConfig: Sendable {
             references: ReferenceRegistry(entries: references),
             clusters: clusters,
             groups: groups,
-            adminTokenHashes: adminHashes)
+            adminTokenHashes: adminHashes,
+            logFormat: logFormat,
+            logLevel: logLevel)
     }
 
     /// Where in the file a group is declared, for cross-checks that run after loading.

@@ -91,6 +91,15 @@ enum FileFormats {
         "catalogs": {"type": "string", "minLength": 1, "description": "pipeline catalog directory, relative to this file"},
         "templates": {"type": "string", "minLength": 1, "description": "template directory, relative to this file"},
         "admin_token_sha256": \(tokenHashes),
+        "log": {
+          "type": "object",
+          "additionalProperties": false,
+          "properties": {
+            "format": {"enum": ["text", "logfmt", "json"], "default": "text"},
+            "level": {"enum": ["trace", "debug", "info", "notice", "warning", "error", "critical"], "default": "info"}
+          },
+          "default": {}
+        },
         "references": {
           "type": "object",
           "propertyNames": {"pattern": "^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"},
