@@ -78,19 +78,7 @@ public struct StructuredLogHandler: LogHandler {
 
     static func logfmtValue(_ value: String) -> String {
         let plain = !value.isEmpty && value.allSatisfy { !$0.isWhitespace && $0 != "\"" && $0 != "=" && $0 != "\\" && !$0.isNewline }
-        if plain { return value }
-        var escaped = "\""
-        for scalar in value.unicodeScalars {
-            switch scalar {
-            case "\"": escaped += "\\\""
-            case "\\": escaped += "\\\\"
-            case "\n": escaped += "\\n"
-            case "\r": escaped += "\\r"
-            case "\t": escaped += "\\t"
-            default:
-                if scalar.value < 0x20 { escaped += String(format: "\\u%04x", scalar.value) } else { escaped.unicodeScalars.append(scalar) }
-            }
-        }
-        return escaped + "\""
+        // A quoted logfmt value escapes like a JSON string.
+        return plain ? value : JSONValue.quote(value)
     }
 }
