@@ -27,6 +27,6 @@ public func buildRouter(service: JobService, logger: Logger = Logger(label: "hpc
         on: router,
         serverURL: URL(string: "/")!,
         configuration: Configuration(dateTranscoder: .iso8601WithFractionalSeconds, jsonEncodingOptions: [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]),
-        middlewares: [ProblemMiddleware(logger: logger), BearerAuthMiddleware(tokens: APITokens(store: service.store), config: service.site.config, logger: logger), SubmitRequestMiddleware()])
+        middlewares: [ProblemMiddleware(logger: logger), BearerAuthMiddleware(tokens: APITokens(store: service.store), config: { service.site.config }, logger: logger), SubmitRequestMiddleware()])
     return router
 }

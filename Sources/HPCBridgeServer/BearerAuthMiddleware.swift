@@ -9,7 +9,8 @@ import OpenAPIRuntime
 /// The token itself is never logged or echoed: a refusal names only what was wrong with it.
 struct BearerAuthMiddleware: ServerMiddleware {
     let tokens: APITokens
-    let config: BridgeConfig
+    /// The config now (tokens declared by hash change with a reload).
+    let config: @Sendable () -> BridgeConfig
     let logger: Logger
 
     /// Operations the contract marks `security: []`.
@@ -26,7 +27,7 @@ struct BearerAuthMiddleware: ServerMiddleware {
             return Self.unauthorized("the Authorization header must read `Bearer <token>`")
         }
         let principal: APITokens.Principal?
-        do { principal = try tokens.authenticate(String(parts[1]).trimmingCharacters(in: .whitespaces), declaredIn: config) } catch {
+        do { principal = try tokens.authenticate(String(parts[1]).trimmingCharacters(in: .whitespaces), declaredIn: config()) } catch {
             logger.error("token lookup failed", metadata: ["error": "\(error)"])
             return ProblemResponse.make(.serviceUnavailable, detail: "the token store could not be read; retry shortly", headers: [.retryAfter: "5"])
         }

@@ -155,8 +155,9 @@ struct JobAPI: APIProtocol {
 
     func getPipeline(_ input: Operations.GetPipeline.Input) async throws -> Operations.GetPipeline.Output {
         let name = input.path.name
-        guard let pipeline = service.site.catalog.pipelines[name] else {
-            let known = service.site.catalog.pipelines.keys.sorted()
+        let catalog = service.site.catalog
+        guard let pipeline = catalog.pipelines[name] else {
+            let known = catalog.pipelines.keys.sorted()
             return .notFound(.init(body: .applicationProblemJson(Self.problem(404, "no pipeline \"\(name)\"\(EditDistance.hint(for: name, among: known)); GET /v1/pipelines lists them"))))
         }
         return .ok(.init(body: .json(try pipeline.document.decoded())))

@@ -7,7 +7,8 @@ import ServiceLifecycle
 
 /// `hpcbridge serve`: the job service. The HTTP API and one reconciler per cluster run in one
 /// `ServiceGroup`; SIGTERM or SIGINT stops them gracefully (in-flight requests finish, reconcilers end
-/// their cycle), and everything durable is already in the store.
+/// their cycle), and everything durable is already in the store. SIGHUP reloads config, catalogs and
+/// templates (`SiteReloader`).
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve",
@@ -47,8 +48,10 @@ struct ServeCommand: AsyncParsableCommand {
                                        logger: logger)
         // Shutdown runs in reverse: the event hub closes open streams, then HTTP drains, then the
         // reconcilers stop.
+        let reloader = SiteReloader(holder: assembly.siteHolder, configPath: site.configPath, catalogDirectory: site.catalog,
+                                    metrics: assembly.metrics, logger: logger)
         let services: [ServiceGroupConfiguration.ServiceConfiguration] =
-            assembly.reconcilers.map { .init(service: $0) } + [.init(service: app), .init(service: assembly.events)]
+            assembly.reconcilers.map { .init(service: $0) } + [.init(service: app), .init(service: assembly.events), .init(service: reloader)]
         let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
     }

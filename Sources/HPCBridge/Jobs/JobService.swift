@@ -9,7 +9,8 @@ import Logging
 public struct JobService: Sendable {
     public typealias Principal = APITokens.Principal
 
-    public let site: Site
+    /// The site now (shared with the submitter; a reload swaps it).
+    public var site: Site { submitter.site }
     public let store: JobStore
     public let submitter: JobSubmitter
     /// One reconciler per cluster: their controller health gates the immediate submission and readiness.
@@ -20,10 +21,9 @@ public struct JobService: Sendable {
     public let events: JobEventHub?
     var logger: Logger
 
-    public init(site: Site, store: JobStore, submitter: JobSubmitter, reconcilers: [String: Reconciler],
+    public init(store: JobStore, submitter: JobSubmitter, reconcilers: [String: Reconciler],
                 rateLimiter: SubmissionRateLimiter = SubmissionRateLimiter(), metrics: BridgeMetrics? = nil, events: JobEventHub? = nil,
                 logger: Logger = Logger(label: "hpcbridge.jobs")) {
-        self.site = site
         self.store = store
         self.submitter = submitter
         self.reconcilers = reconcilers

@@ -9,13 +9,19 @@ import Logging
 /// carrying its id, or submits it once. When the controller is down the job simply stays accepted and
 /// is submitted later: an outage never fails a job.
 public struct JobSubmitter: Sendable {
-    public let site: Site
+    /// The site now (a reload may swap it; read it once per request).
+    public var site: Site { siteHolder.current }
+    public let siteHolder: SiteHolder
     public let store: JobStore
     public let schedulers: [String: any BatchScheduler]
     public var logger: Logger
 
     public init(site: Site, store: JobStore, schedulers: [String: any BatchScheduler], logger: Logger = Logger(label: "hpcbridge.submitter")) {
-        self.site = site
+        self.init(siteHolder: SiteHolder(site), store: store, schedulers: schedulers, logger: logger)
+    }
+
+    public init(siteHolder: SiteHolder, store: JobStore, schedulers: [String: any BatchScheduler], logger: Logger = Logger(label: "hpcbridge.submitter")) {
+        self.siteHolder = siteHolder
         self.store = store
         self.schedulers = schedulers
         self.logger = logger
@@ -25,6 +31,7 @@ public struct JobSubmitter: Sendable {
     /// same request returns the job of the first attempt (`created` is false then).
     public func accept(_ request: JobRequest, idempotencyKey: String? = nil, now: Date = Date()) throws -> (job: Job, created: Bool) {
         let id = UUID()
+        let site = self.site
         let plan = try JobPlanner(site: site).plan(request, jobID: id)
         let rendered = try site.renderer.render(plan)
         let spec = BatchJobSpec(rendered, group: plan.group)

@@ -12,7 +12,7 @@ public final class BridgeMetrics: Sendable {
     public let registry: PrometheusCollectorRegistry
     private let lastReconcile = Mutex<[String: Date]>([:])
     private let knownGroups: Set<String>
-    private let knownPipelines: Set<String>
+    private let knownPipelines: Mutex<Set<String>>
     private let clusters: [String]
     private let startedAt = Date()
 
@@ -48,6 +48,7 @@ public final class BridgeMetrics: Sendable {
         static var resolved: MetricNameDescriptor { make("jobs_resolved", "total", "Jobs the controller had forgotten, resolved by source (accounting, exit_file).") }
         static var lost: MetricNameDescriptor { make("jobs_lost", "total", "Jobs marked lost: neither the scheduler, accounting nor the exit-code file knew their end.") }
         static var requeued: MetricNameDescriptor { make("jobs_requeued", "total", "Requeues the reconciler saw.") }
+        static var reloads: MetricNameDescriptor { make("reloads", "total", "Reloads of config, catalogs and templates on SIGHUP by result (ok, failed: the previous ones keep serving).") }
         static var httpRequests: MetricNameDescriptor { make("http_requests", "total", "HTTP requests by route pattern, method and status.") }
         static var httpDuration: MetricNameDescriptor { make("http_request_duration", "seconds", "HTTP request duration by route pattern and method.") }
         /// Every metric, with whether it is a histogram (for checks of dashboards and rules).
@@ -55,7 +56,7 @@ public final class BridgeMetrics: Sendable {
             let countersAndGauges: [MetricNameDescriptor] = [
                 buildInfo, startTime, jobs, accepted, finished, rejections, quotaRefusals, callErrors,
                 controllerCalls, lastSuccess, sinceSuccess, failures, adopted, recoverySubmitted, resolved,
-                lost, requeued, httpRequests,
+                lost, requeued, reloads, httpRequests,
             ]
             let histograms: [MetricNameDescriptor] = [queueWait, runTime, callDuration, cycleDuration, httpDuration]
             return countersAndGauges.map { ($0, false) } + histograms.map { ($0, true) }
@@ -70,11 +71,12 @@ public final class BridgeMetrics: Sendable {
     public init(groups: some Sequence<String>, pipelines: some Sequence<String>, clusters: [String], version: String = BridgeVersion.current) {
         registry = PrometheusCollectorRegistry()
         knownGroups = Set(groups)
-        knownPipelines = Set(pipelines)
+        knownPipelines = Mutex(Set(pipelines))
         self.clusters = clusters.sorted()
         registry.makeGauge(descriptor: Name.buildInfo, labels: [("version", version)]).set(to: 1)
         registry.makeGauge(descriptor: Name.startTime).set(to: startedAt.timeIntervalSince1970)
         // Series alerts rely on exist from the start, at zero.
+        for result in ["ok", "failed"] { _ = registry.makeCounter(descriptor: Name.reloads, labels: [("result", result)]) }
         for cluster in self.clusters {
             _ = registry.makeCounter(descriptor: Name.failures, labels: [("cluster", cluster)])
             _ = registry.makeCounter(descriptor: Name.lost, labels: [("cluster", cluster)])
@@ -83,7 +85,7 @@ public final class BridgeMetrics: Sendable {
 
     /// A configured name, or `unknown` for anything else.
     func group(_ name: String) -> String { knownGroups.contains(name) ? name : "unknown" }
-    func pipeline(_ name: String) -> String { knownPipelines.contains(name) ? name : "unknown" }
+    func pipeline(_ name: String) -> String { knownPipelines.withLock { $0.contains(name) } ? name : "unknown" }
 
     // MARK: Jobs
 
@@ -166,6 +168,14 @@ public final class BridgeMetrics: Sendable {
     /// A failed reconcile cycle (the controller did not answer, or the store refused).
     public func reconcileFailed(cluster: String) {
         registry.makeCounter(descriptor: Name.failures, labels: [("cluster", cluster)]).increment()
+    }
+
+    // MARK: Reload
+
+    /// A reload of config, catalogs and templates (SIGHUP), and the pipelines known afterwards.
+    public func reloaded(ok: Bool, pipelines: some Sequence<String>) {
+        registry.makeCounter(descriptor: Name.reloads, labels: [("result", ok ? "ok" : "failed")]).increment()
+        if ok { knownPipelines.withLock { $0 = Set(pipelines) } }
     }
 
     // MARK: HTTP

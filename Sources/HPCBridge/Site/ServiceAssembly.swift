@@ -14,6 +14,8 @@ public struct ServiceAssembly: Sendable {
     /// Live job changes for event streams; run it in the service group after the HTTP server, so that
     /// on shutdown it closes the streams before the server drains.
     public let events: JobEventHub
+    /// The site the running service uses; `SiteReloader` swaps it on SIGHUP.
+    public let siteHolder: SiteHolder
     /// Which scheduler implementation each cluster uses and why (logged at start, shown by `doctor`).
     public private(set) var schedulerChoices: [String: String]
 
@@ -45,7 +47,8 @@ public struct ServiceAssembly: Sendable {
         let schedulers = schedulers.reduce(into: [String: any BatchScheduler]()) { result, entry in
             result[entry.key] = InstrumentedScheduler(entry.value, cluster: entry.key, metrics: metrics)
         }
-        let submitter = JobSubmitter(site: site, store: store, schedulers: schedulers, logger: logger)
+        siteHolder = SiteHolder(site)
+        let submitter = JobSubmitter(siteHolder: siteHolder, store: store, schedulers: schedulers, logger: logger)
         var reconcilers: [String: Reconciler] = [:]
         for (name, scheduler) in schedulers {
             let cluster = site.config.clusters[name]
@@ -54,7 +57,7 @@ public struct ServiceAssembly: Sendable {
                                            submissionGrace: submissionGrace ?? cluster?.submissionGraceSeconds ?? 60, metrics: metrics, logger: logger)
         }
         self.reconcilers = reconcilers.keys.sorted().map { reconcilers[$0]! }
-        service = JobService(site: site, store: store, submitter: submitter, reconcilers: reconcilers, metrics: metrics, events: events, logger: logger)
+        service = JobService(store: store, submitter: submitter, reconcilers: reconcilers, metrics: metrics, events: events, logger: logger)
         schedulerChoices = schedulers.mapValues(\.path)
     }
 }

@@ -55,6 +55,12 @@ final class ServeProcess: @unchecked Sendable {
 
     var log: String { (try? String(contentsOfFile: root + "/serve.log", encoding: .utf8)) ?? "" }
 
+    /// Sends a signal to the running service without waiting (SIGHUP); false when it is not running.
+    func signal(_ signal: Int32) -> Bool {
+        guard let process, process.isRunning else { return false }
+        return kill(process.processIdentifier, signal) == 0
+    }
+
     /// Sends a signal and waits for the process to end; returns its exit status.
     @discardableResult
     func stop(signal: Int32 = SIGTERM) -> Int32 {

@@ -147,6 +147,41 @@ struct ServiceEndToEndTests {
         #expect((try? String(contentsOfFile: service.root + "/stream.txt", encoding: .utf8))?.hasPrefix("retry: 3000") == true)
     }
 
+    @Test("SIGHUP reloads the catalogs: a good change is served at once, a broken one keeps the old catalog")
+    func reloadOnSIGHUP() async throws {
+        try LiveCluster.check()
+        let service = try ServeProcess(root: try TestPaths.scratchDirectory("e2e"))
+        defer { service.stop() }
+        let catalogs = service.root + "/catalogs"
+        for name in ["gatk_variant_calling", "rnaseq_deseq2"] {
+            try TestPaths.write(try String(contentsOfFile: TestPaths.catalog + "/\(name).yaml", encoding: .utf8), to: catalogs + "/\(name).yaml")
+        }
+        try TestPaths.write(try String(contentsOfFile: service.configPath, encoding: .utf8)
+            .replacingOccurrences(of: "catalogs: \(TestPaths.catalog)", with: "catalogs: \(catalogs)"), to: service.configPath)
+        try await service.start()
+        let path = catalogs + "/gatk_variant_calling.yaml"
+        let original = try String(contentsOfFile: path, encoding: .utf8)
+        func version() async throws -> String? {
+            try await service.request("GET", "/v1/pipelines/gatk_variant_calling").body?["version"]?.stringValue
+        }
+        #expect(try await version() == "1.0.0")
+        try TestPaths.write(original.replacingOccurrences(of: "version: 1.0.0", with: "version: 1.2.0"), to: path)
+        #expect(service.signal(SIGHUP))
+        var seen = try await version()
+        for _ in 0..<50 where seen != "1.2.0" { try await Task.sleep(for: .milliseconds(100)); seen = try await version() }
+        #expect(seen == "1.2.0")
+
+        try TestPaths.write(original.replacingOccurrences(of: "version: 1.0.0", with: "version: 9.9.9")
+            .replacingOccurrences(of: "      minimum: 0\n      default: 30\n", with: "      minimun: 0\n      default: 30\n"), to: path)
+        #expect(service.signal(SIGHUP))
+        for _ in 0..<50 where !service.log.contains("reload failed") { try await Task.sleep(for: .milliseconds(100)) }
+        #expect(service.log.contains("gatk_variant_calling.yaml:"), "the broken file is named with its position")
+        #expect(try await version() == "1.2.0", "the previous catalog keeps serving")
+        let metrics = try await service.request("GET", "/metrics")
+        #expect(metrics.status == 200)
+        #expect(service.stop(signal: SIGTERM) == 0)
+    }
+
     @Test("SIGTERM stops gracefully; jobs that finish while the service is down are recorded after a restart")
     func stopAndRestart() async throws {
         let service = try await started()
