@@ -50,6 +50,8 @@ struct WatchCommand: AsyncParsableCommand {
         }
         // Replay the job's whole history first; for all jobs, start from now.
         var lastEventID: String? = job == nil ? nil : "0"
+        let progress = job != nil && isatty(STDOUT_FILENO) == 1 ? ProgressLine() : nil
+        defer { progress?.stop() }
         var attempts = 0
         while !Task.isCancelled {
             do {
@@ -58,7 +60,9 @@ struct WatchCommand: AsyncParsableCommand {
                     attempts = 0
                     if let id = event.id { lastEventID = id }
                     guard let t = event.data else { continue }
+                    progress?.clear()
                     print(Self.line(t))
+                    progress?.update(state: t.to_state, since: Self.date(t.at))
                     if job != nil, ["completed", "failed", "cancelled", "lost"].contains(t.to_state) {
                         throw t.to_state == "completed" ? ExitCode.success : ExitStatus.invalid
                     }
@@ -75,6 +79,12 @@ struct WatchCommand: AsyncParsableCommand {
             // The stream ended (the service restarted) or failed: reconnect and resume after the last id.
             try await Task.sleep(for: .seconds(min(30, 1 << min(attempts, 5))))
         }
+    }
+
+    static func date(_ text: String) -> Date {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return formatter.date(from: text) ?? Date()
     }
 
     static func line(_ t: Transition) -> String {
@@ -139,5 +149,49 @@ final class EventStreamReader: NSObject, URLSessionDataDelegate, @unchecked Send
             continuation.finish()
         }
         session.finishTasksAndInvalidate()
+    }
+}
+
+/// On a terminal, one line under the transitions that shows the job's state and how long it has been
+/// in it, rewritten every second (not drawn when the output is a file or a pipe).
+final class ProgressLine: @unchecked Sendable {
+    private let lock = NSLock()
+    private var state = "connecting"
+    private var since = Date()
+    private var ticker: Task<Void, Never>?
+
+    init() {
+        ticker = Task { [weak self] in
+            while !Task.isCancelled {
+                self?.draw()
+                try? await Task.sleep(for: .seconds(1))
+            }
+        }
+    }
+
+    /// The job's state and when it entered it (the transition's time, also for replayed history).
+    func update(state: String, since: Date) {
+        lock.withLock {
+            self.state = state
+            self.since = since
+        }
+        draw()
+    }
+
+    func clear() {
+        lock.withLock { FileHandle.standardOutput.write(Data("\r\u{1B}[2K".utf8)) }
+    }
+
+    private func draw() {
+        lock.withLock {
+            let seconds = Int(Date().timeIntervalSince(since))
+            let text = "\r\u{1B}[2K  \(state) for \(seconds / 3600 > 0 ? "\(seconds / 3600)h " : "")\((seconds / 60) % 60)m \(seconds % 60)s"
+            FileHandle.standardOutput.write(Data(text.utf8))
+        }
+    }
+
+    func stop() {
+        ticker?.cancel()
+        clear()
     }
 }

@@ -88,6 +88,12 @@ struct ServiceEndToEndTests {
         #expect(watched.status == 1, "a failed job ends the watch with status 1: \(watched.stderr)")
         let lines = watched.stdout.split(separator: "\n")
         #expect(lines.count == 4 && lines.last?.contains("running → failed") == true, "\(watched.stdout)")
+        // On a terminal (`script` gives it one) a progress line shows the state and how long it has lasted.
+        var environment = ProcessInfo.processInfo.environment
+        environment["HPCBRIDGE_URL"] = "http://127.0.0.1:\(service.port)"
+        environment["HPCBRIDGE_TOKEN"] = token
+        let tty = try run("/usr/bin/script", ["-qfec", "\(ServeProcess.binary) watch \(id) --timeout 60", "/dev/null"], environment: environment)
+        #expect(tty.stdout.contains("\u{1B}[2K  failed for "), "\(tty.stdout.debugDescription.suffix(400))")
 
         var bad = Self.gatk("relative.fastq", "/x_R2.fastq")
         if case .object(var members) = bad { members["research_group"] = "systems_biology_lab"; bad = .object(members) }
