@@ -18,8 +18,7 @@ struct ProblemMiddleware: ServerMiddleware {
         } catch let error as ServerError {
             if let decoding = error.underlyingError as? DecodingError, operationID == "submitJob" {
                 let (pointer, message) = Self.describe(decoding)
-                let problem = JobAPI.validationProblem([ValidationError(pointer: pointer, message: message)])
-                return (HTTPResponse(status: .unprocessableContent, headerFields: [.contentType: "application/problem+json"]), HTTPBody(try JSONEncoder().encode(problem)))
+                return try ProblemResponse.validation([ValidationError(pointer: pointer, message: message)])
             }
             if error.httpStatus.kind == .serverError {
                 logger.error("request failed", metadata: ["operation": "\(operationID)", "error": "\(error.underlyingError)"])

@@ -13,4 +13,10 @@ enum ProblemResponse {
         fields[.contentType] = "application/problem+json"
         return (HTTPResponse(status: status, headerFields: fields), HTTPBody(document.prettyJSON + "\n"))
     }
+
+    /// 422 with every validation error and its JSON Pointer, in the contract's `ValidationProblem` shape.
+    static func validation(_ errors: [ValidationError]) throws -> (HTTPResponse, HTTPBody?) {
+        let body = try JSONEncoder().encode(JobAPI.validationProblem(errors))
+        return (HTTPResponse(status: .unprocessableContent, headerFields: [.contentType: "application/problem+json"]), HTTPBody(body))
+    }
 }

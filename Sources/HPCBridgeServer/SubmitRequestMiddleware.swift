@@ -35,10 +35,7 @@ struct SubmitRequestMiddleware: ServerMiddleware {
                 throw ValidationFailure([ValidationError(pointer: JSONPointer(tokens: ["resources"]), message: "must be an object such as {\"cpus\": 8, \"memory\": \"32G\"}; got \(resources.kindForHumans)")])
             }
         } catch let failure as ValidationFailure {
-            let problem = JobAPI.validationProblem(failure.errors)
-            var fields = HTTPFields()
-            fields[.contentType] = "application/problem+json"
-            return (HTTPResponse(status: .unprocessableContent, headerFields: fields), HTTPBody(try JSONEncoder().encode(problem)))
+            return try ProblemResponse.validation(failure.errors)
         }
         var (response, responseBody) = try await next(request, HTTPBody(data), metadata)
         // The generated serializer percent-encodes header values (OpenAPI's "simple" style), which

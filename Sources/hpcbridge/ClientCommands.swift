@@ -157,7 +157,7 @@ struct ListCommand: AsyncParsableCommand {
                 let page = try ok.body.json
                 for job in page.jobs {
                     print([job.id, job.state.rawValue, job.pipelineName, job.researchGroup, job.nativeJobId ?? "-",
-                           ISO8601DateFormatter().string(from: job.createdAt)].joined(separator: "\t"))
+                           job.createdAt.formatted(.iso8601)].joined(separator: "\t"))
                 }
                 shown += page.jobs.count
                 cursor = page.nextCursor

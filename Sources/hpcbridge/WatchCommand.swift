@@ -82,9 +82,7 @@ struct WatchCommand: AsyncParsableCommand {
     }
 
     static func date(_ text: String) -> Date {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return formatter.date(from: text) ?? Date()
+        (try? Date(text, strategy: Date.iso8601WithFractionalSeconds)) ?? Date()
     }
 
     static func line(_ t: Transition) -> String {

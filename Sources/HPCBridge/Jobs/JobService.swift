@@ -192,7 +192,7 @@ public struct JobService: Sendable {
     /// The last `lines` lines of the job's stdout and stderr (empty before it starts).
     public func logs(_ id: UUID, lines: Int, for principal: Principal) throws -> LogTail {
         let (job, _) = try self.job(id, for: principal)
-        let directory = (try? JobSubmitter.spec(of: job))?.workingDirectory ?? ""
+        let directory = JobSubmitter.runDirectory(of: job) ?? ""
         return LogTail(directory: directory, lines: lines)
     }
 
@@ -220,7 +220,7 @@ public struct JobService: Sendable {
         let (stream, continuation) = AsyncStream.makeStream(of: String.self, bufferingPolicy: .bufferingNewest(10_000))
         let forward = Task {
             continuation.yield(ServerSentEvents.retry(milliseconds: 3000))
-            var last = resumeAfter ?? Int64.max
+            var last = resumeAfter
             if let resumeAfter {
                 var position = resumeAfter
                 while true {
@@ -233,7 +233,7 @@ public struct JobService: Sendable {
                 }
             }
             for await summary in live {
-                if let sequence = summary.transition.sequence, last != Int64.max, sequence <= last { continue }
+                if let last, let sequence = summary.transition.sequence, sequence <= last { continue }
                 continuation.yield(ServerSentEvents.transition(summary))
             }
             continuation.finish()
@@ -258,7 +258,7 @@ public struct JobService: Sendable {
     public func logStream(_ id: UUID, lines: Int, for principal: Principal, poll: Duration = .seconds(1), heartbeat: Duration = .seconds(15)) throws -> AsyncStream<String> {
         let (job, _) = try self.job(id, for: principal)
         guard let hub = events else { throw Refusal.unavailable("this service has no event stream", retryAfter: 60) }
-        let directory = (try? JobSubmitter.spec(of: job))?.workingDirectory ?? ""
+        let directory = JobSubmitter.runDirectory(of: job) ?? ""
         let store = self.store
         // Subscribing ties the stream to the hub's lifetime (it ends on shutdown) and wakes the loop
         // when the job changes state.

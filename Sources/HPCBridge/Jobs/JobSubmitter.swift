@@ -52,6 +52,11 @@ public struct JobSubmitter: Sendable {
         }
     }
 
+    /// The job's run directory (where its logs and exit-code file are), from the spec it was accepted with.
+    public static func runDirectory(of job: Job) -> String? {
+        (try? spec(of: job))?.workingDirectory
+    }
+
     /// The spec a job was accepted with.
     public static func spec(of job: Job) throws -> BatchJobSpec {
         try JSONDecoder().decode(BatchJobSpec.self, from: Data(job.intentJSON.utf8))

@@ -19,12 +19,10 @@ public enum ServerSentEvents {
     /// resumes after it), `data` the transition with whose job it is.
     public static func transition(_ summary: JobStore.Event.Summary) -> String {
         let t = summary.transition
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
         var data: [String: JSONValue] = [
             "job_id": .string(t.jobID.uuidString.lowercased()), "research_group": .string(summary.group),
             "pipeline_name": .string(summary.pipeline), "to_state": .string(t.toState.rawValue),
-            "at": .string(formatter.string(from: t.at)), "source": .string(t.source),
+            "at": .string(t.at.iso8601WithFractionalSeconds), "source": .string(t.source),
         ]
         if let sequence = t.sequence { data["sequence"] = .number(Double(sequence)) }
         if let from = t.fromState { data["from_state"] = .string(from.rawValue) }

@@ -52,9 +52,7 @@ public struct StructuredLogHandler: LogHandler {
 
     /// One line in the chosen format (a pure function, for tests).
     public static func line(format: Format, time: Date, level: Logger.Level, message: String, fields: [String: String]) -> String {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        let timestamp = formatter.string(from: time)
+        let timestamp = time.iso8601WithFractionalSeconds
         let keys = fields.keys.sorted()
         switch format {
         case .json:

@@ -176,8 +176,7 @@ public actor Reconciler: Service {
                 accountingError = "\(error)"
             }
             for job in vanished {
-                let spec = try? JobSubmitter.spec(of: job)
-                let exitPath = (spec?.workingDirectory ?? "/nonexistent") + "/" + ScriptRenderer.exitCodeFile
+                let exitPath = (JobSubmitter.runDirectory(of: job) ?? "/nonexistent") + "/" + ScriptRenderer.exitCodeFile
                 let record = job.nativeJobID.flatMap { accounting[NativeJobID($0)] }
                 switch resolver.resolve(accounting: record, accountingError: accountingError, exitCodePath: exitPath, vanishedAt: job.vanishedAt ?? now, now: now) {
                 case .resolved(let status, let exit, let source):

@@ -130,6 +130,9 @@ public final class JobStore: Sendable {
         return migrator
     }
 
+    /// The lifecycle states of unfinished jobs, as stored.
+    static let openStates = JobState.allCases.filter { !$0.isTerminal }.map(\.rawValue)
+
     /// The journal mode SQLite reports (`wal`).
     public func journalMode() throws -> String {
         try pool.read { db in try String.fetchOne(db, sql: "PRAGMA journal_mode") ?? "" }
@@ -361,8 +364,7 @@ public final class JobStore: Sendable {
     /// How many of a group's jobs are not finished (the `max_active_jobs` quota counts these).
     public func activeJobCount(group: String) throws -> Int {
         try pool.read { db in
-            let open = JobState.allCases.filter { !$0.isTerminal }.map(\.rawValue)
-            return try JobRecord.filter(Column("researchGroup") == group && open.contains(Column("state"))).fetchCount(db)
+            return try JobRecord.filter(Column("researchGroup") == group && Self.openStates.contains(Column("state"))).fetchCount(db)
         }
     }
 
@@ -377,8 +379,7 @@ public final class JobStore: Sendable {
     /// Every job of a cluster that is not finished: what the reconciler follows, also after a restart.
     public func nonTerminalJobs(cluster: String) throws -> [Job] {
         try pool.read { db in
-            let open = JobState.allCases.filter { !$0.isTerminal }.map(\.rawValue)
-            return try JobRecord.filter(Column("cluster") == cluster && open.contains(Column("state")))
+            return try JobRecord.filter(Column("cluster") == cluster && Self.openStates.contains(Column("state")))
                 .order(Column("createdAt")).fetchAll(db).map(\.job)
         }
     }
