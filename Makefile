@@ -5,7 +5,7 @@ BIN := .build/debug/hpcbridge
 CONFIG ?= config/hpcbridge.yaml
 DEMO_JOB_ID := 0b7c52a4-8f0e-4a43-9d57-3c1a2b9d6e10
 
-.PHONY: all build test run examples tokens validate golden clean cluster
+.PHONY: all build test run examples tokens validate golden clean cluster bench bench-smoke bench-tools
 
 all: build
 
@@ -70,6 +70,25 @@ validate: build
 ## golden: regenerate the golden scripts after a deliberate template change (review the diff!)
 golden: build
 	HPCBRIDGE_UPDATE_GOLDEN=1 $(SWIFT) test --skip-build --filter GoldenScriptTests
+
+## bench: the benchmarks of BENCHMARKS.md against the dev cluster, on a release build; prints Markdown
+## tables and writes them with the JSON to var/bench/ (about 25 minutes plus a first release build)
+bench: cluster bench-tools
+	$(SWIFT) build -c release --product hpcbridge
+	$(SWIFT) build -c release --product hpcbridge-bench
+	.build/release/hpcbridge-bench --hpcbridge .build/release/hpcbridge
+
+## bench-smoke: the whole harness with a few jobs per contender on the debug build (CI runs it so it
+## cannot rot; its numbers mean nothing)
+bench-smoke: cluster build bench-tools
+	.build/debug/hpcbridge-bench --smoke --hpcbridge .build/debug/hpcbridge
+
+## bench-tools: wrk (HTTP load) and socat (relays wrk's TCP to slurmrestd's unix socket), from Debian
+bench-tools:
+	@missing=""; for tool in wrk socat; do command -v $$tool > /dev/null || missing="$$missing $$tool"; done; \
+	 if [ -n "$$missing" ]; then echo "installing$$missing"; \
+	   DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing > /tmp/hpcbridge-bench-apt.log 2>&1 \
+	   || { apt-get update -q > /dev/null 2>&1; DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; }; fi
 
 clean:
 	rm -rf .build var

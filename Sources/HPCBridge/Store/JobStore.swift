@@ -171,6 +171,18 @@ public final class JobStore: Sendable {
         return insertion
     }
 
+    /// Inserts many jobs as they are, each with its first transition, in one transaction: for imports and
+    /// for benchmarks that need a large store. No idempotency keys; observers are not told (nothing that
+    /// serves the API is expected to have the store open yet).
+    public func insert(contentsOf jobs: [Job], source: String = "import") throws {
+        try pool.write { db in
+            for job in jobs {
+                try JobRecord(job).insert(db)
+                try Self.record(JobTransition(jobID: job.id, fromState: nil, toState: job.state, at: job.createdAt, source: source, reason: "imported"), in: db)
+            }
+        }
+    }
+
     @discardableResult
     private static func record(_ transition: JobTransition, in db: Database) throws -> JobTransition {
         var record = TransitionRecord(transition)

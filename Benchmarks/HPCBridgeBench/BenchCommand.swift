@@ -1,0 +1,109 @@
+import ArgumentParser
+import AsyncHTTPClient
+import Foundation
+
+/// `hpcbridge-bench`: measures hpcbridge against raw libslurm, an sbatch loop and slurmrestd on the dev
+/// cluster, prints one Markdown table per benchmark and writes the whole run as JSON. Numbers only:
+/// nothing here fails because the machine is slow; it fails when a contender does not work.
+@main
+struct BenchCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "hpcbridge-bench",
+        abstract: "Benchmarks hpcbridge against libslurm, sbatch and slurmrestd on the dev cluster (see BENCHMARKS.md).")
+
+    enum Part: String, CaseIterable, ExpressibleByArgument {
+        case submission, reconcile, reads, scrape
+    }
+
+    @Option(help: "The hpcbridge binary to benchmark (build it with -c release for numbers that mean something).")
+    var hpcbridge = ".build/release/hpcbridge"
+
+    @Option(help: "The Slurm account benchmark jobs are charged to (needs an association for this user).")
+    var account = "cancer_genomics_lab"
+
+    @Option(help: "Where results (JSON, Markdown) and scratch files go.")
+    var output = "var/bench"
+
+    @Option(parsing: .upToNextOption, help: "Which benchmarks to run (default: all).")
+    var only: [Part] = Part.allCases
+
+    @Option(help: "Trials per submission contender (default 3).")
+    var trials: Int?
+
+    @Option(help: "Jobs per submission trial (default 500).")
+    var jobs: Int?
+
+    @Option(help: "Seconds per wrk run (default 30).")
+    var readSeconds: Int?
+
+    @Flag(help: "A few jobs per contender and tiny sizes: proves the harness works (CI), measures nothing.")
+    var smoke = false
+
+    func run() async throws {
+        let repository = FileManager.default.currentDirectoryPath
+        let binary = hpcbridge.hasPrefix("/") ? hpcbridge : repository + "/" + hpcbridge
+        guard FileManager.default.isExecutableFile(atPath: binary) else {
+            throw BenchError("no hpcbridge binary at \(binary); build it first (`swift build -c release`, or use `make bench`)")
+        }
+        var settings = BenchSettings(repository: repository, hpcbridgeBinary: binary, account: account, smoke: smoke)
+        if let trials { settings.trials = trials }
+        if let jobs { settings.submissionJobs = jobs }
+        if let readSeconds { settings.readSeconds = readSeconds }
+
+        let stamp = Self.stamp.string(from: Date())
+        let outputDirectory = output.hasPrefix("/") ? output : repository + "/" + output
+        let workDirectory = outputDirectory + "/work-\(stamp)"
+        try FileManager.default.createDirectory(atPath: workDirectory, withIntermediateDirectories: true)
+
+        let cluster = BenchCluster(account: account)
+        try cluster.prepare()
+        var report = BenchReport(startedAt: Date(), command: CommandLine.arguments.joined(separator: " "),
+                                 machine: BenchReport.machine(repository: repository, binary: binary), settings: settings)
+        let client = HTTPLoad.client(connections: max(settings.httpClients, settings.readConnections))
+        do {
+            if only.contains(.submission) {
+                print("1. submission throughput")
+                report.submission = try await SubmissionBenchmark(settings: settings, cluster: cluster, workDirectory: workDirectory, client: client).run()
+            }
+            if only.contains(.reconcile) {
+                print("2. reconcile cost")
+                report.reconcile = try await ReconcileBenchmark(settings: settings, cluster: cluster, workDirectory: workDirectory).run()
+            }
+            if only.contains(.reads) {
+                print("3. API reads")
+                report.reads = try await ReadBenchmark(settings: settings, cluster: cluster, workDirectory: workDirectory, client: client).run()
+            }
+            if only.contains(.scrape) {
+                print("4. /metrics scrape and memory")
+                report.scrape = try await ScrapeBenchmark(settings: settings, cluster: cluster, workDirectory: workDirectory, client: client).run()
+            }
+        } catch {
+            try? await client.shutdown()
+            try? cluster.clear()
+            throw error
+        }
+        try await client.shutdown()
+        report.finishedAt = Date()
+        report.judgeGoals()
+
+        let markdown = ReportTable.render(report)
+        print("\n" + markdown)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        encoder.dateEncodingStrategy = .iso8601
+        let json = try encoder.encode(report)
+        let base = outputDirectory + "/bench-\(stamp)\(smoke ? "-smoke" : "")"
+        try json.write(to: URL(fileURLWithPath: base + ".json"))
+        try markdown.write(toFile: base + ".md", atomically: true, encoding: .utf8)
+        print("written: \(base).json and \(base).md")
+        try? FileManager.default.removeItem(atPath: workDirectory)
+    }
+
+    static let stamp: DateFormatter = {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.dateFormat = "yyyyMMdd-HHmmss"
+        return formatter
+    }()
+}

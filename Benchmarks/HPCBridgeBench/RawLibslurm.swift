@@ -1,0 +1,54 @@
+import CSlurmShim
+import Foundation
+import HPCBridge
+
+/// The baseline: libslurm's submit call through CSlurmShim in a plain loop, with nothing around it.
+enum RawLibslurm {
+    /// A trivial batch job, the same for every contender that submits by hand.
+    struct TrivialJob: Sendable {
+        var name: String
+        var account: String
+        var partition: String
+        var comment = ""
+        var hold = false
+        var script = "#!/bin/sh\ntrue\n"
+        var workDirectory = "/tmp"
+    }
+
+    static func requireUsable() throws {
+        let status = SlurmLibraryStatus.probe()
+        guard status.usable else { throw BenchError("libslurm cannot be used here: \(status.reason)") }
+    }
+
+    /// Submits one job and returns its Slurm id. The environment is this process's, as sbatch sends its own.
+    static func submit(_ job: TrivialJob, environment: [String]) throws -> UInt32 {
+        let strings = [job.script, job.name, job.account, job.partition, job.workDirectory, "/dev/null", job.comment]
+        let owned = strings.map { strdup($0) }
+        let environmentOwned = environment.map { strdup($0) }
+        defer {
+            owned.forEach { free($0) }
+            environmentOwned.forEach { free($0) }
+        }
+        let environmentPointers = environmentOwned.map { UnsafePointer<CChar>($0) }
+        var id: UInt32 = 0
+        var number: Int32 = 0
+        var message = [CChar](repeating: 0, count: 512)
+        let result = environmentPointers.withUnsafeBufferPointer { envp in
+            var request = hb_submit_request(
+                script: owned[0], name: owned[1], account: owned[2], partition: owned[3], qos: nil, work_dir: owned[4],
+                std_out: owned[5], std_err: owned[5], comment: job.comment.isEmpty ? nil : owned[6], cpus: 1, memory_mb: 100,
+                time_minutes: 1, gpus: 0, hold: job.hold ? 1 : 0, environment: envp.baseAddress, environment_count: UInt32(environment.count))
+            return hb_slurm_submit(&request, &id, &number, &message, message.count)
+        }
+        guard result == HB_OK else {
+            let words = message.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+            throw BenchError("libslurm refused the job: \(words) (errno \(number))")
+        }
+        return id
+    }
+
+    /// This process's environment as KEY=VALUE strings.
+    static var processEnvironment: [String] {
+        ProcessInfo.processInfo.environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
+    }
+}

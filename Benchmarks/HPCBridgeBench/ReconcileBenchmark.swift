@@ -1,0 +1,119 @@
+import Foundation
+import HPCBridge
+
+/// 2. Reconcile cost: one `Reconciler` cycle (the service's own code, in this process) over a store of N
+/// submitted jobs that are held in the controller, for the library and the CLI path.
+struct ReconcileBenchmark {
+    struct Result: Codable, Sendable {
+        var jobs: Int
+        var path: String
+        /// The first cycle: every job moves from queued to held (N transitions in one transaction).
+        var fullCycleMS: Double
+        var fullCycleCPUMS: Double
+        var fullCycleTransitions: Int
+        var fullCycleControllerRPCs: Int
+        /// Medians over repeated cycles in which nothing changed.
+        var noChangeCycleMS: Double
+        var noChangeCycleCPUMS: Double
+        var noChangeCycleControllerRPCs: Double
+        var noChangeRepetitions: Int
+        /// The RPC types the controller counted during the full cycle.
+        var fullCycleRPCTypes: [String: Int]
+    }
+
+    enum Path: String, CaseIterable { case library, cli }
+
+    let settings: BenchSettings
+    let cluster: BenchCluster
+    let workDirectory: String
+
+    func run() async throws -> [Result] {
+        try RawLibslurm.requireUsable()
+        try cluster.clear()
+        let siteDirectory = workDirectory + "/reconcile-site"
+        let site = try Site.load(configPath: try BridgeService.writeSite(in: siteDirectory, repository: settings.repository, cluster: cluster, port: 0))
+        let environment = RawLibslurm.processEnvironment
+        var held: [(id: UUID, native: UInt32)] = []
+        var results: [Result] = []
+        for size in settings.reconcileSizes.sorted() {
+            let clock = ContinuousClock()
+            let start = clock.now
+            while held.count < size {
+                let id = UUID()
+                let job = RawLibslurm.TrivialJob(name: "bench-reconcile", account: cluster.account, partition: cluster.partition,
+                                                 comment: "hpcbridge:" + id.uuidString.lowercased(), hold: true)
+                held.append((id, try RawLibslurm.submit(job, environment: environment)))
+            }
+            print(String(format: "  %d held jobs in the controller (topped up in %.1f s)", size, (clock.now - start).milliseconds / 1000))
+            for path in Path.allCases {
+                let result = try await measure(path, jobs: Array(held.prefix(size)), site: site)
+                print(String(format: "  %6d jobs  %@  full cycle %9.2f ms (cpu %8.2f ms, %d transitions, %d RPCs)  no-change cycle %8.3f ms (cpu %7.3f ms, %.2f RPCs)",
+                             size, ReportTable.pad(path.rawValue, 7), result.fullCycleMS, result.fullCycleCPUMS, result.fullCycleTransitions,
+                             result.fullCycleControllerRPCs, result.noChangeCycleMS, result.noChangeCycleCPUMS, result.noChangeCycleControllerRPCs))
+                results.append(result)
+            }
+        }
+        try cluster.clear()
+        return results
+    }
+
+    private func measure(_ path: Path, jobs: [(id: UUID, native: UInt32)], site: Site) async throws -> Result {
+        let directory = workDirectory + "/reconcile-\(jobs.count)-\(path.rawValue)"
+        try? FileManager.default.removeItem(atPath: directory)
+        let store = try JobStore(path: directory + "/hpcbridge.sqlite")
+        let now = Date()
+        try store.insert(contentsOf: jobs.map { Self.submittedJob($0.id, native: $0.native, at: now) }, source: "benchmark")
+        let scheduler: any BatchScheduler = path == .library ? try SlurmLibraryScheduler() : SlurmCLIScheduler()
+        let reconciler = Reconciler(cluster: "dev", store: store, scheduler: scheduler,
+                                    submitter: JobSubmitter(site: site, store: store, schedulers: ["dev": scheduler]),
+                                    interval: .seconds(3600), submissionGrace: 3600)
+
+        let clock = ContinuousClock()
+        var rpcBefore = try cluster.rpcCounts()
+        var cpuBefore = CPUTime.now()
+        var started = clock.now
+        let full = try await reconciler.cycle()
+        let fullWall = (clock.now - started).milliseconds
+        let fullCPU = CPUTime.now() - cpuBefore
+        let fullRPCs = BenchCluster.rpcDelta(from: rpcBefore, to: try cluster.rpcCounts())
+
+        var walls: [Double] = []
+        var cpus: [Double] = []
+        rpcBefore = try cluster.rpcCounts()
+        for _ in 0..<settings.noChangeRepetitions {
+            cpuBefore = CPUTime.now()
+            started = clock.now
+            let report = try await reconciler.cycle()
+            walls.append((clock.now - started).milliseconds)
+            cpus.append(CPUTime.now() - cpuBefore)
+            if report.transitions != 0 { print("  note: a no-change cycle made \(report.transitions) transitions") }
+        }
+        let noChangeRPCs = BenchCluster.rpcDelta(from: rpcBefore, to: try cluster.rpcCounts()).values.reduce(0, +)
+        return Result(jobs: jobs.count, path: path.rawValue, fullCycleMS: fullWall, fullCycleCPUMS: fullCPU,
+                      fullCycleTransitions: full.transitions, fullCycleControllerRPCs: fullRPCs.values.reduce(0, +),
+                      noChangeCycleMS: Statistics.median(walls), noChangeCycleCPUMS: Statistics.median(cpus),
+                      noChangeCycleControllerRPCs: Double(noChangeRPCs) / Double(max(1, settings.noChangeRepetitions)),
+                      noChangeRepetitions: settings.noChangeRepetitions, fullCycleRPCTypes: fullRPCs)
+    }
+
+    /// A job as the service records it after a submission, pointing at a held job in the controller.
+    static func submittedJob(_ id: UUID, native: UInt32, at date: Date) -> Job {
+        var job = Job(id: id, state: .queued, pipelineName: "gatk_variant_calling", pipelineVersion: "1.0.0", parametersJSON: "{}",
+                      researchGroup: BridgeService.group, description: nil, cluster: "dev", createdAt: date, scriptDigest: "", intentJSON: "{}")
+        job.nativeJobID = String(native)
+        job.submittedAt = date
+        return job
+    }
+}
+
+/// CPU time (user + system) of this process and of its waited-for children (the CLI path's squeue).
+enum CPUTime {
+    static func now() -> Double {
+        func milliseconds(_ who: __rusage_who) -> Double {
+            var usage = rusage()
+            getrusage(__rusage_who_t(who.rawValue), &usage)
+            return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) * 1000 + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1000
+        }
+        return milliseconds(RUSAGE_SELF) + milliseconds(RUSAGE_CHILDREN)
+    }
+}

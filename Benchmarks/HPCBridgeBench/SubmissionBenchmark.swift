@@ -1,0 +1,180 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+
+/// 1. Submission throughput: the same number of jobs through each contender, in rotating order, with
+/// the benchmark partition emptied between trials.
+struct SubmissionBenchmark {
+    enum Contender: String, CaseIterable, Codable, Sendable {
+        case libslurm = "raw libslurm loop"
+        case sbatch = "sbatch --parsable loop"
+        case slurmrestd = "slurmrestd POST job/submit"
+        case hpcbridge = "hpcbridge POST /v1/jobs"
+    }
+
+    struct Trial: Codable, Sendable {
+        var contender: Contender
+        var jobs: Int
+        var seconds: Double
+        var jobsPerSecond: Double
+        var latencyP50MS: Double
+        var latencyP99MS: Double
+        var errors: Int
+        /// Controller RPCs per submitted job (sdiag delta over the trial).
+        var controllerRPCsPerJob: Double
+    }
+
+    struct Result: Codable, Sendable {
+        var contender: Contender
+        var clients: Int
+        var trials: [Trial]
+        var medianJobsPerSecond: Double
+        var medianLatencyP50MS: Double
+        var medianLatencyP99MS: Double
+        var errors: Int
+        var controllerRPCsPerJob: Double
+    }
+
+    let settings: BenchSettings
+    let cluster: BenchCluster
+    let workDirectory: String
+    let client: HTTPClient
+
+    func run() async throws -> [Result] {
+        try RawLibslurm.requireUsable()
+        try cluster.clear()
+        let restDirectory = workDirectory + "/slurmrestd"
+        try FileManager.default.createDirectory(atPath: restDirectory, withIntermediateDirectories: true)
+        let slurmrestd = try await SlurmrestdProcess.start(in: restDirectory, client: client)
+        defer { slurmrestd.stop() }
+
+        var trials: [Trial] = []
+        let contenders = Contender.allCases
+        for round in 0..<settings.trials {
+            // Rotate the order each round so no contender always follows the same one.
+            let order = (0..<contenders.count).map { contenders[($0 + round) % contenders.count] }
+            for contender in order {
+                let before = try cluster.rpcCounts()
+                var trial = try await self.trial(contender, round: round, slurmrestd: slurmrestd)
+                let rpcs = BenchCluster.rpcDelta(from: before, to: try cluster.rpcCounts())
+                trial.controllerRPCsPerJob = Double(rpcs.values.reduce(0, +)) / Double(max(1, trial.jobs))
+                let queued = try cluster.queuedJobs()
+                if queued != settings.submissionJobs - trial.errors {
+                    trial.errors += abs(settings.submissionJobs - queued)
+                    print("  warning: \(contender.rawValue) left \(queued) jobs queued, expected \(settings.submissionJobs)")
+                }
+                print("  round \(round + 1)  " + ReportTable.pad(contender.rawValue, 28) + String(format: "%8.1f jobs/s  p50 %7.2f ms  p99 %7.2f ms  errors %d",
+                                                                                         trial.jobsPerSecond, trial.latencyP50MS, trial.latencyP99MS, trial.errors))
+                trials.append(trial)
+                try cluster.clear()
+            }
+        }
+        return contenders.map { contender in
+            let mine = trials.filter { $0.contender == contender }
+            return Result(contender: contender, clients: clients(of: contender), trials: mine,
+                          medianJobsPerSecond: Statistics.median(mine.map(\.jobsPerSecond)),
+                          medianLatencyP50MS: Statistics.median(mine.map(\.latencyP50MS)),
+                          medianLatencyP99MS: Statistics.median(mine.map(\.latencyP99MS)),
+                          errors: mine.map(\.errors).reduce(0, +),
+                          controllerRPCsPerJob: Statistics.median(mine.map(\.controllerRPCsPerJob)))
+        }
+    }
+
+    func clients(of contender: Contender) -> Int {
+        switch contender {
+        case .libslurm, .sbatch: 1
+        case .slurmrestd, .hpcbridge: settings.httpClients
+        }
+    }
+
+    private func trial(_ contender: Contender, round: Int, slurmrestd: SlurmrestdProcess) async throws -> Trial {
+        let jobs = settings.submissionJobs
+        switch contender {
+        case .libslurm:
+            let environment = RawLibslurm.processEnvironment
+            let job = RawLibslurm.TrivialJob(name: "bench-libslurm", account: cluster.account, partition: cluster.partition)
+            return try timedLoop(contender, jobs: jobs) { _ in _ = try RawLibslurm.submit(job, environment: environment) }
+        case .sbatch:
+            let arguments = ["--parsable", "-J", "bench-sbatch", "-A", cluster.account, "-p", cluster.partition, "-o", "/dev/null",
+                             "-D", "/tmp", "-c", "1", "--mem=100", "-t", "1", "--wrap", "true"]
+            return try timedLoop(contender, jobs: jobs) { _ in try Shell.checked("sbatch", arguments) }
+        case .slurmrestd:
+            let body = Self.slurmrestdBody(account: cluster.account, partition: cluster.partition)
+            let url = slurmrestd.url("/slurm/\(SlurmrestdProcess.apiVersion)/job/submit")
+            let outcome = await HTTPLoad.run(client: client, count: jobs, concurrency: settings.httpClients) { _ in
+                var request = HTTPClientRequest(url: url)
+                request.method = .POST
+                request.headers.add(name: "Content-Type", value: "application/json")
+                request.body = .bytes(ByteBuffer(string: body))
+                return request
+            }
+            return Trial(contender, outcome, expecting: [200])
+        case .hpcbridge:
+            let directory = workDirectory + "/submission-\(round + 1)"
+            try? FileManager.default.removeItem(atPath: directory)
+            let service = try await BridgeService.start(binary: settings.hpcbridgeBinary, directory: directory,
+                                                        repository: settings.repository, cluster: cluster, client: client)
+            let body = try Self.hpcbridgeBody(repository: settings.repository)
+            let outcome = await HTTPLoad.run(client: client, count: jobs, concurrency: settings.httpClients) { _ in
+                service.request("/v1/jobs", method: .POST, json: body)
+            }
+            await service.stop()
+            return Trial(contender, outcome, expecting: [201])
+        }
+    }
+
+    /// A sequential loop, timed per call.
+    private func timedLoop(_ contender: Contender, jobs: Int, _ submit: (Int) throws -> Void) throws -> Trial {
+        let clock = ContinuousClock()
+        var latencies: [Double] = []
+        var errors = 0
+        let start = clock.now
+        for index in 0..<jobs {
+            let sent = clock.now
+            do { try submit(index) } catch {
+                errors += 1
+                if errors == 1 { print("  \(contender.rawValue): \(error)") }
+            }
+            latencies.append((clock.now - sent).milliseconds)
+        }
+        let seconds = (clock.now - start).milliseconds / 1000
+        return Trial(contender: contender, jobs: jobs, seconds: seconds, jobsPerSecond: Double(jobs - errors) / seconds,
+                     latencyP50MS: Statistics.percentile(latencies, 50), latencyP99MS: Statistics.percentile(latencies, 99),
+                     errors: errors, controllerRPCsPerJob: 0)
+    }
+
+    /// The same trivial job as the other contenders, in slurmrestd v0.0.38's submit format.
+    static func slurmrestdBody(account: String, partition: String) -> String {
+        let environment = ProcessInfo.processInfo.environment
+        let job: [String: Any] = [
+            "name": "bench-slurmrestd", "account": account, "partition": partition, "current_working_directory": "/tmp",
+            "standard_output": "/dev/null", "standard_error": "/dev/null", "cpus_per_task": 1, "memory_per_node": 100,
+            "time_limit": 1, "environment": environment,
+        ]
+        let data = try! JSONSerialization.data(withJSONObject: ["script": "#!/bin/sh\ntrue\n", "job": job], options: [.sortedKeys])
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    /// The repository's GATK example request for the benchmark group, with resources the one node can
+    /// hold: the whole path (validation of a real catalog, rendering of a real template) is exercised.
+    static func hpcbridgeBody(repository: String) throws -> String {
+        let data = try Data(contentsOf: URL(fileURLWithPath: repository + "/config/examples/gatk_variant_calling.json"))
+        guard var request = try JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+            throw BenchError("config/examples/gatk_variant_calling.json is not a JSON object")
+        }
+        request["research_group"] = BridgeService.group
+        request["resources"] = ["cpus": 1, "memory": "1G", "time_limit": "00:10:00"]
+        return String(decoding: try JSONSerialization.data(withJSONObject: request, options: [.sortedKeys]), as: UTF8.self)
+    }
+}
+
+extension SubmissionBenchmark.Trial {
+    init(_ contender: SubmissionBenchmark.Contender, _ outcome: LoadOutcome, expecting expected: Set<Int>) {
+        let errors = outcome.errors(expecting: expected)
+        if let first = outcome.failures.first { print("  \(contender.rawValue): \(first)") }
+        self.init(contender: contender, jobs: outcome.completed + outcome.failures.count, seconds: outcome.seconds,
+                  jobsPerSecond: Double(outcome.completed - (errors - outcome.failures.count)) / max(outcome.seconds, 1e-9),
+                  latencyP50MS: Statistics.percentile(outcome.latenciesMS, 50), latencyP99MS: Statistics.percentile(outcome.latenciesMS, 99),
+                  errors: errors, controllerRPCsPerJob: 0)
+    }
+}
