@@ -36,6 +36,12 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(help: "Seconds per wrk run (default 30).")
     var readSeconds: Int?
 
+    @Option(parsing: .upToNextOption, help: "Jobs held in the controller for the reconcile benchmark (default 1000 10000 50000).")
+    var reconcileSizes: [Int] = []
+
+    @Option(parsing: .upToNextOption, help: "Finished jobs in the store for the scrape benchmark (default 0 10000 100000).")
+    var storeSizes: [Int] = []
+
     @Flag(help: "A few jobs per contender and tiny sizes: proves the harness works (CI), measures nothing.")
     var smoke = false
 
@@ -49,6 +55,8 @@ struct BenchCommand: AsyncParsableCommand {
         if let trials { settings.trials = trials }
         if let jobs { settings.submissionJobs = jobs }
         if let readSeconds { settings.readSeconds = readSeconds }
+        if !reconcileSizes.isEmpty { settings.reconcileSizes = reconcileSizes }
+        if !storeSizes.isEmpty { settings.storeSizes = storeSizes }
 
         let stamp = Self.stamp.string(from: Date())
         let outputDirectory = output.hasPrefix("/") ? output : repository + "/" + output

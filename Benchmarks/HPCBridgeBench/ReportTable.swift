@@ -20,7 +20,7 @@ enum ReportTable {
                          })
         }
         if !report.reconcile.isEmpty {
-            out += "\n### 2. Reconcile cost (one Reconciler cycle; no-change: median of \(s.noChangeRepetitions))\n\n"
+            out += "\n### 2. Reconcile cost (one Reconciler cycle; no-change: median of \(s.noChangeRepetitions) on the library path, 3 on the CLI path)\n\n"
             out += table(["jobs", "path", "full cycle ms", "full cpu ms", "transitions", "full RPCs", "no-change ms", "no-change cpu ms", "no-change RPCs"],
                          report.reconcile.map { r in
                              ["\(r.jobs)", r.path, f(r.fullCycleMS, 1), f(r.fullCycleCPUMS, 1), "\(r.fullCycleTransitions)", "\(r.fullCycleControllerRPCs)",

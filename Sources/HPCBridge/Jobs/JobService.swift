@@ -124,10 +124,10 @@ public struct JobService: Sendable {
 
     /// A job and its history, if the caller may see it.
     public func job(_ id: UUID, for principal: Principal) throws -> (job: Job, transitions: [JobTransition]) {
-        guard let job = try store.job(id), Self.may(principal, see: job) else {
+        guard let found = try store.jobWithTransitions(id), Self.may(principal, see: found.job) else {
             throw Refusal.notFound("no job \(id) for this token; GET /v1/jobs lists yours")
         }
-        return (job, try store.transitions(of: id))
+        return found
     }
 
     /// One page of the caller's jobs, newest first. A group token may name only its own group.
@@ -139,9 +139,8 @@ public struct JobService: Sendable {
             }
             filter.researchGroup = own
         }
-        let page = try store.jobs(filter, after: cursor.map { ($0.createdAt, $0.id) }, limit: limit)
-        let withHistory = try page.jobs.map { ($0, try store.transitions(of: $0.id)) }
-        return (withHistory, page.next.map { JobCursor(createdAt: $0.createdAt, id: $0.id) })
+        let page = try store.jobsWithTransitions(filter, after: cursor.map { ($0.createdAt, $0.id) }, limit: limit)
+        return (page.jobs.map { ($0.job, $0.transitions) }, page.next.map { JobCursor(createdAt: $0.createdAt, id: $0.id) })
     }
 
     static func may(_ principal: Principal, see job: Job) -> Bool {

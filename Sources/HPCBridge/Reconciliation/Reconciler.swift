@@ -22,6 +22,10 @@ public actor Reconciler: Service {
     let metrics: BridgeMetrics?
     var logger: Logger
     private var lastSnapshot: SchedulerSnapshot?
+    /// The store's last transition sequence when a full comparison last found nothing to do (no change,
+    /// nothing to submit, adopt or resolve): while neither the store nor the controller has changed since,
+    /// a cycle has nothing to compare.
+    private var settledAtSequence: Int64?
     private var consecutiveFailures = 0
     private var controllerHealth = ControllerHealth()
 
@@ -125,16 +129,37 @@ public actor Reconciler: Service {
 
     private func reconcile(now: Date) async throws -> Report {
         var report = Report()
-        let open = try store.nonTerminalJobs(cluster: cluster)
+        // Open jobs are read before the snapshot, so every job with a native id was submitted before the
+        // controller answered and its absence from the answer means it is gone. When the store has not
+        // changed since a comparison that settled everything, reading them waits for the answer.
+        let sequence = try store.lastTransitionSequence()
+        let storeSettled = settledAtSequence == sequence
+        settledAtSequence = nil
+        var openBeforeSnapshot = storeSettled ? nil : try store.nonTerminalJobs(cluster: cluster)
         let snapshot: SchedulerSnapshot
         do {
             snapshot = try await scheduler.states(changedSince: lastSnapshot?.takenAt)
             controllerHealth = ControllerHealth(lastAnswerAt: now, lastError: nil)
         } catch {
+            if storeSettled { settledAtSequence = sequence }
             controllerHealth.lastError = "\(error)"
             throw error
         }
         report.controllerCalls = 1
+        if storeSettled {
+            if snapshot.unchanged, lastSnapshot != nil {
+                // Neither side changed since everything was settled: nothing to compare.
+                settledAtSequence = sequence
+                return report
+            }
+            openBeforeSnapshot = try store.nonTerminalJobs(cluster: cluster)
+            // A job recorded while the controller answered could look vanished; leave it to the next cycle.
+            guard try store.lastTransitionSequence() == sequence else {
+                if !snapshot.unchanged { lastSnapshot = snapshot }
+                return report
+            }
+        }
+        let open = openBeforeSnapshot ?? []
         let jobs: [NativeJobID: SchedulerJobState]
         if snapshot.unchanged, let last = lastSnapshot {
             jobs = last.jobs
@@ -219,6 +244,10 @@ public actor Reconciler: Service {
         for job in toSubmit {
             let after = try await submitter.submit(job, source: "recovery")
             if after.nativeJobID != nil { report.submitted += 1 }
+        }
+        // Settled: nothing changed, nothing vanished, and no accepted job waits for its grace to pass.
+        if changes.isEmpty, vanished.isEmpty, toSubmit.isEmpty, !open.contains(where: { $0.nativeJobID == nil }) {
+            settledAtSequence = sequence
         }
         return report
     }

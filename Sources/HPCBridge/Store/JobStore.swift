@@ -201,6 +201,15 @@ public final class JobStore: Sendable {
         }
     }
 
+    /// A job and its history, read in one transaction.
+    public func jobWithTransitions(_ id: UUID) throws -> (job: Job, transitions: [JobTransition])? {
+        try pool.read { db in
+            guard let record = try JobRecord.fetchOne(db, key: id.uuidString) else { return nil }
+            let transitions = try TransitionRecord.filter(Column("jobID") == id.uuidString).order(Column("sequence")).fetchAll(db).map(\.transition)
+            return (record.job, transitions)
+        }
+    }
+
     /// A change to one job, applied with others in one transaction.
     public struct Change: Sendable {
         public var id: UUID
@@ -277,22 +286,36 @@ public final class JobStore: Sendable {
     /// A page of jobs, newest first, and the cursor of the next page (`nil` at the end). The cursor is
     /// the last job's (createdAt, id), so pages stay stable while new jobs arrive.
     public func jobs(_ filter: Filter, after cursor: (createdAt: Date, id: UUID)? = nil, limit: Int = 50) throws -> (jobs: [Job], next: (createdAt: Date, id: UUID)?) {
+        try pool.read { db in try Self.jobs(filter, after: cursor, limit: limit, in: db) }
+    }
+
+    /// A page of jobs as `jobs(_:after:limit:)` reads it, with each job's history, in one transaction and
+    /// two queries (not one history query per job).
+    public func jobsWithTransitions(_ filter: Filter, after cursor: (createdAt: Date, id: UUID)? = nil, limit: Int = 50)
+        throws -> (jobs: [(job: Job, transitions: [JobTransition])], next: (createdAt: Date, id: UUID)?) {
         try pool.read { db in
-            var request = JobRecord.all()
-            if let group = filter.researchGroup { request = request.filter(Column("researchGroup") == group) }
-            if let states = filter.states { request = request.filter(states.map(\.rawValue).contains(Column("state"))) }
-            if let pipeline = filter.pipeline { request = request.filter(Column("pipelineName") == pipeline) }
-            if let after = filter.createdAfter { request = request.filter(Column("createdAt") >= after.timeIntervalSinceReferenceDate) }
-            if let before = filter.createdBefore { request = request.filter(Column("createdAt") < before.timeIntervalSinceReferenceDate) }
-            if let cursor {
-                let t = cursor.createdAt.timeIntervalSinceReferenceDate
-                request = request.filter(Column("createdAt") < t || (Column("createdAt") == t && Column("id") < cursor.id.uuidString))
-            }
-            let page = try request.order(Column("createdAt").desc, Column("id").desc).limit(limit + 1).fetchAll(db).map(\.job)
-            let jobs = Array(page.prefix(limit))
-            let next = page.count > limit ? jobs.last.map { ($0.createdAt, $0.id) } : nil
-            return (jobs, next)
+            let page = try Self.jobs(filter, after: cursor, limit: limit, in: db)
+            let histories = Dictionary(grouping: try TransitionRecord.filter(page.jobs.map(\.id.uuidString).contains(Column("jobID")))
+                .order(Column("sequence")).fetchAll(db).map(\.transition), by: \.jobID)
+            return (page.jobs.map { ($0, histories[$0.id] ?? []) }, page.next)
         }
+    }
+
+    private static func jobs(_ filter: Filter, after cursor: (createdAt: Date, id: UUID)?, limit: Int, in db: Database) throws -> (jobs: [Job], next: (createdAt: Date, id: UUID)?) {
+        var request = JobRecord.all()
+        if let group = filter.researchGroup { request = request.filter(Column("researchGroup") == group) }
+        if let states = filter.states { request = request.filter(states.map(\.rawValue).contains(Column("state"))) }
+        if let pipeline = filter.pipeline { request = request.filter(Column("pipelineName") == pipeline) }
+        if let after = filter.createdAfter { request = request.filter(Column("createdAt") >= after.timeIntervalSinceReferenceDate) }
+        if let before = filter.createdBefore { request = request.filter(Column("createdAt") < before.timeIntervalSinceReferenceDate) }
+        if let cursor {
+            let t = cursor.createdAt.timeIntervalSinceReferenceDate
+            request = request.filter(Column("createdAt") < t || (Column("createdAt") == t && Column("id") < cursor.id.uuidString))
+        }
+        let page = try request.order(Column("createdAt").desc, Column("id").desc).limit(limit + 1).fetchAll(db).map(\.job)
+        let jobs = Array(page.prefix(limit))
+        let next = page.count > limit ? jobs.last.map { ($0.createdAt, $0.id) } : nil
+        return (jobs, next)
     }
 
     /// What happened when a submission was recorded.
@@ -386,6 +409,12 @@ public final class JobStore: Sendable {
             try db.execute(sql: "BEGIN IMMEDIATE")
             try db.execute(sql: "ROLLBACK")
         }
+    }
+
+    /// The sequence number of the latest transition (0 for an empty store): every insert, submission and
+    /// state change appends one, so an unchanged number means no job was added or moved.
+    public func lastTransitionSequence() throws -> Int64 {
+        try pool.read { db in try Int64.fetchOne(db, sql: "SELECT MAX(sequence) FROM jobTransition") ?? 0 }
     }
 
     /// Every job of a cluster that is not finished: what the reconciler follows, also after a restart.

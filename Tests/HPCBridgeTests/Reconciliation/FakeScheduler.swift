@@ -12,13 +12,19 @@ actor FakeScheduler: BatchScheduler {
     private var nextID = 1000
     var down = false
     var accountingEnabled = true
+    /// Like libslurm: a query naming the previous answer's time gets "no change" while nothing changed.
+    private(set) var incremental = false
+    /// Bumped by every change to the controller's jobs; answers carry it as their time.
+    private var version = 0
 
     func setDown(_ value: Bool) { down = value }
+    func setIncremental(_ value: Bool) { incremental = value }
     func setAccounting(_ value: Bool) { accountingEnabled = value }
 
     func submit(_ job: BatchJobSpec) async throws -> NativeJobID {
         if down { throw SchedulerError(.unavailable, operation: "submit", detail: "controller down") }
         submitCount += 1
+        version += 1
         nextID += 1
         let id = NativeJobID(String(nextID))
         jobs[id] = SchedulerJobState(id: id, tag: SchedulerJobState.tag(from: job.comment), name: job.name,
@@ -28,6 +34,7 @@ actor FakeScheduler: BatchScheduler {
 
     /// Puts a job into the controller as if someone had submitted it (crash-recovery tests).
     func inject(tag: UUID, status: SchedulerStatus) -> NativeJobID {
+        version += 1
         nextID += 1
         let id = NativeJobID(String(nextID))
         jobs[id] = SchedulerJobState(id: id, tag: tag, status: status, rawState: "X")
@@ -41,6 +48,7 @@ actor FakeScheduler: BatchScheduler {
 
     func set(_ id: NativeJobID, _ status: SchedulerStatus, exit: ProcessExit? = nil, restarts: Int? = nil) {
         guard var job = jobs[id] else { return }
+        version += 1
         job.status = status
         job.rawState = "\(status)"
         job.exit = exit ?? (status == .completed ? .success : job.exit)
@@ -54,13 +62,17 @@ actor FakeScheduler: BatchScheduler {
 
     /// The controller forgets the job (MinJobAge); accounting keeps its final state when enabled.
     func purge(_ id: NativeJobID) {
+        version += 1
         if let job = jobs.removeValue(forKey: id), job.status.isTerminal { accounting[id] = job }
     }
 
     func states(changedSince: Date?) async throws -> SchedulerSnapshot {
         statesCount += 1
         if down { throw SchedulerError(.unavailable, operation: "states", detail: "controller down") }
-        return SchedulerSnapshot(takenAt: Date(), jobs: jobs)
+        guard incremental else { return SchedulerSnapshot(takenAt: Date(), jobs: jobs) }
+        let now = Date(timeIntervalSince1970: TimeInterval(version))
+        if changedSince == now { return SchedulerSnapshot(takenAt: now, jobs: [:], unchanged: true) }
+        return SchedulerSnapshot(takenAt: now, jobs: jobs)
     }
 
     func accountingJobs(tagged tags: Set<UUID>, since: Date) async throws -> [UUID: SchedulerJobState] {

@@ -53,6 +53,40 @@ struct ReconcilerTests {
         #expect(await fake.statesCount == 3)
     }
 
+    @Test("with nothing new in the store or the controller a cycle compares nothing, yet every change on either side is seen")
+    func settledCycles() async throws {
+        await fake.setIncremental(true)
+        let job = try await submitter.submit(try accepted())
+        let native = NativeJobID(try #require(job.nativeJobID))
+        let r = reconciler()
+        #expect(try await r.cycle().transitions == 0)
+        let idle = try await r.cycle()
+        #expect(idle.transitions == 0)
+        #expect(idle.controllerCalls == 1)
+        // The controller changes.
+        await fake.set(native, .running)
+        #expect(try await r.cycle().transitions == 1)
+        #expect(try store.job(job.id)?.state == .running)
+        #expect(try await r.cycle().transitions == 0)
+        // The store changes: an accepted job past its grace is submitted by the next cycle.
+        let late = try accepted(now: Date().addingTimeInterval(-60))
+        #expect(try await r.cycle().submitted == 1)
+        #expect(try store.job(late.id)?.state == .queued)
+        #expect(try await r.cycle().transitions == 0)
+        // A job ends and the controller forgets it: accounting answers.
+        await fake.set(native, .completed)
+        await fake.purge(native)
+        let resolved = try await r.cycle()
+        #expect(resolved.resolvedFromAccounting == 1)
+        #expect(try store.job(job.id)?.state == .completed)
+        // A cancel recorded in the store alone (an accepted job) is a store change like any other.
+        let young = try accepted()
+        _ = try store.update(young.id, source: "api") { $0.state = .cancelled }
+        #expect(try await r.cycle().transitions == 0)
+        #expect(await fake.submitCount == 2)
+        #expect(await fake.statesCount == 8)  // one controller call for each of the eight cycles
+    }
+
     @Test("a job that ran and ended between two cycles still shows its start, at the scheduler's start time")
     func missedStart() async throws {
         let job = try await submitter.submit(try accepted())
