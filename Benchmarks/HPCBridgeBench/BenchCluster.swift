@@ -41,6 +41,13 @@ struct BenchCluster: Sendable {
         }
     }
 
+    /// `scontrol hold` or `release` for many jobs, a thousand ids per call.
+    func update(_ verb: String, _ jobIDs: [String]) throws {
+        for start in stride(from: 0, to: jobIDs.count, by: 1000) {
+            try Shell.checked("scontrol", [verb, jobIDs[start..<min(start + 1000, jobIDs.count)].joined(separator: ",")])
+        }
+    }
+
     /// The controller's RPC counters by message type (`sdiag`), since its last start or `sdiag -r`.
     func rpcCounts() throws -> [String: Int] {
         Self.parseRPCCounts(try Shell.checked("sdiag", []))

@@ -7,11 +7,16 @@ struct ReconcileBenchmark {
     struct Result: Codable, Sendable {
         var jobs: Int
         var path: String
-        /// The first cycle: every job moves from queued to held (N transitions in one transaction).
+        /// A full cycle: the controller's data changed (1 % of the jobs were released from hold), so the
+        /// whole snapshot is read and every job compared; 1 % of them move.
         var fullCycleMS: Double
         var fullCycleCPUMS: Double
         var fullCycleTransitions: Int
         var fullCycleControllerRPCs: Int
+        /// The worst case: every job moves in one cycle (here queued to held; after an outage, say).
+        var everyJobMovesMS: Double
+        var everyJobMovesCPUMS: Double
+        var everyJobMovesTransitions: Int
         /// Medians over repeated cycles in which nothing changed.
         var noChangeCycleMS: Double
         var noChangeCycleCPUMS: Double
@@ -21,7 +26,12 @@ struct ReconcileBenchmark {
         var fullCycleRPCTypes: [String: Int]
     }
 
-    enum Path: String, CaseIterable { case library, cli }
+    enum Path: String, CaseIterable, Codable, Sendable { case library, cli }
+
+    /// Both paths unless $HPCBRIDGE_BENCH_RECONCILE_PATH names one (for profiling a single path).
+    var paths: [Path] {
+        ProcessInfo.processInfo.environment["HPCBRIDGE_BENCH_RECONCILE_PATH"].flatMap(Path.init(rawValue:)).map { [$0] } ?? Path.allCases
+    }
 
     let settings: BenchSettings
     let cluster: BenchCluster
@@ -45,11 +55,12 @@ struct ReconcileBenchmark {
                 held.append((id, try RawLibslurm.submit(job, environment: environment)))
             }
             print(String(format: "  %d held jobs in the controller (topped up in %.1f s)", size, (clock.now - start).milliseconds / 1000))
-            for path in Path.allCases {
+            for path in paths {
                 let result = try await measure(path, jobs: Array(held.prefix(size)), site: site)
-                print(String(format: "  %6d jobs  %@  full cycle %9.2f ms (cpu %8.2f ms, %d transitions, %d RPCs)  no-change cycle %8.3f ms (cpu %7.3f ms, %.2f RPCs)",
+                print(String(format: "  %6d jobs  %@  full cycle %8.1f ms (cpu %8.1f, %d transitions, %d RPCs)  every job moves %8.1f ms (%d)  no-change %7.3f ms (%.2f RPCs)",
                              size, ReportTable.pad(path.rawValue, 7), result.fullCycleMS, result.fullCycleCPUMS, result.fullCycleTransitions,
-                             result.fullCycleControllerRPCs, result.noChangeCycleMS, result.noChangeCycleCPUMS, result.noChangeCycleControllerRPCs))
+                             result.fullCycleControllerRPCs, result.everyJobMovesMS, result.everyJobMovesTransitions, result.noChangeCycleMS,
+                             result.noChangeCycleControllerRPCs))
                 results.append(result)
             }
         }
@@ -68,34 +79,46 @@ struct ReconcileBenchmark {
                                     submitter: JobSubmitter(site: site, store: store, schedulers: ["dev": scheduler]),
                                     interval: .seconds(3600), submissionGrace: 3600)
 
-        let clock = ContinuousClock()
-        var rpcBefore = try cluster.rpcCounts()
-        var cpuBefore = CPUTime.now()
-        var started = clock.now
-        let full = try await reconciler.cycle()
-        let fullWall = (clock.now - started).milliseconds
-        let fullCPU = CPUTime.now() - cpuBefore
-        let fullRPCs = BenchCluster.rpcDelta(from: rpcBefore, to: try cluster.rpcCounts())
+        // The worst case first: every stored job is queued and the controller holds them all.
+        let everyJob = try await timedCycle(reconciler)
 
         var walls: [Double] = []
         var cpus: [Double] = []
-        rpcBefore = try cluster.rpcCounts()
         // The CLI path re-reads every job each time (seconds at 50,000 jobs): three repetitions are enough.
         let repetitions = path == .library ? settings.noChangeRepetitions : min(3, settings.noChangeRepetitions)
+        let rpcBefore = try cluster.rpcCounts()
         for _ in 0..<repetitions {
-            cpuBefore = CPUTime.now()
-            started = clock.now
-            let report = try await reconciler.cycle()
-            walls.append((clock.now - started).milliseconds)
-            cpus.append(CPUTime.now() - cpuBefore)
-            if report.transitions != 0 { print("  note: a no-change cycle made \(report.transitions) transitions") }
+            let cycle = try await timedCycle(reconciler)
+            walls.append(cycle.wallMS)
+            cpus.append(cycle.cpuMS)
+            if cycle.report.transitions != 0 { print("  note: a no-change cycle made \(cycle.report.transitions) transitions") }
         }
         let noChangeRPCs = BenchCluster.rpcDelta(from: rpcBefore, to: try cluster.rpcCounts()).values.reduce(0, +)
-        return Result(jobs: jobs.count, path: path.rawValue, fullCycleMS: fullWall, fullCycleCPUMS: fullCPU,
-                      fullCycleTransitions: full.transitions, fullCycleControllerRPCs: fullRPCs.values.reduce(0, +),
+
+        // A full cycle: 1 % of the jobs are released from hold (outside the measurement), so the controller
+        // has new data; afterwards they are held again for the next measurement.
+        let moved = jobs.enumerated().filter { $0.offset % 100 == 0 }.map { String($0.element.native) }
+        try cluster.update("release", moved)
+        let rpcFull = try cluster.rpcCounts()
+        let full = try await timedCycle(reconciler)
+        let fullRPCs = BenchCluster.rpcDelta(from: rpcFull, to: try cluster.rpcCounts())
+        try cluster.update("hold", moved)
+
+        return Result(jobs: jobs.count, path: path.rawValue, fullCycleMS: full.wallMS, fullCycleCPUMS: full.cpuMS,
+                      fullCycleTransitions: full.report.transitions, fullCycleControllerRPCs: fullRPCs.values.reduce(0, +),
+                      everyJobMovesMS: everyJob.wallMS, everyJobMovesCPUMS: everyJob.cpuMS, everyJobMovesTransitions: everyJob.report.transitions,
                       noChangeCycleMS: Statistics.median(walls), noChangeCycleCPUMS: Statistics.median(cpus),
                       noChangeCycleControllerRPCs: Double(noChangeRPCs) / Double(max(1, repetitions)),
                       noChangeRepetitions: repetitions, fullCycleRPCTypes: fullRPCs)
+    }
+
+    /// One cycle, timed by the wall clock and by CPU time (this process and its children).
+    private func timedCycle(_ reconciler: Reconciler) async throws -> (report: Reconciler.Report, wallMS: Double, cpuMS: Double) {
+        let clock = ContinuousClock()
+        let cpu = CPUTime.now()
+        let start = clock.now
+        let report = try await reconciler.cycle()
+        return (report, (clock.now - start).milliseconds, CPUTime.now() - cpu)
     }
 
     /// A job as the service records it after a submission, pointing at a held job in the controller.

@@ -26,7 +26,7 @@ public func buildRouter(service: JobService, logger: Logger = Logger(label: "hpc
     try api.registerHandlers(
         on: router,
         serverURL: URL(string: "/")!,
-        configuration: Configuration(dateTranscoder: .iso8601WithFractionalSeconds, jsonEncodingOptions: [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]),
+        configuration: Configuration(dateTranscoder: FormatStyleDateTranscoder(), jsonEncodingOptions: [.sortedKeys, .withoutEscapingSlashes]),
         middlewares: [ProblemMiddleware(logger: logger), BearerAuthMiddleware(tokens: APITokens(store: service.store), config: { service.site.config }, logger: logger), SubmitRequestMiddleware()])
     return router
 }

@@ -36,7 +36,7 @@ public struct JobSubmitter: Sendable {
         let rendered = try site.renderer.render(plan)
         let spec = BatchJobSpec(rendered, group: plan.group)
         let intent = try JSONEncoder().encode(spec)
-        let digest = SHA256.hash(data: Data(rendered.text.utf8)).map { String(format: "%02x", $0) }.joined()
+        let digest = SHA256.hash(data: Data(rendered.text.utf8)).hexString
         let job = Job(id: id, pipelineName: plan.pipeline.name, pipelineVersion: plan.pipeline.version,
                       parametersJSON: plan.parameters.jsonText, researchGroup: plan.group.name, description: request.description,
                       cluster: plan.group.cluster, createdAt: now, scriptDigest: digest, intentJSON: String(decoding: intent, as: UTF8.self))
@@ -45,7 +45,7 @@ public struct JobSubmitter: Sendable {
             "pipeline_name": .string(request.pipelineName), "research_group": .string(request.researchGroup),
             "parameters": request.parameters, "description": request.description.map(JSONValue.string) ?? .null,
             "resources": request.resources ?? .null,
-        ]).jsonText.utf8)).map { String(format: "%02x", $0) }.joined()
+        ]).jsonText.utf8)).hexString
         switch try store.insert(job, idempotencyKey: idempotencyKey, requestHash: requestHash) {
         case .created(let job): return (job, true)
         case .existing(let job): return (job, false)

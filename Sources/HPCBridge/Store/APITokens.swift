@@ -97,7 +97,7 @@ public struct APITokens: Sendable {
     public static func configHash(of token: String) -> String { hash(token) }
 
     static func hash(_ secret: String) -> String {
-        SHA256.hash(data: Data(secret.utf8)).map { String(format: "%02x", $0) }.joined()
+        SHA256.hash(data: Data(secret.utf8)).hexString
     }
 
     static func constantTimeEqual(_ a: String, _ b: String) -> Bool {

@@ -127,6 +127,12 @@ public final class JobStore: Sendable {
                 t.column("revokedAt", .double)
             }
         }
+        migrator.registerMigration("v3: active jobs per group by index") { db in
+            // The quota check counts a group's unfinished jobs on every submission; without this index
+            // SQLite read every row of the group (scripts included), a sixth of a submission's time at a
+            // thousand active jobs (BENCHMARKS.md).
+            try db.create(index: "job_group_state", on: "job", columns: ["researchGroup", "state"])
+        }
         return migrator
     }
 
@@ -155,10 +161,10 @@ public final class JobStore: Sendable {
                                           arguments: [job.researchGroup, key]) {
                 guard row["requestHash"] as String == requestHash else { throw StoreError.idempotencyConflict(key: key) }
                 let id: String = row["jobID"]
-                guard let existing = try JobRecord.fetchOne(db, key: id) else { throw StoreError.notFound(job.id) }
+                guard let existing = try JobRecord.find(id, in: db) else { throw StoreError.notFound(job.id) }
                 return .existing(existing.job)
             }
-            try JobRecord(job).insert(db)
+            try JobRecord(job).insertRow(in: db)
             let transition = try Self.record(JobTransition(jobID: job.id, fromState: nil, toState: job.state, at: job.createdAt, source: source, reason: "accepted"), in: db)
             if let key = idempotencyKey {
                 try db.execute(sql: "INSERT INTO idempotencyKey (researchGroup, key, requestHash, jobID, createdAt) VALUES (?, ?, ?, ?, ?)",
@@ -177,7 +183,7 @@ public final class JobStore: Sendable {
     public func insert(contentsOf jobs: [Job], source: String = "import") throws {
         try pool.write { db in
             for job in jobs {
-                try JobRecord(job).insert(db)
+                try JobRecord(job).insertRow(in: db)
                 try Self.record(JobTransition(jobID: job.id, fromState: nil, toState: job.state, at: job.createdAt, source: source, reason: "imported"), in: db)
             }
         }
@@ -186,12 +192,13 @@ public final class JobStore: Sendable {
     @discardableResult
     private static func record(_ transition: JobTransition, in db: Database) throws -> JobTransition {
         var record = TransitionRecord(transition)
-        try record.insert(db)
+        try db.cachedStatement(sql: TransitionRecord.insertSQL).execute(arguments: StatementArguments(record.insertValues))
+        record.sequence = db.lastInsertedRowID
         return record.transition
     }
 
     public func job(_ id: UUID) throws -> Job? {
-        try pool.read { db in try JobRecord.fetchOne(db, key: id.uuidString)?.job }
+        try pool.read { db in try JobRecord.find(id.uuidString, in: db)?.job }
     }
 
     /// The job's history, oldest first.
@@ -204,7 +211,7 @@ public final class JobStore: Sendable {
     /// A job and its history, read in one transaction.
     public func jobWithTransitions(_ id: UUID) throws -> (job: Job, transitions: [JobTransition])? {
         try pool.read { db in
-            guard let record = try JobRecord.fetchOne(db, key: id.uuidString) else { return nil }
+            guard let record = try JobRecord.find(id.uuidString, in: db) else { return nil }
             let transitions = try TransitionRecord.filter(Column("jobID") == id.uuidString).order(Column("sequence")).fetchAll(db).map(\.transition)
             return (record.job, transitions)
         }
@@ -239,7 +246,7 @@ public final class JobStore: Sendable {
             events = []
             var updated: [Job] = []
             for change in changes {
-                guard let record = try JobRecord.fetchOne(db, key: change.id.uuidString) else { throw StoreError.notFound(change.id) }
+                guard let record = try JobRecord.find(change.id.uuidString, in: db) else { throw StoreError.notFound(change.id) }
                 var job = record.job
                 let before = job.state
                 change.apply(&job)
@@ -251,7 +258,7 @@ public final class JobStore: Sendable {
                                                                    source: change.source, reason: change.reason), in: db)
                     events.append(Event(job: job, transition: transition))
                 }
-                try JobRecord(job).update(db)
+                try JobRecord(job).updateRow(in: db, changedFrom: record)
                 updated.append(job)
             }
             return updated
@@ -335,7 +342,7 @@ public final class JobStore: Sendable {
     public func recordSubmission(_ id: UUID, native: String, source: String, reason: String, at now: Date) throws -> SubmissionRecord {
         var event: Event?
         let outcome = try pool.write { db -> SubmissionRecord in
-            guard let record = try JobRecord.fetchOne(db, key: id.uuidString) else { throw StoreError.notFound(id) }
+            guard let record = try JobRecord.find(id.uuidString, in: db) else { throw StoreError.notFound(id) }
             var job = record.job
             if job.nativeJobID == native { return .alreadyRecorded(job) }
             guard job.state == .accepted, job.nativeJobID == nil else { return .surplus(job) }
@@ -343,7 +350,7 @@ public final class JobStore: Sendable {
             job.nativeJobID = native
             job.submittedAt = now
             let transition = try Self.record(JobTransition(jobID: id, fromState: .accepted, toState: .queued, at: now, source: source, reason: reason), in: db)
-            try JobRecord(job).update(db)
+            try JobRecord(job).updateRow(in: db)
             event = Event(job: job, transition: transition)
             return .recorded(job)
         }
@@ -475,6 +482,95 @@ struct JobRecord: Codable, FetchableRecord, PersistableRecord {
         vanishedAt = job.vanishedAt?.timeIntervalSinceReferenceDate
     }
 
+    /// Rows are read and written column by column: GRDB's Codable path encodes and decodes through
+    /// generic containers, which made up most of a reconcile cycle's time at 10,000 jobs (BENCHMARKS.md).
+    init(row: Row) throws {
+        id = row["id"]
+        state = row["state"]
+        failureKind = row["failureKind"]
+        failureReason = row["failureReason"]
+        exitCode = row["exitCode"]
+        exitSignal = row["exitSignal"]
+        pipelineName = row["pipelineName"]
+        pipelineVersion = row["pipelineVersion"]
+        parametersJSON = row["parametersJSON"]
+        researchGroup = row["researchGroup"]
+        description = row["description"]
+        cluster = row["cluster"]
+        nativeJobID = row["nativeJobID"]
+        createdAt = row["createdAt"]
+        submittedAt = row["submittedAt"]
+        startedAt = row["startedAt"]
+        finishedAt = row["finishedAt"]
+        scriptDigest = row["scriptDigest"]
+        intentJSON = row["intentJSON"]
+        requeueCount = row["requeueCount"]
+        vanishedAt = row["vanishedAt"]
+    }
+
+    /// The columns in table order, and this row's values in the same order.
+    static let columns = ["id", "state", "failureKind", "failureReason", "exitCode", "exitSignal", "pipelineName", "pipelineVersion",
+                          "parametersJSON", "researchGroup", "description", "cluster", "nativeJobID", "createdAt", "submittedAt",
+                          "startedAt", "finishedAt", "scriptDigest", "intentJSON", "requeueCount", "vanishedAt"]
+    var values: [(any DatabaseValueConvertible)?] {
+        [id, state, failureKind, failureReason, exitCode, exitSignal, pipelineName, pipelineVersion, parametersJSON, researchGroup,
+         description, cluster, nativeJobID, createdAt, submittedAt, startedAt, finishedAt, scriptDigest, intentJSON, requeueCount, vanishedAt]
+    }
+
+    // Hand-written SQL through SQLite's statement cache: the query interface builds and authorizes a new
+    // statement per row, which dominated the reconciler's one-transaction batch of updates (BENCHMARKS.md).
+    static let selectSQL = "SELECT * FROM job WHERE id = ?"
+    static let insertSQL = "INSERT INTO job (\(columns.joined(separator: ", "))) VALUES (\(columns.map { _ in "?" }.joined(separator: ", ")))"
+    static let updateSQL = "UPDATE job SET \(columns.dropFirst().map { "\($0) = ?" }.joined(separator: ", ")) WHERE id = ?"
+
+    static func find(_ id: String, in db: Database) throws -> JobRecord? {
+        try JobRecord.fetchOne(db.cachedStatement(sql: selectSQL), arguments: [id])
+    }
+
+    func insertRow(in db: Database) throws {
+        try db.cachedStatement(sql: Self.insertSQL).execute(arguments: StatementArguments(values))
+    }
+
+    func updateRow(in db: Database) throws {
+        try db.cachedStatement(sql: Self.updateSQL).execute(arguments: StatementArguments(Array(values.dropFirst()) + [id]))
+    }
+
+    /// Writes only the columns that differ from `old` (nothing when none does): SQLite rewrites the
+    /// entries of every index whose column is assigned, even to its old value, and a reconcile batch
+    /// changes one or two columns of thousands of rows.
+    func updateRow(in db: Database, changedFrom old: JobRecord) throws {
+        let new = values.map { $0?.databaseValue ?? .null }
+        let previous = old.values.map { $0?.databaseValue ?? .null }
+        let changed = (1..<Self.columns.count).filter { new[$0] != previous[$0] }
+        guard !changed.isEmpty else { return }
+        let sql = "UPDATE job SET \(changed.map { "\(Self.columns[$0]) = ?" }.joined(separator: ", ")) WHERE id = ?"
+        try db.cachedStatement(sql: sql).execute(arguments: StatementArguments(changed.map { new[$0] } + [id.databaseValue]))
+    }
+
+    func encode(to container: inout PersistenceContainer) throws {
+        container["id"] = id
+        container["state"] = state
+        container["failureKind"] = failureKind
+        container["failureReason"] = failureReason
+        container["exitCode"] = exitCode
+        container["exitSignal"] = exitSignal
+        container["pipelineName"] = pipelineName
+        container["pipelineVersion"] = pipelineVersion
+        container["parametersJSON"] = parametersJSON
+        container["researchGroup"] = researchGroup
+        container["description"] = description
+        container["cluster"] = cluster
+        container["nativeJobID"] = nativeJobID
+        container["createdAt"] = createdAt
+        container["submittedAt"] = submittedAt
+        container["startedAt"] = startedAt
+        container["finishedAt"] = finishedAt
+        container["scriptDigest"] = scriptDigest
+        container["intentJSON"] = intentJSON
+        container["requeueCount"] = requeueCount
+        container["vanishedAt"] = vanishedAt
+    }
+
     var job: Job {
         var job = Job(id: UUID(uuidString: id)!, state: JobState(rawValue: state) ?? .lost, pipelineName: pipelineName,
                       pipelineVersion: pipelineVersion, parametersJSON: parametersJSON, researchGroup: researchGroup,
@@ -512,6 +608,30 @@ struct TransitionRecord: Codable, FetchableRecord, MutablePersistableRecord {
         at = t.at.timeIntervalSinceReferenceDate
         source = t.source
         reason = t.reason
+    }
+
+    /// Column by column, as `JobRecord` (not through Codable's generic containers).
+    init(row: Row) throws {
+        sequence = row["sequence"]
+        jobID = row["jobID"]
+        fromState = row["fromState"]
+        toState = row["toState"]
+        at = row["at"]
+        source = row["source"]
+        reason = row["reason"]
+    }
+
+    static let insertSQL = "INSERT INTO jobTransition (jobID, fromState, toState, at, source, reason) VALUES (?, ?, ?, ?, ?, ?)"
+    var insertValues: [(any DatabaseValueConvertible)?] { [jobID, fromState, toState, at, source, reason] }
+
+    func encode(to container: inout PersistenceContainer) throws {
+        container["sequence"] = sequence
+        container["jobID"] = jobID
+        container["fromState"] = fromState
+        container["toState"] = toState
+        container["at"] = at
+        container["source"] = source
+        container["reason"] = reason
     }
 
     var transition: JobTransition {
