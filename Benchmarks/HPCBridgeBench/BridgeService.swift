@@ -96,15 +96,16 @@ final class BridgeService: @unchecked Sendable {
         return request
     }
 
-    /// Resident and peak resident memory of the service process, in MB (from /proc).
-    func memoryMB() -> (resident: Double, peak: Double) {
+    /// Resident, peak resident and anonymous resident memory (heap and stacks: what the process itself
+    /// allocated, without the code pages it maps from its binary and shared libraries), in MB, from /proc.
+    func memoryMB() -> (resident: Double, peak: Double, anonymous: Double) {
         let status = (try? String(contentsOfFile: "/proc/\(process.processIdentifier)/status", encoding: .utf8)) ?? ""
         func field(_ name: String) -> Double {
             guard let line = status.split(separator: "\n").first(where: { $0.hasPrefix(name + ":") }),
                   let kilobytes = line.split(separator: " ").dropFirst().first.flatMap({ Double($0) }) else { return 0 }
             return kilobytes / 1024
         }
-        return (field("VmRSS"), field("VmHWM"))
+        return (field("VmRSS"), field("VmHWM"), field("RssAnon"))
     }
 
     /// SIGTERM, as systemd stops it; SIGKILL if it has not exited after 30 s.

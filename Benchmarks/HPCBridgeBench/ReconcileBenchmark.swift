@@ -22,6 +22,9 @@ struct ReconcileBenchmark {
         var noChangeCycleCPUMS: Double
         var noChangeCycleControllerRPCs: Double
         var noChangeRepetitions: Int
+        /// One whole snapshot on its own (`states(changedSince: nil)`: the controller query and its
+        /// conversion), median of three: the part of a full cycle that is not hpcbridge's store work.
+        var snapshotMS: Double
         /// The RPC types the controller counted during the full cycle.
         var fullCycleRPCTypes: [String: Int]
     }
@@ -57,10 +60,10 @@ struct ReconcileBenchmark {
             print(String(format: "  %d held jobs in the controller (topped up in %.1f s)", size, (clock.now - start).milliseconds / 1000))
             for path in paths {
                 let result = try await measure(path, jobs: Array(held.prefix(size)), site: site)
-                print(String(format: "  %6d jobs  %@  full cycle %8.1f ms (cpu %8.1f, %d transitions, %d RPCs)  every job moves %8.1f ms (%d)  no-change %7.3f ms (%.2f RPCs)",
+                print(String(format: "  %6d jobs  %@  full cycle %8.1f ms (cpu %8.1f, %d transitions, %d RPCs)  every job moves %8.1f ms (%d)  no-change %7.3f ms (%.2f RPCs)  snapshot alone %7.1f ms",
                              size, ReportTable.pad(path.rawValue, 7), result.fullCycleMS, result.fullCycleCPUMS, result.fullCycleTransitions,
                              result.fullCycleControllerRPCs, result.everyJobMovesMS, result.everyJobMovesTransitions, result.noChangeCycleMS,
-                             result.noChangeCycleControllerRPCs))
+                             result.noChangeCycleControllerRPCs, result.snapshotMS))
                 results.append(result)
             }
         }
@@ -78,6 +81,14 @@ struct ReconcileBenchmark {
         let reconciler = Reconciler(cluster: "dev", store: store, scheduler: scheduler,
                                     submitter: JobSubmitter(site: site, store: store, schedulers: ["dev": scheduler]),
                                     interval: .seconds(3600), submissionGrace: 3600)
+
+        var snapshots: [Double] = []
+        for _ in 0..<3 {
+            let clock = ContinuousClock()
+            let start = clock.now
+            _ = try await scheduler.states(changedSince: nil)
+            snapshots.append((clock.now - start).milliseconds)
+        }
 
         // The worst case first: every stored job is queued and the controller holds them all.
         let everyJob = try await timedCycle(reconciler)
@@ -109,7 +120,7 @@ struct ReconcileBenchmark {
                       everyJobMovesMS: everyJob.wallMS, everyJobMovesCPUMS: everyJob.cpuMS, everyJobMovesTransitions: everyJob.report.transitions,
                       noChangeCycleMS: Statistics.median(walls), noChangeCycleCPUMS: Statistics.median(cpus),
                       noChangeCycleControllerRPCs: Double(noChangeRPCs) / Double(max(1, repetitions)),
-                      noChangeRepetitions: repetitions, fullCycleRPCTypes: fullRPCs)
+                      noChangeRepetitions: repetitions, snapshotMS: Statistics.median(snapshots), fullCycleRPCTypes: fullRPCs)
     }
 
     /// One cycle, timed by the wall clock and by CPU time (this process and its children).

@@ -21,10 +21,10 @@ enum ReportTable {
         }
         if !report.reconcile.isEmpty {
             out += "\n### 2. Reconcile cost (one Reconciler cycle; full: 1 % of the jobs moved; no-change: median of \(s.noChangeRepetitions) on the library path, 3 on the CLI path)\n\n"
-            out += table(["jobs", "path", "full cycle ms", "full cpu ms", "moved", "full RPCs", "every job moves ms", "cpu ms", "no-change ms", "no-change cpu ms", "no-change RPCs"],
+            out += table(["jobs", "path", "full cycle ms", "full cpu ms", "moved", "full RPCs", "every job moves ms", "cpu ms", "no-change ms", "no-change cpu ms", "no-change RPCs", "snapshot alone ms"],
                          report.reconcile.map { r in
                              ["\(r.jobs)", r.path, f(r.fullCycleMS, 1), f(r.fullCycleCPUMS, 1), "\(r.fullCycleTransitions)", "\(r.fullCycleControllerRPCs)",
-                              f(r.everyJobMovesMS, 1), f(r.everyJobMovesCPUMS, 1), f(r.noChangeCycleMS, 3), f(r.noChangeCycleCPUMS, 3), f(r.noChangeCycleControllerRPCs, 2)]
+                              f(r.everyJobMovesMS, 1), f(r.everyJobMovesCPUMS, 1), f(r.noChangeCycleMS, 3), f(r.noChangeCycleCPUMS, 3), f(r.noChangeCycleControllerRPCs, 2), f(r.snapshotMS, 1)]
                          })
             let types = Set(report.reconcile.flatMap { $0.fullCycleRPCTypes.keys }).sorted()
             out += "\nRPC types in full cycles: \(types.joined(separator: ", "))\n"
@@ -38,10 +38,10 @@ enum ReportTable {
         }
         if !report.scrape.isEmpty {
             out += "\n### 4. /metrics scrape and memory (\(s.scrapes) sequential scrapes)\n\n"
-            out += table(["stored jobs", "store MB", "scrape p50 ms", "scrape p99 ms", "RSS idle MB", "RSS after MB", "peak RSS MB", "gauge = store"],
+            out += table(["stored jobs", "store MB", "scrape p50 ms", "scrape p99 ms", "RSS idle MB", "RSS after MB", "peak RSS MB", "anonymous MB", "gauge = store"],
                          report.scrape.map { r in
                              ["\(r.storedJobs)", f(r.storeMB, 1), f(r.scrapeP50MS, 2), f(r.scrapeP99MS, 2), f(r.idleRSSMB, 1), f(r.rssAfterScrapesMB, 1),
-                              f(r.peakRSSMB, 1), r.gaugeMatchesStore ? "yes" : "NO"]
+                              f(r.peakRSSMB, 1), f(r.anonymousMB, 1), r.gaugeMatchesStore ? "yes" : "NO"]
                          })
         }
         if !report.goals.isEmpty {

@@ -14,6 +14,8 @@ struct ScrapeBenchmark {
         var idleRSSMB: Double
         var rssAfterScrapesMB: Double
         var peakRSSMB: Double
+        /// Anonymous resident memory after the scrapes (heap, stacks); the rest of RSS is mapped code.
+        var anonymousMB: Double
         var storeMB: Double
         /// Whether the scrape's per-state gauge added up to the stored jobs.
         var gaugeMatchesStore: Bool
@@ -44,7 +46,7 @@ struct ScrapeBenchmark {
             let lastBody = scrapes.bodies.max { $0.key < $1.key }?.value ?? ""
             let result = Result(storedJobs: size, scrapes: scrapes.completed,
                                 scrapeP50MS: Statistics.percentile(scrapes.latenciesMS, 50), scrapeP99MS: Statistics.percentile(scrapes.latenciesMS, 99),
-                                idleRSSMB: idle.resident, rssAfterScrapesMB: after.resident, peakRSSMB: after.peak,
+                                idleRSSMB: idle.resident, rssAfterScrapesMB: after.resident, peakRSSMB: after.peak, anonymousMB: after.anonymous,
                                 storeMB: Double(storeBytes) / 1_048_576, gaugeMatchesStore: Self.jobsGaugeTotal(lastBody) == size)
             if scrapes.errors(expecting: [200]) > 0 { throw BenchError("/metrics failed: \(scrapes.statuses) \(scrapes.failures.prefix(3))") }
             print(String(format: "  %7d stored jobs  scrape p50 %6.2f ms  p99 %6.2f ms  RSS idle %6.1f MB  after scrapes %6.1f MB  peak %6.1f MB  gauge %@",

@@ -484,28 +484,30 @@ struct JobRecord: Codable, FetchableRecord, PersistableRecord {
 
     /// Rows are read and written column by column: GRDB's Codable path encodes and decodes through
     /// generic containers, which made up most of a reconcile cycle's time at 10,000 jobs (BENCHMARKS.md).
+    /// Columns are read by position: every query selects `columns` in this order (`databaseSelection`,
+    /// `selectSQL`), and a lookup by name costs a case-insensitive search per column per row.
     init(row: Row) throws {
-        id = row["id"]
-        state = row["state"]
-        failureKind = row["failureKind"]
-        failureReason = row["failureReason"]
-        exitCode = row["exitCode"]
-        exitSignal = row["exitSignal"]
-        pipelineName = row["pipelineName"]
-        pipelineVersion = row["pipelineVersion"]
-        parametersJSON = row["parametersJSON"]
-        researchGroup = row["researchGroup"]
-        description = row["description"]
-        cluster = row["cluster"]
-        nativeJobID = row["nativeJobID"]
-        createdAt = row["createdAt"]
-        submittedAt = row["submittedAt"]
-        startedAt = row["startedAt"]
-        finishedAt = row["finishedAt"]
-        scriptDigest = row["scriptDigest"]
-        intentJSON = row["intentJSON"]
-        requeueCount = row["requeueCount"]
-        vanishedAt = row["vanishedAt"]
+        id = row[0]
+        state = row[1]
+        failureKind = row[2]
+        failureReason = row[3]
+        exitCode = row[4]
+        exitSignal = row[5]
+        pipelineName = row[6]
+        pipelineVersion = row[7]
+        parametersJSON = row[8]
+        researchGroup = row[9]
+        description = row[10]
+        cluster = row[11]
+        nativeJobID = row[12]
+        createdAt = row[13]
+        submittedAt = row[14]
+        startedAt = row[15]
+        finishedAt = row[16]
+        scriptDigest = row[17]
+        intentJSON = row[18]
+        requeueCount = row[19]
+        vanishedAt = row[20]
     }
 
     /// The columns in table order, and this row's values in the same order.
@@ -519,7 +521,8 @@ struct JobRecord: Codable, FetchableRecord, PersistableRecord {
 
     // Hand-written SQL through SQLite's statement cache: the query interface builds and authorizes a new
     // statement per row, which dominated the reconciler's one-transaction batch of updates (BENCHMARKS.md).
-    static let selectSQL = "SELECT * FROM job WHERE id = ?"
+    static var databaseSelection: [any SQLSelectable] { columns.map { Column($0) } }
+    static let selectSQL = "SELECT \(columns.joined(separator: ", ")) FROM job WHERE id = ?"
     static let insertSQL = "INSERT INTO job (\(columns.joined(separator: ", "))) VALUES (\(columns.map { _ in "?" }.joined(separator: ", ")))"
     static let updateSQL = "UPDATE job SET \(columns.dropFirst().map { "\($0) = ?" }.joined(separator: ", ")) WHERE id = ?"
 
