@@ -31,9 +31,9 @@ enum ReportTable {
         }
         if !report.reads.isEmpty {
             out += "\n### 3. API reads (\(s.readConnections) connections, \(s.readSeconds) s, \(s.readJobs) jobs)\n\n"
-            out += table(["target", "transport", "req/s", "p50 ms", "p99 ms", "requests", "errors"],
+            out += table(["target", "transport", "connections", "req/s", "p50 ms", "p99 ms", "requests", "errors"],
                          report.reads.map { r in
-                             [r.target, r.transport, f(r.requestsPerSecond, 0), f(r.latencyP50MS, 2), f(r.latencyP99MS, 2), "\(r.requests)", "\(r.errors)"]
+                             [r.target, r.transport, "\(r.connections)", f(r.requestsPerSecond, 0), f(r.latencyP50MS, 2), f(r.latencyP99MS, 2), "\(r.requests)", "\(r.errors)"]
                          })
         }
         if !report.scrape.isEmpty {
