@@ -11,46 +11,46 @@ struct BenchCluster: Sendable {
     /// Checks that a controller answers and creates the benchmark partition when it is missing. The
     /// partition is created with `scontrol create`, not in slurm.conf, so the dev cluster stays as the
     /// tests expect it; Slurm keeps it in its saved state until a reconfigure.
-    func prepare() throws {
-        let ping = try Shell.run("scontrol", ["ping"])
-        guard ping.status == 0, ping.stdout.contains("UP") else {
+    func prepare() async throws {
+        let ping = try await Shell.run("scontrol", ["ping"])
+        guard ping.status == 0, ping.stdoutText.contains("UP") else {
             throw BenchError("no Slurm controller answers `scontrol ping`; start the dev cluster with `make cluster` (as root)")
         }
-        let show = try Shell.run("scontrol", ["-o", "show", "partition", partition])
+        let show = try await Shell.run("scontrol", ["-o", "show", "partition", partition])
         if show.status != 0 {
-            try Shell.checked("scontrol", ["create", "PartitionName=\(partition)", "Nodes=ALL", "MaxTime=INFINITE", "State=DOWN", "Default=NO"])
-        } else if !show.stdout.contains("State=DOWN") {
-            try Shell.checked("scontrol", ["update", "PartitionName=\(partition)", "State=DOWN"])
+            try await Shell.checked("scontrol", ["create", "PartitionName=\(partition)", "Nodes=ALL", "MaxTime=INFINITE", "State=DOWN", "Default=NO"])
+        } else if !show.stdoutText.contains("State=DOWN") {
+            try await Shell.checked("scontrol", ["update", "PartitionName=\(partition)", "State=DOWN"])
         }
     }
 
     /// Jobs of the benchmark partition that still wait in the queue.
-    func queuedJobs() throws -> Int {
-        let output = try Shell.checked("squeue", ["-h", "-p", partition, "-t", "PENDING", "-o", "%i"])
+    func queuedJobs() async throws -> Int {
+        let output = try await Shell.checked("squeue", ["-h", "-p", partition, "-t", "PENDING", "-o", "%i"])
         return output.split(separator: "\n").count
     }
 
     /// Cancels every queued job of the benchmark partition and waits until the queue is empty.
-    func clear() throws {
-        guard try queuedJobs() > 0 else { return }
-        try Shell.checked("scancel", ["-p", partition, "-t", "PENDING"])
+    func clear() async throws {
+        guard try await queuedJobs() > 0 else { return }
+        try await Shell.checked("scancel", ["-p", partition, "-t", "PENDING"])
         let deadline = Date().addingTimeInterval(900)
-        while try queuedJobs() > 0 {
+        while try await queuedJobs() > 0 {
             guard Date() < deadline else { throw BenchError("jobs of partition \(partition) were still queued 15 minutes after scancel") }
-            Thread.sleep(forTimeInterval: 0.5)
+            try await Task.sleep(for: .milliseconds(500))
         }
     }
 
     /// `scontrol hold` or `release` for many jobs, a thousand ids per call.
-    func update(_ verb: String, _ jobIDs: [String]) throws {
+    func update(_ verb: String, _ jobIDs: [String]) async throws {
         for start in stride(from: 0, to: jobIDs.count, by: 1000) {
-            try Shell.checked("scontrol", [verb, jobIDs[start..<min(start + 1000, jobIDs.count)].joined(separator: ",")])
+            try await Shell.checked("scontrol", [verb, jobIDs[start..<min(start + 1000, jobIDs.count)].joined(separator: ",")])
         }
     }
 
     /// The controller's RPC counters by message type (`sdiag`), since its last start or `sdiag -r`.
-    func rpcCounts() throws -> [String: Int] {
-        Self.parseRPCCounts(try Shell.checked("sdiag", []))
+    func rpcCounts() async throws -> [String: Int] {
+        Self.parseRPCCounts(try await Shell.checked("sdiag", []))
     }
 
     /// RPCs the controller received between two readings, without the `sdiag` calls themselves.
@@ -80,7 +80,7 @@ struct BenchCluster: Sendable {
     }
 
     /// "slurm 22.05.8", as the controller's tools report it.
-    static func version() -> String {
-        ((try? Shell.checked("sinfo", ["-V"])) ?? "unknown").trimmingCharacters(in: .whitespacesAndNewlines)
+    static func version() async -> String {
+        ((try? await Shell.checked("sinfo", ["-V"])) ?? "unknown").trimmingCharacters(in: .whitespacesAndNewlines)
     }
 }

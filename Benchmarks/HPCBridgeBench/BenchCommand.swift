@@ -64,9 +64,9 @@ struct BenchCommand: AsyncParsableCommand {
         try FileManager.default.createDirectory(atPath: workDirectory, withIntermediateDirectories: true)
 
         let cluster = BenchCluster(account: account)
-        try cluster.prepare()
+        try await cluster.prepare()
         var report = BenchReport(startedAt: Date(), command: CommandLine.arguments.joined(separator: " "),
-                                 machine: BenchReport.machine(repository: repository, binary: binary), settings: settings)
+                                 machine: await BenchReport.machine(repository: repository, binary: binary), settings: settings)
         let client = HTTPLoad.client(connections: max(settings.httpClients, settings.readConnections))
         do {
             if only.contains(.submission) {
@@ -87,7 +87,7 @@ struct BenchCommand: AsyncParsableCommand {
             }
         } catch {
             try? await client.shutdown()
-            try? cluster.clear()
+            try? await cluster.clear()
             throw error
         }
         try await client.shutdown()

@@ -31,16 +31,16 @@ struct BenchReport: Codable, Sendable {
     var scrape: [ScrapeBenchmark.Result] = []
     var goals: [Goal] = []
 
-    static func machine(repository: String, binary: String) -> Machine {
+    static func machine(repository: String, binary: String) async -> Machine {
         let cpuinfo = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
         let model = cpuinfo.split(separator: "\n").first { $0.hasPrefix("model name") }?
             .split(separator: ":", maxSplits: 1).last?.trimmingCharacters(in: .whitespaces) ?? "unknown"
-        let commit = (try? Shell.checked("git", ["-C", repository, "rev-parse", "--short", "HEAD"]))?
+        let commit = (try? await Shell.checked("git", ["-C", repository, "rev-parse", "--short", "HEAD"]))?
             .trimmingCharacters(in: .whitespacesAndNewlines) ?? "unknown"
-        let kernel = (try? Shell.checked("uname", ["-r"]))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "unknown"
+        let kernel = (try? await Shell.checked("uname", ["-r"]))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "unknown"
         return Machine(cpus: ProcessInfo.processInfo.activeProcessorCount, cpuModel: model,
                        memoryGB: Double(ProcessInfo.processInfo.physicalMemory) / 1_073_741_824, kernel: kernel,
-                       slurm: BenchCluster.version(), commit: commit, binary: binary)
+                       slurm: await BenchCluster.version(), commit: commit, binary: binary)
     }
 
     /// The goals of issue 6, judged on this run's medians.

@@ -57,7 +57,7 @@ final class BridgeService: @unchecked Sendable {
     static func start(binary: String, directory: String, repository: String, cluster: BenchCluster, client: HTTPClient) async throws -> BridgeService {
         let port = try FreePort.find()
         let config = try writeSite(in: directory, repository: repository, cluster: cluster, port: port)
-        let token = try Shell.checked(binary, ["token", "create", "--group", group, "--label", "benchmark", "--config", config])
+        let token = try await Shell.checked(binary, ["token", "create", "--group", group, "--label", "benchmark", "--config", config])
             .trimmingCharacters(in: .whitespacesAndNewlines)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: binary)

@@ -26,7 +26,7 @@ struct ReadBenchmark {
     static let slurmrestdTarget = "slurmrestd GET job/{id}"
 
     func run() async throws -> [Result] {
-        try cluster.clear()
+        try await cluster.clear()
         let directory = workDirectory + "/reads"
         try? FileManager.default.removeItem(atPath: directory)
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -37,7 +37,7 @@ struct ReadBenchmark {
         do {
             let results = try await measure(service: service, slurmrestd: slurmrestd, directory: directory)
             await service.stop()
-            try cluster.clear()
+            try await cluster.clear()
             return results
         } catch {
             await service.stop()
@@ -77,9 +77,9 @@ struct ReadBenchmark {
         try await expectOK(restRequest)
 
         var results: [Result] = []
-        func wrk(_ target: String, url: String, paths: [String], headers: [String], transport: String, connections: Int? = nil) throws {
+        func wrk(_ target: String, url: String, paths: [String], headers: [String], transport: String, connections: Int? = nil) async throws {
             let connections = connections ?? settings.readConnections
-            let run = try WrkRun.run(url: url, paths: paths, headers: headers, threads: min(settings.wrkThreads, connections),
+            let run = try await WrkRun.run(url: url, paths: paths, headers: headers, threads: min(settings.wrkThreads, connections),
                                      connections: connections, seconds: settings.readSeconds, scriptDirectory: directory)
             print(String(format: "  %@ %9.0f req/s  p50 %7.2f ms  p99 %7.2f ms  errors %d", ReportTable.pad(target, 40),
                          run.requestsPerSecond, run.latencyP50MS, run.latencyP99MS, run.errors))
@@ -87,13 +87,13 @@ struct ReadBenchmark {
                                   latencyP99MS: run.latencyP99MS, requests: run.requests, errors: run.errors,
                                   connections: connections, seconds: settings.readSeconds, transport: transport))
         }
-        try wrk(Self.jobTarget, url: service.baseURL, paths: ids.map { "/v1/jobs/\($0)" }, headers: auth, transport: "wrk, TCP")
+        try await wrk(Self.jobTarget, url: service.baseURL, paths: ids.map { "/v1/jobs/\($0)" }, headers: auth, transport: "wrk, TCP")
         // The same reads from an eighth of the connections (8 of 64): latency while the service is not saturated
         // (at 64 connections it is bounded below by connections / throughput).
-        try wrk(Self.jobTarget + " (\(max(1, settings.readConnections / 8)) connections)", url: service.baseURL, paths: ids.map { "/v1/jobs/\($0)" },
+        try await wrk(Self.jobTarget + " (\(max(1, settings.readConnections / 8)) connections)", url: service.baseURL, paths: ids.map { "/v1/jobs/\($0)" },
                 headers: auth, transport: "wrk, TCP", connections: max(1, settings.readConnections / 8))
-        try wrk(Self.listTarget, url: service.baseURL + listPath, paths: [], headers: auth, transport: "wrk, TCP")
-        try wrk(Self.slurmrestdTarget, url: "http://127.0.0.1:\(bridgePort)",
+        try await wrk(Self.listTarget, url: service.baseURL + listPath, paths: [], headers: auth, transport: "wrk, TCP")
+        try await wrk(Self.slurmrestdTarget, url: "http://127.0.0.1:\(bridgePort)",
                 paths: natives.map { "/slurm/\(SlurmrestdProcess.apiVersion)/job/\($0)" }, headers: [], transport: "wrk, TCP via socat to its unix socket")
 
         // The same slurmrestd reads without the relay, from this process over the unix socket, as a check

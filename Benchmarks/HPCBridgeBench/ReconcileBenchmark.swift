@@ -42,7 +42,7 @@ struct ReconcileBenchmark {
 
     func run() async throws -> [Result] {
         try RawLibslurm.requireUsable()
-        try cluster.clear()
+        try await cluster.clear()
         let siteDirectory = workDirectory + "/reconcile-site"
         let site = try Site.load(configPath: try BridgeService.writeSite(in: siteDirectory, repository: settings.repository, cluster: cluster, port: 0))
         let environment = RawLibslurm.processEnvironment
@@ -67,7 +67,7 @@ struct ReconcileBenchmark {
                 results.append(result)
             }
         }
-        try cluster.clear()
+        try await cluster.clear()
         return results
     }
 
@@ -97,23 +97,23 @@ struct ReconcileBenchmark {
         var cpus: [Double] = []
         // The CLI path re-reads every job each time (seconds at 50,000 jobs): three repetitions are enough.
         let repetitions = path == .library ? settings.noChangeRepetitions : min(3, settings.noChangeRepetitions)
-        let rpcBefore = try cluster.rpcCounts()
+        let rpcBefore = try await cluster.rpcCounts()
         for _ in 0..<repetitions {
             let cycle = try await timedCycle(reconciler)
             walls.append(cycle.wallMS)
             cpus.append(cycle.cpuMS)
             if cycle.report.transitions != 0 { print("  note: a no-change cycle made \(cycle.report.transitions) transitions") }
         }
-        let noChangeRPCs = BenchCluster.rpcDelta(from: rpcBefore, to: try cluster.rpcCounts()).values.reduce(0, +)
+        let noChangeRPCs = BenchCluster.rpcDelta(from: rpcBefore, to: try await cluster.rpcCounts()).values.reduce(0, +)
 
         // A full cycle: 1 % of the jobs are released from hold (outside the measurement), so the controller
         // has new data; afterwards they are held again for the next measurement.
         let moved = jobs.enumerated().filter { $0.offset % 100 == 0 }.map { String($0.element.native) }
-        try cluster.update("release", moved)
-        let rpcFull = try cluster.rpcCounts()
+        try await cluster.update("release", moved)
+        let rpcFull = try await cluster.rpcCounts()
         let full = try await timedCycle(reconciler)
-        let fullRPCs = BenchCluster.rpcDelta(from: rpcFull, to: try cluster.rpcCounts())
-        try cluster.update("hold", moved)
+        let fullRPCs = BenchCluster.rpcDelta(from: rpcFull, to: try await cluster.rpcCounts())
+        try await cluster.update("hold", moved)
 
         return Result(jobs: jobs.count, path: path.rawValue, fullCycleMS: full.wallMS, fullCycleCPUMS: full.cpuMS,
                       fullCycleTransitions: full.report.transitions, fullCycleControllerRPCs: fullRPCs.values.reduce(0, +),

@@ -31,7 +31,6 @@ struct ScrapeBenchmark {
         for size in settings.storeSizes {
             let directory = workDirectory + "/scrape-\(size)"
             try? FileManager.default.removeItem(atPath: directory)
-            try BridgeService.writeSite(in: directory, repository: settings.repository, cluster: cluster, port: 0)
             try Self.fill(storePath: directory + "/hpcbridge.sqlite", jobs: size)
             let storeBytes = (try? FileManager.default.attributesOfItem(atPath: directory + "/hpcbridge.sqlite")[.size] as? Int) ?? 0
             let service = try await BridgeService.start(binary: settings.hpcbridgeBinary, directory: directory,

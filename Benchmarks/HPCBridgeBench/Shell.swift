@@ -1,4 +1,5 @@
 import Foundation
+import HPCBridge
 
 /// A failure of the harness itself, in words that say what to do about it.
 struct BenchError: Error, CustomStringConvertible {
@@ -6,44 +7,25 @@ struct BenchError: Error, CustomStringConvertible {
     init(_ description: String) { self.description = description }
 }
 
-/// Runs the Slurm CLI and the other tools the harness drives, and captures what they print.
+/// Runs the Slurm CLI and the other tools the harness drives, through the service's own
+/// `CommandRunner` (swift-subprocess, no shell, with a time limit).
 enum Shell {
-    struct Output: Sendable {
-        var status: Int32
-        var stdout: String
-        var stderr: String
-    }
+    static let runner = CommandRunner()
 
-    /// Runs a program to completion. Both pipes are drained while it runs, so a chatty tool never blocks.
+    /// Runs a program to completion (at most 15 minutes: `scancel` of 50,000 jobs is the longest).
     @discardableResult
-    static func run(_ executable: String, _ arguments: [String], environment: [String: String] = [:]) throws -> Output {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: try locate(executable))
-        process.arguments = arguments
-        if !environment.isEmpty { process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
-        let stdout = Pipe()
-        let stderr = Pipe()
-        process.standardOutput = stdout
-        process.standardError = stderr
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        let errors = PipeDrain(stderr.fileHandleForReading)
-        let output = stdout.fileHandleForReading.readDataToEndOfFile()
-        // The pipes are closed, so the program has exited or is about to.
-        while process.isRunning, !ChildProcess.hasExited(process.processIdentifier) { usleep(200) }
-        for _ in 0..<25_000 where process.isRunning { usleep(200) }
-        guard !process.isRunning else { throw BenchError("`\(executable)` exited but its exit status never arrived") }
-        return Output(status: process.terminationStatus, stdout: String(decoding: output, as: UTF8.self), stderr: errors.wait())
+    static func run(_ executable: String, _ arguments: [String]) async throws -> CommandRunner.Output {
+        try await runner.run(executable, arguments, timeout: .seconds(900), operation: "benchmark")
     }
 
     /// Runs a program that must succeed, and returns what it printed.
     @discardableResult
-    static func checked(_ executable: String, _ arguments: [String], environment: [String: String] = [:]) throws -> String {
-        let output = try run(executable, arguments, environment: environment)
+    static func checked(_ executable: String, _ arguments: [String]) async throws -> String {
+        let output = try await run(executable, arguments)
         guard output.status == 0 else {
             throw BenchError("`\(([executable] + arguments).joined(separator: " "))` exited \(output.status): \(output.stderr.trimmingCharacters(in: .whitespacesAndNewlines))")
         }
-        return output.stdout
+        return output.stdoutText
     }
 
     /// The full path of a program: as given when it contains a slash, otherwise searched on $PATH.
@@ -58,32 +40,27 @@ enum Shell {
     }
 }
 
-/// Reads a pipe to its end on a background thread.
-private final class PipeDrain: @unchecked Sendable {
-    private var data = Data()
-    private let done = DispatchSemaphore(value: 0)
-
-    init(_ handle: FileHandle) {
-        DispatchQueue.global().async {
-            self.data = handle.readDataToEndOfFile()
-            self.done.signal()
-        }
-    }
-
-    func wait() -> String {
-        done.wait()
-        return String(decoding: data, as: UTF8.self)
-    }
-}
-
-/// Waiting for child processes without Foundation's `Process.waitUntilExit`, which busy-waits when
-/// called off the main thread, and whose exit notice was seen here to go missing for a killed child.
+/// Waiting for the daemons the harness starts with Foundation's `Process` (slurmrestd, socat, serve)
+/// without `Process.waitUntilExit`, which busy-waits when called off the main thread, and whose exit
+/// notice was seen here to go missing for a killed child.
 enum ChildProcess {
     /// True once the process is gone or a zombie (exited, not yet reaped by Foundation).
     static func hasExited(_ pid: Int32) -> Bool {
         guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
               let afterName = stat.lastIndex(of: ")") else { return true }
         return stat[stat.index(after: afterName)...].trimmingCharacters(in: .whitespaces).hasPrefix("Z")
+    }
+
+    /// The processes whose parent is `pid` (socat's per-connection children), from /proc.
+    static func children(of pid: Int32) -> [Int32] {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return entries.compactMap(Int32.init).filter { candidate in
+            guard let stat = try? String(contentsOfFile: "/proc/\(candidate)/stat", encoding: .utf8),
+                  let afterName = stat.lastIndex(of: ")") else { return false }
+            // After the command name: state, then the parent's pid.
+            let fields = stat[stat.index(after: afterName)...].split(separator: " ")
+            return fields.count > 1 && Int32(fields[1]) == pid
+        }
     }
 
     /// SIGTERM, and SIGKILL when the process has not exited after five seconds.

@@ -68,7 +68,7 @@ final class SlurmrestdProcess: @unchecked Sendable {
     /// Stops socat's per-connection children, socat, then slurmrestd: SIGTERM, then SIGKILL after 5 s
     /// (slurmrestd 22.05 was seen here to ignore SIGTERM and SIGINT).
     func stop() {
-        if let bridge { _ = try? Shell.run("pkill", ["-KILL", "-P", String(bridge.processIdentifier)]) }
+        if let bridge { ChildProcess.children(of: bridge.processIdentifier).forEach { kill($0, SIGKILL) } }
         for child in [bridge, process].compactMap({ $0 }) {
             ChildProcess.stop(child.processIdentifier)
         }

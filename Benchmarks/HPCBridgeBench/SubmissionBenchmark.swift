@@ -42,7 +42,7 @@ struct SubmissionBenchmark {
 
     func run() async throws -> [Result] {
         try RawLibslurm.requireUsable()
-        try cluster.clear()
+        try await cluster.clear()
         let restDirectory = workDirectory + "/slurmrestd"
         try FileManager.default.createDirectory(atPath: restDirectory, withIntermediateDirectories: true)
         let slurmrestd = try await SlurmrestdProcess.start(in: restDirectory, client: client)
@@ -54,11 +54,11 @@ struct SubmissionBenchmark {
             // Rotate the order each round so no contender always follows the same one.
             let order = (0..<contenders.count).map { contenders[($0 + round) % contenders.count] }
             for contender in order {
-                let before = try cluster.rpcCounts()
+                let before = try await cluster.rpcCounts()
                 var trial = try await self.trial(contender, round: round, slurmrestd: slurmrestd)
-                let rpcs = BenchCluster.rpcDelta(from: before, to: try cluster.rpcCounts())
+                let rpcs = BenchCluster.rpcDelta(from: before, to: try await cluster.rpcCounts())
                 trial.controllerRPCsPerJob = Double(rpcs.values.reduce(0, +)) / Double(max(1, trial.jobs))
-                let queued = try cluster.queuedJobs()
+                let queued = try await cluster.queuedJobs()
                 if queued != settings.submissionJobs - trial.errors {
                     trial.errors += abs(settings.submissionJobs - queued)
                     print("  warning: \(contender.rawValue) left \(queued) jobs queued, expected \(settings.submissionJobs)")
@@ -66,7 +66,7 @@ struct SubmissionBenchmark {
                 print("  round \(round + 1)  " + ReportTable.pad(contender.rawValue, 28) + String(format: "%8.1f jobs/s  p50 %7.2f ms  p99 %7.2f ms  errors %d",
                                                                                          trial.jobsPerSecond, trial.latencyP50MS, trial.latencyP99MS, trial.errors))
                 trials.append(trial)
-                try cluster.clear()
+                try await cluster.clear()
             }
         }
         return contenders.map { contender in
@@ -93,11 +93,11 @@ struct SubmissionBenchmark {
         case .libslurm:
             let environment = RawLibslurm.processEnvironment
             let job = RawLibslurm.TrivialJob(name: "bench-libslurm", account: cluster.account, partition: cluster.partition)
-            return try timedLoop(contender, jobs: jobs) { _ in _ = try RawLibslurm.submit(job, environment: environment) }
+            return try await timedLoop(contender, jobs: jobs) { _ in _ = try RawLibslurm.submit(job, environment: environment) }
         case .sbatch:
             let arguments = ["--parsable", "-J", "bench-sbatch", "-A", cluster.account, "-p", cluster.partition, "-o", "/dev/null",
                              "-D", "/tmp", "-c", "1", "--mem=100", "-t", "1", "--wrap", "true"]
-            return try timedLoop(contender, jobs: jobs) { _ in try Shell.checked("sbatch", arguments) }
+            return try await timedLoop(contender, jobs: jobs) { _ in try await Shell.checked("sbatch", arguments) }
         case .slurmrestd:
             let body = Self.slurmrestdBody(account: cluster.account, partition: cluster.partition)
             let url = slurmrestd.url("/slurm/\(SlurmrestdProcess.apiVersion)/job/submit")
@@ -124,14 +124,14 @@ struct SubmissionBenchmark {
     }
 
     /// A sequential loop, timed per call.
-    private func timedLoop(_ contender: Contender, jobs: Int, _ submit: (Int) throws -> Void) throws -> Trial {
+    private func timedLoop(_ contender: Contender, jobs: Int, _ submit: (Int) async throws -> Void) async throws -> Trial {
         let clock = ContinuousClock()
         var latencies: [Double] = []
         var errors = 0
         let start = clock.now
         for index in 0..<jobs {
             let sent = clock.now
-            do { try submit(index) } catch {
+            do { try await submit(index) } catch {
                 errors += 1
                 if errors == 1 { print("  \(contender.rawValue): \(error)") }
             }

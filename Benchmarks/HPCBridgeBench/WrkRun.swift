@@ -10,7 +10,7 @@ struct WrkRun: Codable, Sendable {
     var errors: Int
 
     /// Runs wrk against `url`; `paths`, when given, are requested in turn through a generated Lua script.
-    static func run(url: String, paths: [String], headers: [String], threads: Int, connections: Int, seconds: Int, scriptDirectory: String) throws -> WrkRun {
+    static func run(url: String, paths: [String], headers: [String], threads: Int, connections: Int, seconds: Int, scriptDirectory: String) async throws -> WrkRun {
         var arguments = ["-t", String(threads), "-c", String(connections), "-d", "\(seconds)s", "--latency", "--timeout", "10s"]
         for header in headers { arguments += ["-H", header] }
         if !paths.isEmpty {
@@ -18,7 +18,7 @@ struct WrkRun: Codable, Sendable {
             try luaScript(paths).write(toFile: script, atomically: true, encoding: .utf8)
             arguments += ["-s", script]
         }
-        let output = try Shell.checked("wrk", arguments + [url])
+        let output = try await Shell.checked("wrk", arguments + [url])
         guard let run = parse(output) else { throw BenchError("could not read wrk's report:\n\(output)") }
         return run
     }

@@ -134,31 +134,29 @@ public actor Reconciler: Service {
         // changed since a comparison that settled everything, reading them waits for the answer.
         let sequence = try store.lastTransitionSequence()
         let storeSettled = settledAtSequence == sequence
-        settledAtSequence = nil
         var openBeforeSnapshot = storeSettled ? nil : try store.nonTerminalJobs(cluster: cluster)
         let snapshot: SchedulerSnapshot
         do {
             snapshot = try await scheduler.states(changedSince: lastSnapshot?.takenAt)
             controllerHealth = ControllerHealth(lastAnswerAt: now, lastError: nil)
         } catch {
-            if storeSettled { settledAtSequence = sequence }
             controllerHealth.lastError = "\(error)"
             throw error
         }
         report.controllerCalls = 1
         if storeSettled {
-            if snapshot.unchanged, lastSnapshot != nil {
-                // Neither side changed since everything was settled: nothing to compare.
-                settledAtSequence = sequence
-                return report
-            }
+            // Neither side changed since everything was settled: nothing to compare.
+            if snapshot.unchanged, lastSnapshot != nil { return report }
             openBeforeSnapshot = try store.nonTerminalJobs(cluster: cluster)
             // A job recorded while the controller answered could look vanished; leave it to the next cycle.
             guard try store.lastTransitionSequence() == sequence else {
+                settledAtSequence = nil
                 if !snapshot.unchanged { lastSnapshot = snapshot }
                 return report
             }
         }
+        // Set again at the end when this comparison leaves nothing to do.
+        settledAtSequence = nil
         let open = openBeforeSnapshot ?? []
         let jobs: [NativeJobID: SchedulerJobState]
         if snapshot.unchanged, let last = lastSnapshot {

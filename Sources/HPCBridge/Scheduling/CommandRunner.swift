@@ -31,8 +31,8 @@ public struct CommandRunner: Sendable {
         self.outputLimit = outputLimit
     }
 
-    /// Runs `program` (found on PATH) with `arguments`, feeding `input`; throws `SchedulerError` when it
-    /// cannot start (`unavailable`) or exceeds `timeout` (`timeout`).
+    /// Runs `program` (a name found on PATH, or a path when it contains a slash) with `arguments`, feeding
+    /// `input`; throws `SchedulerError` when it cannot start (`unavailable`) or exceeds `timeout` (`timeout`).
     public func run(_ program: String, _ arguments: [String], input: String? = nil, timeout: Duration = .seconds(30),
                     operation: String) async throws -> Output {
         let environment = self.environment
@@ -45,7 +45,7 @@ public struct CommandRunner: Sendable {
                     let env: Environment = environment.isEmpty ? .inherit : .inherit.updating(
                         Dictionary(uniqueKeysWithValues: environment.map { (Environment.Key(rawValue: $0.key)!, Optional($0.value)) }))
                     let result = try await Subprocess.run(
-                        .name(program), arguments: Arguments(arguments), environment: env, platformOptions: options,
+                        program.contains("/") ? .path(FilePath(program)) : .name(program), arguments: Arguments(arguments), environment: env, platformOptions: options,
                         input: .string(input ?? ""), output: .bytes(limit: limit), error: .string(limit: 1 << 20))
                     let status: Int32
                     switch result.terminationStatus {

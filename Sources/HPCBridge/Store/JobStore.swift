@@ -203,17 +203,20 @@ public final class JobStore: Sendable {
 
     /// The job's history, oldest first.
     public func transitions(of id: UUID) throws -> [JobTransition] {
-        try pool.read { db in
-            try TransitionRecord.filter(Column("jobID") == id.uuidString).order(Column("sequence")).fetchAll(db).map(\.transition)
-        }
+        try pool.read { db in try Self.histories(of: [id], in: db)[id] ?? [] }
+    }
+
+    /// The histories of several jobs, oldest first, in one query.
+    private static func histories(of ids: [UUID], in db: Database) throws -> [UUID: [JobTransition]] {
+        Dictionary(grouping: try TransitionRecord.filter(ids.map(\.uuidString).contains(Column("jobID")))
+            .order(Column("sequence")).fetchAll(db).map(\.transition), by: \.jobID)
     }
 
     /// A job and its history, read in one transaction.
     public func jobWithTransitions(_ id: UUID) throws -> (job: Job, transitions: [JobTransition])? {
         try pool.read { db in
             guard let record = try JobRecord.find(id.uuidString, in: db) else { return nil }
-            let transitions = try TransitionRecord.filter(Column("jobID") == id.uuidString).order(Column("sequence")).fetchAll(db).map(\.transition)
-            return (record.job, transitions)
+            return (record.job, try Self.histories(of: [id], in: db)[id] ?? [])
         }
     }
 
@@ -302,8 +305,7 @@ public final class JobStore: Sendable {
         throws -> (jobs: [(job: Job, transitions: [JobTransition])], next: (createdAt: Date, id: UUID)?) {
         try pool.read { db in
             let page = try Self.jobs(filter, after: cursor, limit: limit, in: db)
-            let histories = Dictionary(grouping: try TransitionRecord.filter(page.jobs.map(\.id.uuidString).contains(Column("jobID")))
-                .order(Column("sequence")).fetchAll(db).map(\.transition), by: \.jobID)
+            let histories = try Self.histories(of: page.jobs.map(\.id), in: db)
             return (page.jobs.map { ($0, histories[$0.id] ?? []) }, page.next)
         }
     }
@@ -350,7 +352,7 @@ public final class JobStore: Sendable {
             job.nativeJobID = native
             job.submittedAt = now
             let transition = try Self.record(JobTransition(jobID: id, fromState: .accepted, toState: .queued, at: now, source: source, reason: reason), in: db)
-            try JobRecord(job).updateRow(in: db)
+            try JobRecord(job).updateRow(in: db, changedFrom: record)
             event = Event(job: job, transition: transition)
             return .recorded(job)
         }
@@ -434,7 +436,7 @@ public final class JobStore: Sendable {
 }
 
 /// The database row of a job.
-struct JobRecord: Codable, FetchableRecord, PersistableRecord {
+struct JobRecord: FetchableRecord, TableRecord {
     static let databaseTableName = "job"
     var id: String
     var state: String
@@ -524,7 +526,6 @@ struct JobRecord: Codable, FetchableRecord, PersistableRecord {
     static var databaseSelection: [any SQLSelectable] { columns.map { Column($0) } }
     static let selectSQL = "SELECT \(columns.joined(separator: ", ")) FROM job WHERE id = ?"
     static let insertSQL = "INSERT INTO job (\(columns.joined(separator: ", "))) VALUES (\(columns.map { _ in "?" }.joined(separator: ", ")))"
-    static let updateSQL = "UPDATE job SET \(columns.dropFirst().map { "\($0) = ?" }.joined(separator: ", ")) WHERE id = ?"
 
     static func find(_ id: String, in db: Database) throws -> JobRecord? {
         try JobRecord.fetchOne(db.cachedStatement(sql: selectSQL), arguments: [id])
@@ -532,10 +533,6 @@ struct JobRecord: Codable, FetchableRecord, PersistableRecord {
 
     func insertRow(in db: Database) throws {
         try db.cachedStatement(sql: Self.insertSQL).execute(arguments: StatementArguments(values))
-    }
-
-    func updateRow(in db: Database) throws {
-        try db.cachedStatement(sql: Self.updateSQL).execute(arguments: StatementArguments(Array(values.dropFirst()) + [id]))
     }
 
     /// Writes only the columns that differ from `old` (nothing when none does): SQLite rewrites the
@@ -548,30 +545,6 @@ struct JobRecord: Codable, FetchableRecord, PersistableRecord {
         guard !changed.isEmpty else { return }
         let sql = "UPDATE job SET \(changed.map { "\(Self.columns[$0]) = ?" }.joined(separator: ", ")) WHERE id = ?"
         try db.cachedStatement(sql: sql).execute(arguments: StatementArguments(changed.map { new[$0] } + [id.databaseValue]))
-    }
-
-    func encode(to container: inout PersistenceContainer) throws {
-        container["id"] = id
-        container["state"] = state
-        container["failureKind"] = failureKind
-        container["failureReason"] = failureReason
-        container["exitCode"] = exitCode
-        container["exitSignal"] = exitSignal
-        container["pipelineName"] = pipelineName
-        container["pipelineVersion"] = pipelineVersion
-        container["parametersJSON"] = parametersJSON
-        container["researchGroup"] = researchGroup
-        container["description"] = description
-        container["cluster"] = cluster
-        container["nativeJobID"] = nativeJobID
-        container["createdAt"] = createdAt
-        container["submittedAt"] = submittedAt
-        container["startedAt"] = startedAt
-        container["finishedAt"] = finishedAt
-        container["scriptDigest"] = scriptDigest
-        container["intentJSON"] = intentJSON
-        container["requeueCount"] = requeueCount
-        container["vanishedAt"] = vanishedAt
     }
 
     var job: Job {
@@ -593,7 +566,7 @@ struct JobRecord: Codable, FetchableRecord, PersistableRecord {
 }
 
 /// The database row of a transition.
-struct TransitionRecord: Codable, FetchableRecord, MutablePersistableRecord {
+struct TransitionRecord: FetchableRecord, TableRecord {
     static let databaseTableName = "jobTransition"
     var sequence: Int64?
     var jobID: String
@@ -627,22 +600,10 @@ struct TransitionRecord: Codable, FetchableRecord, MutablePersistableRecord {
     static let insertSQL = "INSERT INTO jobTransition (jobID, fromState, toState, at, source, reason) VALUES (?, ?, ?, ?, ?, ?)"
     var insertValues: [(any DatabaseValueConvertible)?] { [jobID, fromState, toState, at, source, reason] }
 
-    func encode(to container: inout PersistenceContainer) throws {
-        container["sequence"] = sequence
-        container["jobID"] = jobID
-        container["fromState"] = fromState
-        container["toState"] = toState
-        container["at"] = at
-        container["source"] = source
-        container["reason"] = reason
-    }
-
     var transition: JobTransition {
         var t = JobTransition(jobID: UUID(uuidString: jobID)!, fromState: fromState.flatMap(JobState.init(rawValue:)),
                               toState: JobState(rawValue: toState) ?? .lost, at: Date(timeIntervalSinceReferenceDate: at), source: source, reason: reason)
         t.sequence = sequence
         return t
     }
-
-    mutating func didInsert(_ inserted: InsertionSuccess) { sequence = inserted.rowID }
 }
