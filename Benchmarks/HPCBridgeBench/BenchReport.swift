@@ -72,8 +72,9 @@ struct BenchReport: Codable, Sendable {
         }
         if let tenThousand = library.first(where: { $0.jobs == 10_000 }) {
             goals.append(Goal(name: "reconcile: full 10,000-job cycle, library path", target: "< 100 ms",
-                              measured: String(format: "%.1f ms (%d moved; with every job moving: %.1f ms)", tenThousand.fullCycleMS,
-                                               tenThousand.fullCycleTransitions, tenThousand.everyJobMovesMS),
+                              measured: String(format: "%.1f ms (%d moved; with every job moving: %.1f ms; the controller query alone: %.1f ms)",
+                                               tenThousand.fullCycleMS, tenThousand.fullCycleTransitions, tenThousand.everyJobMovesMS,
+                                               tenThousand.controllerQueryMS),
                               met: tenThousand.fullCycleMS < 100))
         }
         let readByTarget = Dictionary(reads.map { ($0.target, $0) }, uniquingKeysWith: { first, _ in first })

@@ -47,6 +47,23 @@ enum RawLibslurm {
         return id
     }
 
+    /// Milliseconds for the controller query alone (`slurm_load_jobs` through the shim, the records copied
+    /// and freed, nothing converted): the floor under any full snapshot, whatever hpcbridge does with it.
+    static func timeJobQuery() throws -> Double {
+        var records: UnsafeMutablePointer<hb_job_record>?
+        var count = 0
+        var lastUpdate: Int64 = 0
+        var number: Int32 = 0
+        var message = [CChar](repeating: 0, count: 512)
+        let clock = ContinuousClock()
+        let start = clock.now
+        let result = hb_slurm_load_jobs(0, &records, &count, &lastUpdate, &number, &message, message.count)
+        hb_slurm_free(records)
+        let elapsed = (clock.now - start).milliseconds
+        guard result == HB_OK else { throw BenchError("slurm_load_jobs failed (errno \(number))") }
+        return elapsed
+    }
+
     /// This process's environment as KEY=VALUE strings.
     static var processEnvironment: [String] {
         ProcessInfo.processInfo.environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }

@@ -25,6 +25,9 @@ struct ReconcileBenchmark {
         /// One whole snapshot on its own (`states(changedSince: nil)`: the controller query and its
         /// conversion), median of three: the part of a full cycle that is not hpcbridge's store work.
         var snapshotMS: Double
+        /// The controller query alone, median of three: `slurm_load_jobs` and the shim's copy, no Swift
+        /// conversion (library path only; 0 on the CLI path). `snapshotMS` minus this is hpcbridge's share.
+        var controllerQueryMS: Double
         /// The RPC types the controller counted during the full cycle.
         var fullCycleRPCTypes: [String: Int]
     }
@@ -60,10 +63,10 @@ struct ReconcileBenchmark {
             print(String(format: "  %d held jobs in the controller (topped up in %.1f s)", size, (clock.now - start).milliseconds / 1000))
             for path in paths {
                 let result = try await measure(path, jobs: Array(held.prefix(size)), site: site)
-                print(String(format: "  %6d jobs  %@  full cycle %8.1f ms (cpu %8.1f, %d transitions, %d RPCs)  every job moves %8.1f ms (%d)  no-change %7.3f ms (%.2f RPCs)  snapshot alone %7.1f ms",
+                print(String(format: "  %6d jobs  %@  full cycle %8.1f ms (cpu %8.1f, %d transitions, %d RPCs)  every job moves %8.1f ms (%d)  no-change %7.3f ms (%.2f RPCs)  snapshot alone %7.1f ms (controller query %6.1f)",
                              size, ReportTable.pad(path.rawValue, 7), result.fullCycleMS, result.fullCycleCPUMS, result.fullCycleTransitions,
                              result.fullCycleControllerRPCs, result.everyJobMovesMS, result.everyJobMovesTransitions, result.noChangeCycleMS,
-                             result.noChangeCycleControllerRPCs, result.snapshotMS))
+                             result.noChangeCycleControllerRPCs, result.snapshotMS, result.controllerQueryMS))
                 results.append(result)
             }
         }
@@ -83,7 +86,9 @@ struct ReconcileBenchmark {
                                     interval: .seconds(3600), submissionGrace: 3600)
 
         var snapshots: [Double] = []
+        var queries: [Double] = []
         for _ in 0..<3 {
+            if path == .library { queries.append(try RawLibslurm.timeJobQuery()) }
             let clock = ContinuousClock()
             let start = clock.now
             _ = try await scheduler.states(changedSince: nil)
@@ -120,7 +125,8 @@ struct ReconcileBenchmark {
                       everyJobMovesMS: everyJob.wallMS, everyJobMovesCPUMS: everyJob.cpuMS, everyJobMovesTransitions: everyJob.report.transitions,
                       noChangeCycleMS: Statistics.median(walls), noChangeCycleCPUMS: Statistics.median(cpus),
                       noChangeCycleControllerRPCs: Double(noChangeRPCs) / Double(max(1, repetitions)),
-                      noChangeRepetitions: repetitions, snapshotMS: Statistics.median(snapshots), fullCycleRPCTypes: fullRPCs)
+                      noChangeRepetitions: repetitions, snapshotMS: Statistics.median(snapshots),
+                      controllerQueryMS: queries.isEmpty ? 0 : Statistics.median(queries), fullCycleRPCTypes: fullRPCs)
     }
 
     /// One cycle, timed by the wall clock and by CPU time (this process and its children).

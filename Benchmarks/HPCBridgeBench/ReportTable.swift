@@ -21,10 +21,10 @@ enum ReportTable {
         }
         if !report.reconcile.isEmpty {
             out += "\n### 2. Reconcile cost (one Reconciler cycle; full: 1 % of the jobs moved; no-change: median of \(s.noChangeRepetitions) on the library path, 3 on the CLI path)\n\n"
-            out += table(["jobs", "path", "full cycle ms", "full cpu ms", "moved", "full RPCs", "every job moves ms", "cpu ms", "no-change ms", "no-change cpu ms", "no-change RPCs", "snapshot alone ms"],
+            out += table(["jobs", "path", "full cycle ms", "full cpu ms", "moved", "full RPCs", "every job moves ms", "cpu ms", "no-change ms", "no-change cpu ms", "no-change RPCs", "snapshot alone ms", "controller query ms"],
                          report.reconcile.map { r in
                              ["\(r.jobs)", r.path, f(r.fullCycleMS, 1), f(r.fullCycleCPUMS, 1), "\(r.fullCycleTransitions)", "\(r.fullCycleControllerRPCs)",
-                              f(r.everyJobMovesMS, 1), f(r.everyJobMovesCPUMS, 1), f(r.noChangeCycleMS, 3), f(r.noChangeCycleCPUMS, 3), f(r.noChangeCycleControllerRPCs, 2), f(r.snapshotMS, 1)]
+                              f(r.everyJobMovesMS, 1), f(r.everyJobMovesCPUMS, 1), f(r.noChangeCycleMS, 3), f(r.noChangeCycleCPUMS, 3), f(r.noChangeCycleControllerRPCs, 2), f(r.snapshotMS, 1), f(r.controllerQueryMS, 1)]
                          })
             let types = Set(report.reconcile.flatMap { $0.fullCycleRPCTypes.keys }).sorted()
             out += "\nRPC types in full cycles: \(types.joined(separator: ", "))\n"

@@ -67,7 +67,8 @@ public struct JobService: Sendable {
         }
         // A retry of an earlier request: answer it without counting against the quotas.
         if let idempotencyKey, try store.jobID(group: request.researchGroup, idempotencyKey: idempotencyKey) != nil {
-            return try accept(request, idempotencyKey: idempotencyKey, now: now)
+            let retried = try accept(request, idempotencyKey: idempotencyKey, now: now)
+            return (retried.job, retried.created)
         }
         if let group = site.config.groups[request.researchGroup] {
             let active = try store.activeJobCount(group: group.name)
@@ -80,7 +81,7 @@ public struct JobService: Sendable {
                 throw Refusal.overQuota("research group \"\(group.name)\" may submit \(group.submissionsPerMinute) jobs per minute; retry in \(wait) s", retryAfter: wait)
             }
         }
-        let accepted: (job: Job, created: Bool)
+        let accepted: (job: Job, created: Bool, spec: BatchJobSpec?)
         do {
             accepted = try accept(request, idempotencyKey: idempotencyKey, now: now)
         } catch {
@@ -90,14 +91,14 @@ public struct JobService: Sendable {
         }
         guard accepted.created else {
             await rateLimiter.refund(group: request.researchGroup)
-            return accepted
+            return (accepted.job, accepted.created)
         }
         if let reconciler = reconcilers[accepted.job.cluster], await reconciler.health().knownDown {
             logger.info("controller unreachable; the job stays accepted until the reconciler submits it", metadata: ["job_id": "\(accepted.job.id.uuidString.lowercased())"])
-            return accepted
+            return (accepted.job, true)
         }
         do {
-            return (try await submitter.submit(accepted.job), true)
+            return (try await submitter.submit(accepted.job, spec: accepted.spec), true)
         } catch {
             // The job is durable as accepted; the reconciler retries. The caller still gets its 201.
             logger.error("immediate submission failed; the reconciler will retry", metadata: ["job_id": "\(accepted.job.id.uuidString.lowercased())", "error": "\(error)"])
@@ -105,9 +106,9 @@ public struct JobService: Sendable {
         }
     }
 
-    private func accept(_ request: JobRequest, idempotencyKey: String?, now: Date) throws -> (job: Job, created: Bool) {
+    private func accept(_ request: JobRequest, idempotencyKey: String?, now: Date) throws -> (job: Job, created: Bool, spec: BatchJobSpec?) {
         do {
-            return try submitter.accept(request, idempotencyKey: idempotencyKey, now: now)
+            return try submitter.acceptAndPlan(request, idempotencyKey: idempotencyKey, now: now)
         } catch let refusal as JobPlanner.Refusal {
             switch refusal {
             case .invalid(let failure): throw Refusal.invalid(failure.errors)

@@ -30,6 +30,13 @@ public struct JobSubmitter: Sendable {
     /// Validates, renders and stores a request as `accepted`. With an idempotency key, a retry of the
     /// same request returns the job of the first attempt (`created` is false then).
     public func accept(_ request: JobRequest, idempotencyKey: String? = nil, now: Date = Date()) throws -> (job: Job, created: Bool) {
+        let accepted = try acceptAndPlan(request, idempotencyKey: idempotencyKey, now: now)
+        return (accepted.job, accepted.created)
+    }
+
+    /// `accept`, also returning the spec just rendered when the job was created, so an immediate
+    /// submission need not decode the stored intent again (a retry's job keeps its own stored intent).
+    func acceptAndPlan(_ request: JobRequest, idempotencyKey: String? = nil, now: Date = Date()) throws -> (job: Job, created: Bool, spec: BatchJobSpec?) {
         let id = UUID()
         let site = self.site
         let plan = try JobPlanner(site: site).plan(request, jobID: id)
@@ -47,8 +54,8 @@ public struct JobSubmitter: Sendable {
             "resources": request.resources ?? .null,
         ]).jsonText.utf8)).hexString
         switch try store.insert(job, idempotencyKey: idempotencyKey, requestHash: requestHash) {
-        case .created(let job): return (job, true)
-        case .existing(let job): return (job, false)
+        case .created(let job): return (job, true, spec)
+        case .existing(let job): return (job, false, nil)
         }
     }
 
@@ -63,9 +70,11 @@ public struct JobSubmitter: Sendable {
     }
 
     /// Submits an accepted job once. A transient scheduler error leaves it accepted (the reconciler
-    /// retries); a refusal fails it with the scheduler's words.
+    /// retries); a refusal fails it with the scheduler's words. `spec` is the job's intent when the
+    /// caller already has it (just accepted); otherwise it is read from the stored job.
     @discardableResult
-    public func submit(_ job: Job, source: String = "submitter", now: @Sendable () -> Date = Date.init) async throws -> Job {
+    public func submit(_ job: Job, spec knownSpec: BatchJobSpec? = nil, source: String = "submitter",
+                       now: @Sendable () -> Date = Date.init) async throws -> Job {
         guard job.state == .accepted, job.nativeJobID == nil else { return job }
         guard let scheduler = schedulers[job.cluster] else {
             return try store.update(job.id, source: source, reason: "no scheduler for cluster \(job.cluster)") {
@@ -74,7 +83,7 @@ public struct JobSubmitter: Sendable {
                 $0.failureReason = "the service has no scheduler for cluster \($0.cluster); check the config"
             }
         }
-        let spec = try Self.spec(of: job)
+        let spec = try knownSpec ?? Self.spec(of: job)
         try FileManager.default.createDirectory(atPath: spec.workingDirectory, withIntermediateDirectories: true)
         do {
             let native = try await scheduler.submit(spec)

@@ -114,8 +114,7 @@ public struct SchedulerJobState: Sendable, Hashable {
         var value = text[...].drop { $0 == " " || $0 == "\t" }
         while let last = value.last, last == " " || last == "\t" { value = value.dropLast() }
         if value.hasPrefix("hpcbridge:") { value = value.dropFirst("hpcbridge:".count) }
-        guard value.utf8.count == 36 else { return nil }
-        return UUID(uuidString: String(value))
+        return UUID(canonicalUTF8: value.utf8)
     }
 }
 

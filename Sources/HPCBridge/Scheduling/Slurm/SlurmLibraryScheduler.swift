@@ -9,17 +9,20 @@ public struct SlurmLibraryScheduler: BatchScheduler {
     public let path = "slurm-library"
     /// The cluster name used to scope accounting queries (`nil`: slurmdbd's default).
     public var cluster: String?
+    /// The service's environment, which a job inherits as it would from sbatch (read once: building it
+    /// from `environ` on every submit showed in the submission profile).
+    let inheritedEnvironment: [String: String]
 
     /// Fails with the probe's reason when libslurm cannot be used here.
     public init(cluster: String? = nil) throws {
         let status = SlurmLibraryStatus.probe()
         guard status.usable else { throw SchedulerError(.unavailable, operation: "init", detail: status.reason) }
         self.cluster = cluster
+        self.inheritedEnvironment = ProcessInfo.processInfo.environment
     }
 
     public func submit(_ job: BatchJobSpec) async throws -> NativeJobID {
-        var environment = ProcessInfo.processInfo.environment
-        environment.merge(job.environment) { $1 }
+        let environment = inheritedEnvironment.merging(job.environment) { $1 }
         let pairs = environment.keys.sorted().map { "\($0)=\(environment[$0]!)" }
         var id: UInt32 = 0
         var number: Int32 = 0
