@@ -5,7 +5,8 @@ BIN := .build/debug/hpcbridge
 CONFIG ?= config/hpcbridge.yaml
 DEMO_JOB_ID := 0b7c52a4-8f0e-4a43-9d57-3c1a2b9d6e10
 
-.PHONY: all build test run examples tokens validate golden clean cluster bench bench-smoke bench-tools
+.PHONY: all build test run examples tokens validate golden clean cluster bench bench-smoke bench-tools \
+        reliability reliability-fast reliability-tools
 
 all: build
 
@@ -23,9 +24,11 @@ cluster:
 	@if [ "$$(id -u)" = 0 ]; then contrib/dev-cluster/up; \
 	 else echo "make: not root, so no dev cluster; tests that need Slurm are skipped (or fail with HPCBRIDGE_REQUIRE_SLURM=1)"; fi
 
-## test: the full test suite (what README and CI run); brings up the dev cluster first
+## test: the full test suite (what README and CI run); brings up the dev cluster first. The reliability
+## suites (Tests/HPCBridgeTests/Reliability) stop daemons and load the cluster, so they run apart:
+## `make reliability`.
 test: cluster build
-	$(SWIFT) test --skip-build
+	$(SWIFT) test --skip-build --skip Reliability
 
 ## run: bring up the dev cluster, check the example config, render the seed examples into var/demo/,
 ## make a token per example group (var/tokens/), then serve the API on the example config until Ctrl-C
@@ -89,6 +92,23 @@ bench-tools:
 	 if [ -n "$$missing" ]; then echo "installing$$missing"; \
 	   DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing > /tmp/hpcbridge-bench-apt.log 2>&1 \
 	   || { apt-get update -q > /dev/null 2>&1; DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; }; fi
+
+## reliability: the reliability and security suite of RELIABILITY.md at full size (crash during load with
+## 1,000 jobs, a 60 s controller outage, purged jobs, store faults, hostile input, the auth matrix, 64
+## clients for 5 minutes); one suite at a time; figures in var/reliability/ (about 25 minutes)
+reliability: cluster build reliability-tools
+	HPCBRIDGE_RELIABILITY=full $(SWIFT) test --skip-build --no-parallel --filter Reliability
+
+## reliability-fast: the same suites at small sizes (300 jobs, a 20 s outage, 30 s of load): what CI runs
+reliability-fast: cluster build reliability-tools
+	$(SWIFT) test --skip-build --no-parallel --filter Reliability
+
+## reliability-tools: schemathesis (from PyPI, pinned) in .build/reliability-tools, a Python venv
+SCHEMATHESIS_VERSION := 4.32.5
+reliability-tools:
+	@if ! .build/reliability-tools/bin/schemathesis --version 2> /dev/null | grep -q $(SCHEMATHESIS_VERSION); then \
+	   python3 -m venv .build/reliability-tools 2> /dev/null || { DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3-venv > /dev/null; python3 -m venv .build/reliability-tools; }; \
+	   .build/reliability-tools/bin/pip install -q schemathesis==$(SCHEMATHESIS_VERSION); fi
 
 clean:
 	rm -rf .build var

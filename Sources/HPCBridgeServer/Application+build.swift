@@ -3,14 +3,18 @@ import HPCBridge
 import HPCBridgeAPI
 import Hummingbird
 import Logging
+import NIOCore
 import OpenAPIHummingbird
 import OpenAPIRuntime
 
 /// Builds the HTTP application: the one composition root that `hpcbridge serve` and the in-process
 /// tests share.
+/// The idle timeout comes from the config at start-up (a reload does not change it).
 public func buildApplication(service: JobService, configuration: ApplicationConfiguration = .init(),
                              logger: Logger = Logger(label: "hpcbridge.http")) throws -> some ApplicationProtocol {
-    Application(router: try buildRouter(service: service, logger: logger), configuration: configuration, logger: logger)
+    let idle = TimeAmount.nanoseconds(Int64(service.site.config.httpIdleTimeoutSeconds * 1_000_000_000))
+    return Application(router: try buildRouter(service: service, logger: logger), server: .http1(configuration: .init(idleTimeout: idle)),
+                       configuration: configuration, logger: logger)
 }
 
 /// The routes of `openapi.yaml`, registered from the generated server code, behind a request log and
@@ -27,6 +31,6 @@ public func buildRouter(service: JobService, logger: Logger = Logger(label: "hpc
         on: router,
         serverURL: URL(string: "/")!,
         configuration: Configuration(dateTranscoder: FormatStyleDateTranscoder(), jsonEncodingOptions: [.sortedKeys, .withoutEscapingSlashes]),
-        middlewares: [ProblemMiddleware(logger: logger), BearerAuthMiddleware(tokens: APITokens(store: service.store), config: { service.site.config }, logger: logger), SubmitRequestMiddleware()])
+        middlewares: [ProblemMiddleware(logger: logger), BearerAuthMiddleware(tokens: APITokens(store: service.store), config: { service.site.config }, logger: logger), SubmitRequestMiddleware(bodyTimeoutSeconds: { service.site.config.httpBodyTimeoutSeconds })])
     return router
 }

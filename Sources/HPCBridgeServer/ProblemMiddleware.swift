@@ -6,8 +6,9 @@ import Logging
 import OpenAPIRuntime
 
 /// The outermost middleware: whatever goes wrong below becomes an RFC 9457 problem document. A request
-/// the generated decoder cannot read answers 400 (or 422 for a body, with the field's pointer); an
-/// error in a handler answers 500 and is logged with the operation, never with the request's headers.
+/// the generated decoder cannot read answers 400 (or 422 for a body, with the field's pointer); a store
+/// fault (disk full, read-only, damaged) answers 503 with Retry-After; any other error in a handler
+/// answers 500 and is logged with the operation, never with the request's headers.
 struct ProblemMiddleware: ServerMiddleware {
     let logger: Logger
 
@@ -19,6 +20,12 @@ struct ProblemMiddleware: ServerMiddleware {
             if let decoding = error.underlyingError as? DecodingError, operationID == "submitJob" {
                 let (pointer, message) = Self.describe(decoding)
                 return try ProblemResponse.validation([ValidationError(pointer: pointer, message: message)])
+            }
+            // The store's disk is full, read-only or damaged: nothing was stored, and the client should retry.
+            if let fault = StoreFault.describe(error.underlyingError) {
+                logger.error("the job store refused a request", metadata: ["operation": "\(operationID)", "error": "\(error.underlyingError)"])
+                return ProblemResponse.make(.serviceUnavailable, detail: "\(fault); nothing was changed. Retry later; the service's /readyz shows when the store takes writes again",
+                                            headers: [.retryAfter: "30"])
             }
             if error.httpStatus.kind == .serverError {
                 logger.error("request failed", metadata: ["operation": "\(operationID)", "error": "\(error.underlyingError)"])

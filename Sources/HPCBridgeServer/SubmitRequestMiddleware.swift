@@ -11,6 +11,8 @@ import OpenAPIRuntime
 struct SubmitRequestMiddleware: ServerMiddleware {
     /// Requests are parameters and a description, never data: a megabyte is generous.
     static let maximumBodyBytes = 1 << 20
+    /// How long a body may take to arrive (the config's `http.body_timeout_seconds`, read per request).
+    let bodyTimeoutSeconds: @Sendable () -> Double
 
     func intercept(_ request: HTTPRequest, body: HTTPBody?, metadata: ServerRequestMetadata, operationID: String,
                    next: @Sendable (HTTPRequest, HTTPBody?, ServerRequestMetadata) async throws -> (HTTPResponse, HTTPBody?)) async throws -> (HTTPResponse, HTTPBody?) {
@@ -20,10 +22,14 @@ struct SubmitRequestMiddleware: ServerMiddleware {
             return ProblemResponse.make(.unsupportedMediaType, detail: "send the job request as `Content-Type: application/json`; got \(contentType.map { "`\($0)`" } ?? "no Content-Type")")
         }
         let data: Data
-        do {
-            data = try await Data(collecting: body ?? HTTPBody(), upTo: Self.maximumBodyBytes)
-        } catch {
+        switch await Self.collect(body ?? HTTPBody(), upTo: Self.maximumBodyBytes, within: bodyTimeoutSeconds()) {
+        case .complete(let collected):
+            data = collected
+        case .tooLarge:
             return ProblemResponse.make(.contentTooLarge, detail: "the request body is over \(Self.maximumBodyBytes) bytes; a job request carries parameters, not data: pass file paths")
+        case .timedOut(let seconds):
+            return ProblemResponse.make(.requestTimeout, detail: "the request body did not arrive within \(Int(seconds)) s; send it in one go",
+                                        headers: [.connection: "close"])
         }
         let document: JSONValue
         do { document = try JSONValue.parse(data) } catch {
@@ -44,5 +50,28 @@ struct SubmitRequestMiddleware: ServerMiddleware {
             response.headerFields[.location] = decoded
         }
         return (response, responseBody)
+    }
+
+    enum Collected {
+        case complete(Data)
+        case tooLarge
+        case timedOut(seconds: Double)
+    }
+
+    /// Reads the whole body, unless it is over `limit` bytes or still arriving after `seconds`.
+    static func collect(_ body: HTTPBody, upTo limit: Int, within seconds: Double) async -> Collected {
+        await withTaskGroup(of: Collected?.self) { group in
+            group.addTask {
+                do { return .complete(try await Data(collecting: body, upTo: limit)) } catch { return Task.isCancelled ? nil : .tooLarge }
+            }
+            group.addTask {
+                try? await Task.sleep(for: .seconds(seconds))
+                return Task.isCancelled ? nil : .timedOut(seconds: seconds)
+            }
+            // The first to finish decides; the other is cancelled (the body's reader ends on cancellation).
+            let first = await group.next() ?? nil
+            group.cancelAll()
+            return first ?? .tooLarge
+        }
     }
 }

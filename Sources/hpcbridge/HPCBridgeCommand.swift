@@ -29,6 +29,9 @@ enum ExitStatus {
     static let invalid = ExitCode(1)
     /// The input (or the catalog/config it needs) could not be read at all.
     static let unreadable = ExitCode(2)
+    /// The job store cannot be opened or failed its integrity check (`serve`): restarting will not help,
+    /// so the systemd unit does not restart on it (RestartPreventExitStatus).
+    static let storeUnusable = ExitCode(3)
 }
 
 /// Writes to standard error.

@@ -35,7 +35,10 @@ struct ServeCommand: AsyncParsableCommand {
         let logger = Logger(label: "hpcbridge")
         for warning in loaded.warnings { logger.warning("\(warning)") }
         let assembly: ServiceAssembly
-        do { assembly = try ServiceAssembly(site: loaded, logger: logger) } catch {
+        do { assembly = try ServiceAssembly(site: loaded, logger: logger) } catch let error as JobStore.StoreError {
+            printError("cannot start: \(error)")
+            throw ExitStatus.storeUnusable
+        } catch {
             printError("cannot start: \(error)")
             throw ExitStatus.unreadable
         }

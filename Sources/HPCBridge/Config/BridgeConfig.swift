@@ -23,6 +23,12 @@ public struct BridgeConfig: Sendable {
     /// How `serve` writes its log (`log: {format, level}`; `$HPCBRIDGE_LOG_FORMAT`, `$HPCBRIDGE_LOG_LEVEL`).
     public let logFormat: StructuredLogHandler.Format
     public let logLevel: Logger.Level
+    /// Connection limits (`http: {idle_timeout_seconds, body_timeout_seconds}`): a connection with no
+    /// complete request part for the idle timeout is closed (an idle keep-alive connection, or a client
+    /// sending its headers a byte at a time); a request body still arriving after the body timeout is
+    /// answered 408. A slow or stalled client then cannot hold a connection, and its task, for ever.
+    public let httpIdleTimeoutSeconds: Double
+    public let httpBodyTimeoutSeconds: Double
 
     /// Reads and checks the config; all problems are reported together with their positions.
     public static func load(path: String) throws -> BridgeConfig {
@@ -54,7 +60,8 @@ public struct BridgeConfig: Sendable {
                 scheduler: ClusterConfig.Scheduler(rawValue: entry["scheduler"]!.stringValue!)!,
                 mode: ClusterConfig.Mode(rawValue: entry["mode"]!.stringValue!)!,
                 reconcileIntervalSeconds: entry["reconcile_interval_seconds"]!.numberValue!,
-                submissionGraceSeconds: entry["submission_grace_seconds"]!.numberValue!)
+                submissionGraceSeconds: entry["submission_grace_seconds"]!.numberValue!,
+                lostAfterSeconds: entry["lost_after_seconds"]!.numberValue!)
         }
 
         var groups: [String: ResearchGroup] = [:]
@@ -118,7 +125,9 @@ public struct BridgeConfig: Sendable {
             groups: groups,
             adminTokenHashes: adminHashes,
             logFormat: logFormat,
-            logLevel: logLevel)
+            logLevel: logLevel,
+            httpIdleTimeoutSeconds: value["http"]?["idle_timeout_seconds"]?.numberValue ?? 60,
+            httpBodyTimeoutSeconds: value["http"]?["body_timeout_seconds"]?.numberValue ?? 30)
     }
 
     /// Where in the file a group is declared, for cross-checks that run after loading.

@@ -91,6 +91,17 @@ enum FileFormats {
         "catalogs": {"type": "string", "minLength": 1, "description": "pipeline catalog directory, relative to this file"},
         "templates": {"type": "string", "minLength": 1, "description": "template directory, relative to this file"},
         "admin_token_sha256": \(tokenHashes),
+        "http": {
+          "type": "object",
+          "additionalProperties": false,
+          "properties": {
+            "idle_timeout_seconds": {"type": "number", "exclusiveMinimum": 0, "maximum": 3600, "default": 60,
+                                     "description": "close a connection that sends no complete request part for this long"},
+            "body_timeout_seconds": {"type": "number", "exclusiveMinimum": 0, "maximum": 600, "default": 30,
+                                     "description": "answer 408 when a request body is still arriving after this long"}
+          },
+          "default": {}
+        },
         "log": {
           "type": "object",
           "additionalProperties": false,
@@ -130,7 +141,9 @@ enum FileFormats {
               "scheduler": {"enum": ["slurm", "pbs"]},
               "mode": {"enum": ["auto", "library", "cli"], "default": "auto"},
               "reconcile_interval_seconds": {"type": "number", "exclusiveMinimum": 0, "default": 10},
-              "submission_grace_seconds": {"type": "number", "minimum": 0, "default": 60}
+              "submission_grace_seconds": {"type": "number", "minimum": 0, "default": 60},
+              "lost_after_seconds": {"type": "number", "minimum": 0, "default": 300,
+                                     "description": "how long a job the controller and accounting have forgotten may go without an exit-code file before it is marked lost"}
             }
           }
         },

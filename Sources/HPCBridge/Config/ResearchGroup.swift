@@ -33,4 +33,7 @@ public struct ClusterConfig: Sendable, Hashable {
     /// How long an accepted job is left to the request that accepted it before the reconciler submits
     /// it itself (after a crash, or an outage). Longer than a slow submission, so the two never race.
     public let submissionGraceSeconds: Double
+    /// How long a job that the controller no longer lists, and accounting cannot account for, may go
+    /// without an exit-code file before it is marked lost (shared file systems show files late).
+    public var lostAfterSeconds: Double = 300
 }

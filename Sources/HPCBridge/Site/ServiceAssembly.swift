@@ -53,7 +53,8 @@ public struct ServiceAssembly: Sendable {
         for (name, scheduler) in schedulers {
             let cluster = site.config.clusters[name]
             let interval = cluster.map { Duration.milliseconds(Int($0.reconcileIntervalSeconds * 1000)) } ?? .seconds(10)
-            reconcilers[name] = Reconciler(cluster: name, store: store, scheduler: scheduler, submitter: submitter, interval: interval,
+            reconcilers[name] = Reconciler(cluster: name, store: store, scheduler: scheduler, submitter: submitter,
+                                           resolver: VanishedJobResolver(exitFileDeadline: cluster?.lostAfterSeconds ?? 300), interval: interval,
                                            submissionGrace: submissionGrace ?? cluster?.submissionGraceSeconds ?? 60, metrics: metrics, logger: logger)
         }
         self.reconcilers = reconcilers.keys.sorted().map { reconcilers[$0]! }

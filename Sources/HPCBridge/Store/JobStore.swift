@@ -45,12 +45,18 @@ public final class JobStore: Sendable {
         case invalidTransition(UUID, from: JobState, to: JobState)
         /// The idempotency key was used before for a different request.
         case idempotencyConflict(key: String)
+        /// The store could not be opened, or failed its integrity check: the service must not start on it.
+        case unusable(path: String, reason: String)
 
         public var description: String {
             switch self {
             case .notFound(let id): return "no job \(id)"
             case .invalidTransition(let id, let from, let to): return "job \(id) cannot move from \(from.rawValue) to \(to.rawValue)"
             case .idempotencyConflict(let key): return "the Idempotency-Key \(key) was already used for a different request; use a new key"
+            case .unusable(let path, let reason):
+                return "the job store \(path) cannot be used: \(reason). hpcbridge leaves the file as it is. If it is damaged, stop the service, "
+                    + "move the file aside (with its -wal and -shm files; `sqlite3 FILE .recover` may save its contents) and restore the last backup; "
+                    + "if its disk is full or read-only, fix that and start the service again"
             }
         }
     }
@@ -64,9 +70,18 @@ public final class JobStore: Sendable {
         if !directory.isEmpty { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
         var configuration = Configuration()
         configuration.busyMode = .timeout(5)
-        pool = try DatabasePool(path: path, configuration: configuration)
+        do {
+            pool = try DatabasePool(path: path, configuration: configuration)
+            // A damaged file must stop the start-up, not fail requests one by one later (or be written over).
+            let check = try pool.read { db in try String.fetchOne(db, sql: "PRAGMA quick_check(1)") } ?? "no answer"
+            guard check == "ok" else { throw StoreError.unusable(path: path, reason: "SQLite's integrity check reports: \(check)") }
+            try Self.migrator.migrate(pool)
+        } catch let error as StoreError {
+            throw error
+        } catch {
+            throw StoreError.unusable(path: path, reason: StoreFault.describe(error).map { "\($0) (\(error))" } ?? "\(error)")
+        }
         self.path = path
-        try Self.migrator.migrate(pool)
     }
 
     static var migrator: DatabaseMigrator {

@@ -15,7 +15,8 @@ final class ServeProcess: @unchecked Sendable {
 
     static var binary: String { TestPaths.root + "/.build/debug/hpcbridge" }
 
-    init(root: String, graceSeconds: Int = 3) throws {
+    /// `edits` replace text in the shipped config after the scratch paths are set (quotas, partitions).
+    init(root: String, graceSeconds: Int = 3, edits: [(String, String)] = []) throws {
         self.root = root
         port = Int.random(in: 20_000...40_000)
         configPath = root + "/hpcbridge.yaml"
@@ -27,7 +28,7 @@ final class ServeProcess: @unchecked Sendable {
             .replacingOccurrences(of: "store: ../var/hpcbridge.sqlite", with: "store: \(root)/store.sqlite")
             .replacingOccurrences(of: "listen: 127.0.0.1:8080", with: "listen: 127.0.0.1:\(port)")
             .replacingOccurrences(of: "reconcile_interval_seconds: 5", with: "reconcile_interval_seconds: 1\n    submission_grace_seconds: \(graceSeconds)")
-        try TestPaths.write(config, to: configPath)
+        try TestPaths.write(edits.reduce(config) { $0.replacingOccurrences(of: $1.0, with: $1.1) }, to: configPath)
     }
 
     /// Starts the service (with extra environment, such as `SLURM_CONF`) and waits until /healthz answers.
@@ -52,6 +53,9 @@ final class ServeProcess: @unchecked Sendable {
         }
         throw SchedulerError(.unavailable, operation: "serve", detail: "hpcbridge serve did not come up; log:\n\(self.log.suffix(3000))")
     }
+
+    /// The running service's process id.
+    var pid: Int32? { process.flatMap { $0.isRunning ? $0.processIdentifier : nil } }
 
     var log: String { (try? String(contentsOfFile: root + "/serve.log", encoding: .utf8)) ?? "" }
 
@@ -110,6 +114,12 @@ final class ServeProcess: @unchecked Sendable {
         return Response(status: http.statusCode, headers: fields, body: try? JSONValue.parse(data))
     }
 
+    /// A GET answered with text (`/metrics`, `/openapi.yaml`).
+    func text(_ path: String) async throws -> String {
+        let (data, _) = try await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(port)\(path)")!)
+        return String(decoding: data, as: UTF8.self)
+    }
+
     /// Polls a job until it ends (or the timeout passes); returns its last representation.
     func waitForEnd(_ id: String, token: String, timeout: TimeInterval = 600) async throws -> JSONValue {
         let deadline = Date().addingTimeInterval(timeout)
@@ -126,19 +136,21 @@ final class ServeProcess: @unchecked Sendable {
 /// The scheduler jobs carrying each hpcbridge id, from the controller and from accounting: how tests
 /// prove a job ran exactly once.
 enum SlurmTags {
-    static func nativeIDs(since: Date) throws -> [String: Set<String>] {
+    /// Slurm job ids by hpcbridge tag (job UUID), of the jobs since `since` (in `partition` only, if given).
+    static func nativeIDs(since: Date, partition: String? = nil) throws -> [String: Set<String>] {
         var byTag: [String: Set<String>] = [:]
         func add(_ native: Substring, _ comment: Substring) {
             guard comment.hasPrefix("hpcbridge:") else { return }
             byTag[String(comment.dropFirst("hpcbridge:".count)), default: []].insert(String(native))
         }
-        let queue = try run("/usr/bin/env", ["squeue", "-h", "-t", "all", "-o", "%i|%k"])
+        let only = partition.map { ["-p", $0] } ?? []
+        let queue = try run("/usr/bin/env", ["squeue", "-h", "-t", "all", "-o", "%i|%k"] + only)
         for line in queue.stdout.split(separator: "\n") {
             let parts = line.split(separator: "|", maxSplits: 1)
             if parts.count == 2 { add(parts[0], parts[1]) }
         }
         let start = ISO8601DateFormatter().string(from: since.addingTimeInterval(-60)).replacingOccurrences(of: "Z", with: "")
-        let accounting = try run("/usr/bin/env", ["sacct", "-a", "-X", "-n", "-P", "-o", "JobIDRaw,Comment", "-S", start])
+        let accounting = try run("/usr/bin/env", ["sacct", "-a", "-X", "-n", "-P", "-o", "JobIDRaw,Comment", "-S", start] + (partition.map { ["-r", $0] } ?? []))
         for line in accounting.stdout.split(separator: "\n") {
             let parts = line.split(separator: "|", maxSplits: 1)
             if parts.count == 2 { add(parts[0], parts[1]) }

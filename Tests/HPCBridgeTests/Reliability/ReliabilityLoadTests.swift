@@ -1,0 +1,194 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+import Testing
+@testable import HPCBridge
+
+/// Issue 7, part 7: 64 clients at once, for five minutes (30 s in the fast subset), mixing submissions,
+/// reads, listings, cancels and event streams of two research groups against the live cluster. No
+/// request may fail, the service's memory must stay flat, and the reconciler must keep up.
+@Suite("Reliability: sustained mixed load", .enabled(if: LiveCluster.enabled), .serialized)
+struct ReliabilityLoadTests {
+    enum Role: String, CaseIterable { case submit, read, list, cancel, events }
+
+    /// 64 clients: 16 submit, 24 read jobs, 8 list, 8 cancel, 8 follow the event stream.
+    static let roles: [Role] = Array(repeating: .submit, count: 16) + Array(repeating: .read, count: 24) + Array(repeating: .list, count: 8)
+        + Array(repeating: .cancel, count: 8) + Array(repeating: .events, count: 8)
+
+    @Test("64 clients mixing submits, reads, cancels and event streams: no errors, memory flat, reconcile lag bounded")
+    func mixedLoad() async throws {
+        try ReliabilityRun.makeQueueOnlyPartition()
+        let seconds = Double(ReliabilityRun.size(fast: 30, full: 300))
+        let service = try ServeProcess(root: try TestPaths.scratchDirectory("load"), edits: ReliabilityRun.queueOnlyEdits)
+        try await service.start()
+        defer { service.stop() }
+        let tokens = ["cancer_genomics_lab": try service.token(group: "cancer_genomics_lab"), "systems_biology_lab": try service.token(group: "systems_biology_lab")]
+        let tally = LoadTally()
+        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(connectionPool: .init(idleTimeout: .seconds(30), concurrentHTTP1ConnectionsPerHostSoftLimit: 64)))
+        let base = "http://127.0.0.1:\(service.port)"
+        let end = Date().addingTimeInterval(seconds)
+
+        @Sendable func send(_ role: Role, _ method: HTTPMethod, _ path: String, token: String, body: JSONValue? = nil, allowed: Set<Int>) async -> JSONValue? {
+            var request = HTTPClientRequest(url: base + path)
+            request.method = method
+            request.headers.add(name: "Authorization", value: "Bearer \(token)")
+            if let body {
+                request.headers.add(name: "Content-Type", value: "application/json")
+                request.body = .bytes(ByteBuffer(string: body.jsonText))
+            }
+            let start = ContinuousClock.now
+            do {
+                let response = try await client.execute(request, timeout: .seconds(30))
+                let data = try await response.body.collect(upTo: 8 << 20)
+                let status = Int(response.status.code)
+                await tally.record(role, status: status, ok: allowed.contains(status), duration: ContinuousClock.now - start, detail: String(buffer: data).prefix(200))
+                return try? JSONValue.parse(Data(buffer: data))
+            } catch {
+                await tally.record(role, status: 0, ok: false, duration: ContinuousClock.now - start, detail: "\(error)".prefix(200))
+                return nil
+            }
+        }
+
+        // Memory and reconcile lag, sampled every 2 s while the load runs.
+        let sampler = Task { () -> [(rssMB: Double, lag: Double)] in
+            var samples: [(Double, Double)] = []
+            while Date() < end {
+                let rss = service.pid.flatMap(Self.residentMegabytes) ?? 0
+                let metrics = (try? await service.text("/metrics")) ?? ""
+                let lag = metrics.split(separator: "\n").first { $0.hasPrefix("hpcbridge_reconcile_seconds_since_success") }
+                    .flatMap { Double($0.split(separator: " ").last ?? "") } ?? -1
+                samples.append((rss, lag))
+                try? await Task.sleep(for: .seconds(2))
+            }
+            return samples
+        }
+
+        await withTaskGroup(of: Void.self) { group in
+            for (index, role) in Self.roles.enumerated() {
+                let groupName = index % 2 == 0 ? "cancer_genomics_lab" : "systems_biology_lab"
+                let token = tokens[groupName]!
+                group.addTask {
+                    var number = 0
+                    while Date() < end {
+                        number += 1
+                        switch role {
+                        case .submit:
+                            let body = groupName == "cancer_genomics_lab" ? ReliabilityCrashTests.request(number, run: "load")
+                                : ReliabilityCrashTests.request(number, run: "load").replacing(at: ["pipeline_name"], with: "rnaseq_deseq2")
+                                    .replacing(at: ["research_group"], with: .string(groupName))
+                                    .replacing(at: ["parameters"], with: ["sample_id": .string("L\(number)"), "reference": "gencode_v38",
+                                                                          "fastq_files": ["/nonexistent/L_R1.fastq.gz", "/nonexistent/L_R2.fastq.gz"]])
+                            if let id = await send(role, .POST, "/v1/jobs", token: token, body: body, allowed: [201])?["id"]?.stringValue {
+                                await tally.created(id, group: groupName)
+                            }
+                        case .read:
+                            if let id = await tally.randomJob(group: groupName) {
+                                _ = await send(role, .GET, "/v1/jobs/\(id)", token: token, allowed: [200])
+                            } else {
+                                try? await Task.sleep(for: .milliseconds(100))
+                            }
+                        case .list:
+                            _ = await send(role, .GET, "/v1/jobs?limit=50&state=queued&state=accepted", token: token, allowed: [200])
+                        case .cancel:
+                            if let id = await tally.randomJob(group: groupName) {
+                                // Cancelling a job that already ended is a 409, which is a correct answer here.
+                                _ = await send(role, .POST, "/v1/jobs/\(id)/cancel", token: token, allowed: [202, 409])
+                            }
+                            try? await Task.sleep(for: .milliseconds(200))
+                        case .events:
+                            await Self.follow(base + "/v1/events", token: token, for: min(10, max(1, end.timeIntervalSinceNow)), client: client, tally: tally)
+                        }
+                    }
+                }
+            }
+        }
+        let samples = await sampler.value
+        try await client.shutdown()
+
+        let summary = await tally.summary
+        let failures = await tally.failures
+        #expect(failures.isEmpty, "\(failures.count) failed requests, e.g. \(failures.prefix(5))")
+        #expect(summary.created > 0 && summary.eventFrames > 0, "\(summary)")
+        // Memory flat: the last third of the run holds no more than the first third plus a margin for
+        // SQLite's page cache and NIO's buffers.
+        let rss = samples.map(\.rssMB).filter { $0 > 0 }
+        let third = max(1, rss.count / 3)
+        let early = rss.prefix(third).max() ?? 0, late = rss.suffix(third).max() ?? 0
+        #expect(late <= early * 1.25 + 16, "RSS grew from \(early) MB to \(late) MB")
+        let maxLag = samples.map(\.lag).max() ?? -1
+        #expect(maxLag >= 0 && maxLag < 15, "reconcile lag reached \(maxLag) s")
+        _ = try run("/usr/bin/env", ["scancel", "-p", ReliabilityRun.queueOnlyPartition])
+        ReliabilityRun.record("mixed-load", [
+            "clients": .number(Double(Self.roles.count)), "seconds": .number(seconds), "requests": .number(Double(summary.requests)),
+            "requests_per_second": .number((Double(summary.requests) / seconds).rounded()), "failed": .number(Double(failures.count)),
+            "jobs_created": .number(Double(summary.created)), "event_frames": .number(Double(summary.eventFrames)),
+            "p99_ms_by_role": .object(summary.p99.mapValues { .number(($0 * 10).rounded() / 10) }),
+            "rss_mb_first_third_max": .number(early), "rss_mb_last_third_max": .number(late), "max_reconcile_lag_s": .number(maxLag),
+        ])
+    }
+
+    /// Reads the event stream for a while, counting frames, then hangs up.
+    static func follow(_ url: String, token: String, for seconds: Double, client: HTTPClient, tally: LoadTally) async {
+        var request = HTTPClientRequest(url: url)
+        request.headers.add(name: "Authorization", value: "Bearer \(token)")
+        do {
+            let response = try await client.execute(request, timeout: .seconds(30))
+            guard response.status == .ok else {
+                await tally.record(.events, status: Int(response.status.code), ok: false, duration: .zero, detail: "event stream refused")
+                return
+            }
+            await tally.record(.events, status: 200, ok: true, duration: .zero, detail: "")
+            let stop = Date().addingTimeInterval(seconds)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    for try await chunk in response.body {
+                        let frames = String(buffer: chunk).components(separatedBy: "event: transition").count - 1
+                        if frames > 0 { await tally.frames(frames) }
+                    }
+                }
+                group.addTask { try await Task.sleep(for: .seconds(max(0.1, stop.timeIntervalSinceNow))) }
+                _ = try await group.next()
+                group.cancelAll()
+            }
+        } catch is CancellationError {
+        } catch {
+            await tally.record(.events, status: 0, ok: false, duration: .zero, detail: "\(error)".prefix(200))
+        }
+    }
+
+    /// VmRSS of a process in MB.
+    static func residentMegabytes(_ pid: Int32) -> Double? {
+        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
+              let kilobytes = Double(line.split(separator: " ").dropFirst().first ?? "") else { return nil }
+        return kilobytes / 1024
+    }
+}
+
+/// What the load clients did.
+actor LoadTally {
+    private var jobs: [String: [String]] = [:]
+    private var durations: [ReliabilityLoadTests.Role: [Double]] = [:]
+    private(set) var failures: [String] = []
+    private var requests = 0
+    private var eventFrames = 0
+
+    func record(_ role: ReliabilityLoadTests.Role, status: Int, ok: Bool, duration: Duration, detail: Substring) {
+        requests += 1
+        durations[role, default: []].append(Double(duration.components.seconds) * 1000 + Double(duration.components.attoseconds) / 1e15)
+        if !ok { failures.append("\(role.rawValue) \(status): \(detail)") }
+    }
+
+    func created(_ id: String, group: String) { jobs[group, default: []].append(id) }
+    func randomJob(group: String) -> String? { jobs[group]?.randomElement() }
+    func frames(_ count: Int) { eventFrames += count }
+
+    var summary: (requests: Int, created: Int, eventFrames: Int, p99: [String: Double]) {
+        let p99 = Dictionary(uniqueKeysWithValues: durations.map { role, values -> (String, Double) in
+            let sorted = values.sorted()
+            return (role.rawValue, sorted.isEmpty ? 0 : sorted[min(sorted.count - 1, Int(Double(sorted.count) * 0.99))])
+        })
+        return (requests, jobs.values.map(\.count).reduce(0, +), eventFrames, p99)
+    }
+}
