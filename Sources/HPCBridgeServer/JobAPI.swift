@@ -89,7 +89,7 @@ struct JobAPI: APIProtocol {
     }
 
     func getJob(_ input: Operations.GetJob.Input) async throws -> Operations.GetJob.Output {
-        guard let id = UUID(uuidString: input.path.id) else { return .notFound(.init(body: .applicationProblemJson(Self.notFound(input.path.id)))) }
+        guard let id = Self.jobID(input.path.id) else { return .notFound(.init(body: .applicationProblemJson(Self.notFound(input.path.id)))) }
         do {
             let (job, transitions) = try service.job(id, for: try principal)
             return .ok(.init(body: .json(try Self.representation(of: job, transitions: transitions))))
@@ -99,7 +99,7 @@ struct JobAPI: APIProtocol {
     }
 
     func cancelJob(_ input: Operations.CancelJob.Input) async throws -> Operations.CancelJob.Output {
-        guard let id = UUID(uuidString: input.path.id) else { return .notFound(.init(body: .applicationProblemJson(Self.notFound(input.path.id)))) }
+        guard let id = Self.jobID(input.path.id) else { return .notFound(.init(body: .applicationProblemJson(Self.notFound(input.path.id)))) }
         do {
             let job = try await service.cancel(id, by: try principal)
             logger.info("job cancel", metadata: ["job_id": "\(job.id.uuidString.lowercased())", "state": "\(job.state.rawValue)"])
@@ -115,8 +115,11 @@ struct JobAPI: APIProtocol {
     }
 
     func getJobLogs(_ input: Operations.GetJobLogs.Input) async throws -> Operations.GetJobLogs.Output {
-        guard let id = UUID(uuidString: input.path.id) else { return .notFound(.init(body: .applicationProblemJson(Self.notFound(input.path.id)))) }
-        let lines = min(max(input.query.lines ?? 200, 1), 10_000)
+        guard let id = Self.jobID(input.path.id) else { return .notFound(.init(body: .applicationProblemJson(Self.notFound(input.path.id)))) }
+        let lines = input.query.lines ?? 200
+        guard (1...10_000).contains(lines) else {
+            return .badRequest(.init(body: .applicationProblemJson(Self.problem(400, "lines must be between 1 and 10000; got \(lines)"))))
+        }
         do {
             if input.query.follow == true {
                 let stream = try service.logStream(id, lines: lines, for: try principal)
@@ -132,7 +135,7 @@ struct JobAPI: APIProtocol {
     func streamEvents(_ input: Operations.StreamEvents.Input) async throws -> Operations.StreamEvents.Output {
         var jobID: UUID?
         if let text = input.query.jobId {
-            guard let id = UUID(uuidString: text) else { return .notFound(.init(body: .applicationProblemJson(Self.notFound(text)))) }
+            guard let id = Self.jobID(text) else { return .notFound(.init(body: .applicationProblemJson(Self.notFound(text)))) }
             jobID = id
         }
         do {
@@ -227,7 +230,13 @@ struct JobAPI: APIProtocol {
     }
 
     static func problem(_ status: Int, _ detail: String) -> Components.Schemas.Problem {
-        Components.Schemas.Problem(_type: "about:blank", title: HTTPResponse.Status(code: status).reasonPhrase, status: status, detail: detail)
+        Components.Schemas.Problem(_type: "about:blank", title: ProblemResponse.title(of: status), status: status, detail: detail)
+    }
+
+    /// A job id from a path or query: the canonical UUID text only. (Foundation's parser reads a C
+    /// string, so it took `<uuid>%00` for the job, and anything after a NUL was silently dropped.)
+    static func jobID(_ text: String) -> UUID? {
+        UUID(canonicalUTF8: text[...].utf8)
     }
 
     static func notFound(_ id: String) -> Components.Schemas.Problem {

@@ -14,6 +14,13 @@ enum ProblemResponse {
         return (HTTPResponse(status: status, headerFields: fields), HTTPBody(document.prettyJSON + "\n"))
     }
 
+    /// The title of a status for a problem document (`HTTPResponse.Status(code:)` has none).
+    static func title(of code: Int) -> String {
+        let known: [HTTPResponse.Status] = [.badRequest, .unauthorized, .forbidden, .notFound, .requestTimeout, .conflict, .contentTooLarge,
+                                            .unsupportedMediaType, .unprocessableContent, .tooManyRequests, .internalServerError, .serviceUnavailable]
+        return known.first { $0.code == code }?.reasonPhrase ?? "HTTP \(code)"
+    }
+
     /// 422 with every validation error and its JSON Pointer, in the contract's `ValidationProblem` shape.
     static func validation(_ errors: [ValidationError]) throws -> (HTTPResponse, HTTPBody?) {
         let body = try JSONEncoder().encode(JobAPI.validationProblem(errors))

@@ -18,8 +18,12 @@ enum ReliabilityRun {
 
     static func makeQueueOnlyPartition() throws {
         try LiveCluster.check()
-        let exists = try run("/usr/bin/env", ["scontrol", "show", "partition", queueOnlyPartition]).status == 0
-        try LiveCluster.scontrol(exists ? "update" : "create", "PartitionName=\(queueOnlyPartition)", "Nodes=ALL", "State=DOWN", "MaxTime=UNLIMITED")
+        let settings = ["PartitionName=\(queueOnlyPartition)", "Nodes=ALL", "State=DOWN", "MaxTime=UNLIMITED"]
+        if try run("/usr/bin/env", ["scontrol", "update"] + settings).status == 0 { return }
+        // Not there yet (or another suite just made it): create, then make sure it is as wanted.
+        _ = try run("/usr/bin/env", ["scontrol", "create"] + settings)
+        let updated = try run("/usr/bin/env", ["scontrol", "update"] + settings)
+        if updated.status != 0 { throw SchedulerError(.rejected, operation: "scontrol", detail: "cannot make partition \(queueOnlyPartition): \(updated.stderr)") }
     }
 
     /// Config edits for a service whose groups submit to the queue-only partition with quotas out of the way.
