@@ -71,10 +71,17 @@ public final class JobStore: Sendable {
         var configuration = Configuration()
         configuration.busyMode = .timeout(5)
         do {
+            // A damaged file must stop the start-up, not fail requests one by one later, and must not be
+            // written to: checked on a read-only connection before the pool (which may write) opens it.
+            if FileManager.default.fileExists(atPath: path) {
+                var readOnly = Configuration()
+                readOnly.readonly = true
+                let check = try DatabaseQueue(path: path, configuration: readOnly).read { db in
+                    try String.fetchOne(db, sql: "PRAGMA quick_check(1)")
+                } ?? "no answer"
+                guard check == "ok" else { throw StoreError.unusable(path: path, reason: "SQLite's integrity check reports: \(check)") }
+            }
             pool = try DatabasePool(path: path, configuration: configuration)
-            // A damaged file must stop the start-up, not fail requests one by one later (or be written over).
-            let check = try pool.read { db in try String.fetchOne(db, sql: "PRAGMA quick_check(1)") } ?? "no answer"
-            guard check == "ok" else { throw StoreError.unusable(path: path, reason: "SQLite's integrity check reports: \(check)") }
             try Self.migrator.migrate(pool)
         } catch let error as StoreError {
             throw error
@@ -147,6 +154,11 @@ public final class JobStore: Sendable {
             // SQLite read every row of the group (scripts included), a sixth of a submission's time at a
             // thousand active jobs (BENCHMARKS.md).
             try db.create(index: "job_group_state", on: "job", columns: ["researchGroup", "state"])
+        }
+        migrator.registerMigration("v4: readiness write probe") { db in
+            // One row that readiness rewrites: a write that really reaches the disk, so a store that
+            // cannot take writes (read-only, immutable, failing) shows in /readyz, not only on a submission.
+            try db.execute(sql: "CREATE TABLE storeProbe (id INTEGER PRIMARY KEY CHECK (id = 1), writtenAt REAL NOT NULL)")
         }
         return migrator
     }
@@ -427,11 +439,11 @@ public final class JobStore: Sendable {
         }
     }
 
-    /// Proves the store takes writes (readiness): an immediate write transaction, rolled back.
-    public func checkWritable() throws {
-        try pool.writeWithoutTransaction { db in
-            try db.execute(sql: "BEGIN IMMEDIATE")
-            try db.execute(sql: "ROLLBACK")
+    /// Proves the store takes writes (readiness): one committed write of the probe row. (A rolled-back
+    /// transaction writes nothing, so it passed on a store that could no longer write.)
+    public func checkWritable(now: Date = Date()) throws {
+        try pool.write { db in
+            try db.execute(sql: "INSERT OR REPLACE INTO storeProbe (id, writtenAt) VALUES (1, ?)", arguments: [now.timeIntervalSinceReferenceDate])
         }
     }
 

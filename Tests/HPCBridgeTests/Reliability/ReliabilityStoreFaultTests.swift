@@ -85,34 +85,93 @@ struct ReliabilityStoreFaultTests {
                                                   "other_statuses": .number(Double(otherStatuses.count)), "in_slurm_once": .number(Double(acknowledged.filter { inSlurm[$0]?.count == 1 }.count))])
     }
 
-    @Test("read-only store: submissions answer 503, readiness says why, the service stays up and takes writes again once remounted")
+    /// A small ext4 file system on a loop device: unlike tmpfs it honours the immutable attribute, which
+    /// makes the open store refuse writes even to root, as a disk remounted read-only after an error does.
+    final class LoopFileSystem {
+        let path: String
+        let image: String
+        init(under root: String, megabytes: Int) throws {
+            path = root + "/storefs"
+            image = root + "/storefs.img"
+            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+            try Data(count: megabytes << 20).write(to: URL(fileURLWithPath: image))
+            for command in [["mkfs.ext4", "-q", image], ["mount", "-o", "loop", image, path]] {
+                let result = try run("/usr/bin/env", command)
+                guard result.status == 0 else { throw SchedulerError(.unavailable, operation: command[0], detail: "needs root and a loop device: \(result.stderr)") }
+            }
+        }
+        func immutable(_ on: Bool, _ files: [String]) throws {
+            let result = try run("/usr/bin/env", ["chattr", on ? "+i" : "-i"] + files.map { path + "/" + $0 }.filter { FileManager.default.fileExists(atPath: $0) })
+            guard result.status == 0 else { throw SchedulerError(.unavailable, operation: "chattr", detail: result.stderr) }
+        }
+        func remount(readOnly: Bool) throws {
+            let result = try run("/usr/bin/env", ["mount", "-o", "remount,\(readOnly ? "ro" : "rw")", path])
+            guard result.status == 0 else { throw SchedulerError(.unavailable, operation: "remount", detail: result.stderr) }
+        }
+        deinit {
+            _ = try? run("/usr/bin/env", ["chattr", "-R", "-i", path])
+            _ = try? run("/usr/bin/env", ["umount", "-l", path])
+        }
+    }
+
+    @Test("read-only store: submissions answer 503 while the running service cannot write, it stays up and writes again; started on a read-only mount it refuses with exit 3")
     func readOnly() async throws {
-        let (service, disk) = try service("store-readonly", megabytes: 16)
+        try ReliabilityRun.makeQueueOnlyPartition()
+        let root = try TestPaths.scratchDirectory("store-readonly")
+        let disk = try LoopFileSystem(under: root, megabytes: 16)
+        let service = try ServeProcess(root: root, edits: ReliabilityRun.queueOnlyEdits + [("store: \(root)/store.sqlite", "store: \(disk.path)/store.sqlite")])
         try await service.start()
-        defer { service.stop() }
         let token = try service.token(group: "cancer_genomics_lab")
         #expect(try await service.request("POST", "/v1/jobs", token: token, body: ReliabilityCrashTests.request(0, run: "ro")).status == 201)
-        try disk.remount(readOnly: true)
+        let files = ["store.sqlite", "store.sqlite-wal", "store.sqlite-shm"]
+        try disk.immutable(true, files)
         var statuses: [Int] = []
         for number in 1...5 {
             let answer = try await service.request("POST", "/v1/jobs", token: token, body: ReliabilityCrashTests.request(number, run: "ro"))
             statuses.append(answer.status)
-            if answer.status == 503 { #expect(answer.body?["detail"]?.stringValue?.contains("read-only") == true, "\(answer.body?.jsonText ?? "")") }
+            if answer.status == 503 { #expect(answer.body?["detail"]?.stringValue?.contains("nothing was changed") == true, "\(answer.body?.jsonText ?? "")") }
         }
         #expect(statuses.allSatisfy { $0 == 503 }, "\(statuses)")
         let ready = try await service.request("GET", "/readyz")
         #expect(ready.status == 503 && ready.body?["checks"]?["store"]?["ok"] == false, "\(ready.body?.jsonText ?? "")")
         #expect(try await service.request("GET", "/healthz").status == 200)
-        try disk.remount(readOnly: false)
-        var resumed = 0
-        for _ in 0..<20 where resumed == 0 {
-            if try await service.request("POST", "/v1/jobs", token: token, body: ReliabilityCrashTests.request(9, run: "ro")).status == 201 { resumed += 1 }
-            else { try await Task.sleep(for: .milliseconds(500)) }
+        try disk.immutable(false, files)
+        var resumed = false
+        for _ in 0..<20 where !resumed {
+            resumed = try await service.request("POST", "/v1/jobs", token: token, body: ReliabilityCrashTests.request(9, run: "ro")).status == 201
+            if !resumed { try await Task.sleep(for: .milliseconds(500)) }
         }
-        #expect(resumed == 1, "writes resume after the remount")
+        #expect(resumed, "writes resume once the store is writable again")
+        #expect(service.stop() == 0)
+
+        // Started on a file system mounted read-only: a clear refusal, no restart loop.
+        try disk.remount(readOnly: true)
+        let start = try Self.startExpectingRefusal(configPath: service.configPath)
+        #expect(start.status == 3, "exit \(start.status): \(start.message)")
+        #expect(start.message.contains("read-only") || start.message.contains("readonly"), "\(start.message)")
+        try disk.remount(readOnly: false)
         _ = try run("/usr/bin/env", ["scancel", "-p", ReliabilityRun.queueOnlyPartition])
         ReliabilityRun.record("store-read-only", ["refused_503": .number(Double(statuses.filter { $0 == 503 }.count)), "attempts": .number(Double(statuses.count)),
-                                                  "readyz_showed_store": .bool(ready.status == 503)])
+                                                  "readyz_status_while_read_only": .number(Double(ready.status)), "resumed": .bool(resumed),
+                                                  "exit_status_on_read_only_mount": .number(Double(start.status))])
+    }
+
+    /// Runs `serve` where it must refuse to start; its exit status and standard error (it is stopped
+    /// and reported as status -1 if it is still running after 20 s).
+    static func startExpectingRefusal(configPath: String) throws -> (status: Int32, message: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: ServeProcess.binary)
+        process.arguments = ["serve", "--config", configPath]
+        let errors = Pipe()
+        process.standardError = errors
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        let deadline = Date().addingTimeInterval(20)
+        while process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.1) }
+        let stillRunning = process.isRunning
+        if stillRunning { process.terminate() }
+        process.waitUntilExit()
+        return (stillRunning ? -1 : process.terminationStatus, String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))
     }
 
     @Test("a damaged store at start-up: serve refuses to start with exit status 3 and instructions, leaves the file as it was; systemd will not loop")
@@ -138,22 +197,11 @@ struct ReliabilityStoreFaultTests {
             }
             try damaged.write(to: URL(fileURLWithPath: path))
             let before = SHA256.hash(data: damaged)
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: ServeProcess.binary)
-            process.arguments = ["serve", "--config", service.configPath]
-            let errors = Pipe()
-            process.standardError = errors
-            process.standardOutput = FileHandle.nullDevice
-            try process.run()
-            let deadline = Date().addingTimeInterval(20)
-            while process.isRunning && Date() < deadline { try await Task.sleep(for: .milliseconds(100)) }
-            if process.isRunning { process.terminate() }
-            process.waitUntilExit()
-            let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            #expect(process.terminationStatus == 3, "\(damage): exit \(process.terminationStatus): \(message)")
+            let (status, message) = try Self.startExpectingRefusal(configPath: service.configPath)
+            #expect(status == 3, "\(damage): exit \(status): \(message)")
             #expect(message.contains(path) && message.contains("restore the last backup"), "\(damage): \(message)")
             #expect(SHA256.hash(data: try Data(contentsOf: URL(fileURLWithPath: path))) == before, "\(damage): the damaged file was changed")
-            outcomes[damage] = .number(Double(process.terminationStatus))
+            outcomes[damage] = .number(Double(status))
         }
         let unit = try String(contentsOfFile: TestPaths.root + "/contrib/systemd/hpcbridge.service", encoding: .utf8)
         #expect(unit.contains("RestartPreventExitStatus=2 3") && unit.contains("StartLimitBurst="), "the unit does not restart on a damaged store")
