@@ -103,8 +103,22 @@ enum DevClusterDaemons {
     }
 
     /// Starts whatever daemon of the dev cluster is not running (and waits until it answers).
+    /// Output goes to a file: a daemon it starts inherits the output, and a pipe would then never close.
     static func startMissing() throws {
-        let result = try run(TestPaths.root + "/contrib/dev-cluster/up", [])
-        guard result.status == 0 else { throw SchedulerError(.unavailable, operation: "dev-cluster up", detail: result.stderr + result.stdout) }
+        let log = NSTemporaryDirectory() + "hpcbridge-dev-cluster-up.log"
+        // posix_spawn + waitpid rather than Foundation's Process: its waitUntilExit once missed this
+        // child's exit (the shell was left a zombie and the suite hung).
+        var pid: pid_t = 0
+        let arguments = ["/bin/sh", "-c", "\"$0\" > \"$1\" 2>&1 < /dev/null", TestPaths.root + "/contrib/dev-cluster/up", log]
+        let argv = arguments.map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) } }
+        guard posix_spawn(&pid, "/bin/sh", nil, nil, argv, environ) == 0 else {
+            throw SchedulerError(.unavailable, operation: "dev-cluster up", detail: "cannot start /bin/sh")
+        }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        guard status == 0 else {
+            throw SchedulerError(.unavailable, operation: "dev-cluster up", detail: (try? String(contentsOfFile: log, encoding: .utf8)) ?? "see \(log)")
+        }
     }
 }

@@ -116,8 +116,7 @@ public struct SlurmLibraryScheduler: BatchScheduler {
     static func error(_ result: Int32, _ number: Int32, _ message: [CChar], operation: String) -> SchedulerError {
         let detail = String(decoding: message.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
         // Controller unreachable, socket timeouts and communication errors are worth retrying.
-        let transient: Set<Int32> = [1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 2100, 7000, 7001, 7002]
-        let kind: SchedulerError.Kind = result == HB_UNAVAILABLE || transient.contains(number) ? .unavailable : .rejected
+        let kind: SchedulerError.Kind = result == HB_UNAVAILABLE || SlurmErrorCodes.isTransient(number) ? .unavailable : .rejected
         return SchedulerError(kind, operation: operation, detail: detail)
     }
 }
