@@ -199,7 +199,8 @@ public actor Reconciler: Service {
                 accountingError = "\(error)"
             }
             for job in vanished {
-                let exitPath = (JobSubmitter.runDirectory(of: job) ?? "/nonexistent") + "/" + ScriptRenderer.exitCodeFile
+                // Open jobs are read without their intent; the run directory is in it.
+                let exitPath = ((try? store.job(job.id)).flatMap { $0.flatMap(JobSubmitter.runDirectory(of:)) } ?? "/nonexistent") + "/" + ScriptRenderer.exitCodeFile
                 let record = job.nativeJobID.flatMap { accounting[NativeJobID($0)] }
                 switch resolver.resolve(accounting: record, accountingError: accountingError, exitCodePath: exitPath, vanishedAt: job.vanishedAt ?? now, now: now) {
                 case .resolved(let status, let exit, let source):
@@ -240,7 +241,8 @@ public actor Reconciler: Service {
 
         report.transitions = try store.apply(changes, at: now).count
         for job in toSubmit {
-            let after = try await submitter.submit(job, source: "recovery")
+            // Open jobs are read without their intent; the submission needs it.
+            let after = try await submitter.submit(try store.job(job.id) ?? job, source: "recovery")
             if after.nativeJobID != nil { report.submitted += 1 }
         }
         // Settled: nothing changed, nothing vanished, and no accepted job waits for its grace to pass.

@@ -454,10 +454,16 @@ public final class JobStore: Sendable {
     }
 
     /// Every job of a cluster that is not finished: what the reconciler follows, also after a restart.
+    /// Read without parameters and intent (both `""`): they are most of a row (the rendered script), and
+    /// reading them for every open job on every cycle made the reconciler's memory grow with the scripts
+    /// of all open jobs (the reliability suite's load run: 125 MB to 195 MB with 5,000 queued jobs).
+    /// `job(_:)` reads a job whole where its intent is needed.
     public func nonTerminalJobs(cluster: String) throws -> [Job] {
-        try pool.read { db in
-            return try JobRecord.filter(Column("cluster") == cluster && Self.openStates.contains(Column("state")))
-                .order(Column("createdAt")).fetchAll(db).map(\.job)
+        let lean = JobRecord.columns.map { ["parametersJSON", "intentJSON"].contains($0) ? "'' AS \($0)" : $0 }
+        let states = Self.openStates.map { _ in "?" }.joined(separator: ", ")
+        let sql = "SELECT \(lean.joined(separator: ", ")) FROM job WHERE cluster = ? AND state IN (\(states)) ORDER BY createdAt"
+        return try pool.read { db in
+            try Row.fetchAll(db.cachedStatement(sql: sql), arguments: StatementArguments([cluster] + Self.openStates)).map { try JobRecord(row: $0).job }
         }
     }
 }
