@@ -63,14 +63,7 @@ struct ReliabilityCrashTests {
         #expect(killed == kills)
 
         // Jobs accepted but not yet submitted when a kill came are recovered by the restarted service.
-        let deadline = Date().addingTimeInterval(120)
-        var waiting = -1
-        while Date() < deadline {
-            let page = try await service.request("GET", "/v1/jobs?state=accepted&limit=500", token: admin)
-            waiting = page.body?["jobs"]?.arrayValue?.count ?? -1
-            if waiting == 0 { break }
-            try await Task.sleep(for: .milliseconds(500))
-        }
+        let waiting = try await Self.jobsLeft(service, "state=accepted", token: admin, timeout: 120)
         #expect(waiting == 0, "jobs still accepted two minutes after the load: \(waiting)\n\(service.log.suffix(3000))")
 
         let acknowledged = await ledger.acknowledged
@@ -93,14 +86,7 @@ struct ReliabilityCrashTests {
         for chunk in stride(from: 0, to: behindBack.count, by: 200).map({ Array(behindBack[$0..<min($0 + 200, behindBack.count)]) }) {
             #expect(try run("/usr/bin/env", ["scancel"] + chunk).status == 0)
         }
-        let end = Date().addingTimeInterval(180)
-        var open = -1
-        while Date() < end {
-            let page = try await service.request("GET", "/v1/jobs?state=accepted&state=queued&state=held&state=running&limit=500", token: admin)
-            open = page.body?["jobs"]?.arrayValue?.count ?? -1
-            if open == 0 { break }
-            try await Task.sleep(for: .seconds(1))
-        }
+        let open = try await Self.jobsLeft(service, "state=accepted&state=queued&state=held&state=running", token: admin, timeout: 180)
         #expect(open == 0, "jobs not ended three minutes after cancelling: \(open)")
         #expect(service.stop() == 0)
 
@@ -124,6 +110,19 @@ struct ReliabilityCrashTests {
         for (name, value) in counts { figures[name] = .number(Double(value)) }
         ReliabilityRun.record("crash-during-load", figures)
         try await client.shutdown()
+    }
+
+    /// Polls a job listing (`filter`, a query string) until it is empty or `timeout` passes; how many
+    /// jobs it held at the last look (-1 when the listing could not be read).
+    static func jobsLeft(_ service: ServeProcess, _ filter: String, token: String, timeout: TimeInterval) async throws -> Int {
+        let deadline = Date().addingTimeInterval(timeout)
+        var left = -1
+        while Date() < deadline {
+            left = try await service.request("GET", "/v1/jobs?\(filter)&limit=500", token: token).body?["jobs"]?.arrayValue?.count ?? -1
+            if left == 0 { break }
+            try await Task.sleep(for: .milliseconds(500))
+        }
+        return left
     }
 
     /// One job request, retried with its Idempotency-Key until the service answers it (201, or 200 for a

@@ -123,22 +123,12 @@ struct ReliabilityOutageTests {
         var figures: [String: JSONValue] = ["purged_after_seconds": .number(purgedAfter.rounded())]
 
         // 1. Accounting answers.
-        let (_, withAccounting) = services[0]
-        try await withAccounting.start()
-        let fromAccounting = try await waitForStates(withAccounting, jobs["accounting"]!.map(\.id), token: jobs["accounting"]![0].token, timeout: 60) { Self.terminal.contains($0) }
-        try Self.check(fromAccounting, jobs["accounting"]!, source: "accounting")
-        #expect(withAccounting.stop() == 0)
-        figures["resolved_from_accounting"] = .number(Double(fromAccounting.values.filter { Self.terminal.contains($0["state"]?.stringValue ?? "") }.count))
+        figures["resolved_from_accounting"] = .number(Double(try await restartAndResolve(services[0].1, jobs["accounting"]!, source: "accounting", timeout: 60)))
 
         // 2. Accounting down: the exit-code files the jobs wrote decide.
         try await DevClusterDaemons.stop("slurmdbd")
         do {
-            let (_, withFiles) = services[1]
-            try await withFiles.start()
-            let fromFiles = try await waitForStates(withFiles, jobs["exit-file"]!.map(\.id), token: jobs["exit-file"]![0].token, timeout: 90) { Self.terminal.contains($0) }
-            try Self.check(fromFiles, jobs["exit-file"]!, source: "exit-code file")
-            #expect(withFiles.stop() == 0)
-            figures["resolved_from_exit_files"] = .number(Double(fromFiles.values.filter { Self.terminal.contains($0["state"]?.stringValue ?? "") }.count))
+            figures["resolved_from_exit_files"] = .number(Double(try await restartAndResolve(services[1].1, jobs["exit-file"]!, source: "exit-code file", timeout: 90)))
 
             // 3. Neither: the run directories are gone too, so after lost_after_seconds the jobs are lost, with the reason, and counted.
             let (_, withNothing) = services[2]
@@ -163,6 +153,16 @@ struct ReliabilityOutageTests {
         let rules = try String(contentsOfFile: TestPaths.root + "/contrib/prometheus/hpcbridge.rules.yml", encoding: .utf8)
         #expect(rules.contains("alert: HPCBridgeJobsLost") && rules.contains("hpcbridge_jobs_lost_total"), "an alert fires on lost jobs")
         ReliabilityRun.record("purged-while-down", figures)
+    }
+
+    /// Starts a service whose jobs finished while it was down, waits for them to end, checks each outcome
+    /// and where it came from, stops it; how many ended.
+    func restartAndResolve(_ service: ServeProcess, _ jobs: [(id: String, exit: Int, token: String)], source: String, timeout: TimeInterval) async throws -> Int {
+        try await service.start()
+        let states = try await waitForStates(service, jobs.map(\.id), token: jobs[0].token, timeout: timeout) { Self.terminal.contains($0) }
+        try Self.check(states, jobs, source: source)
+        #expect(service.stop() == 0)
+        return states.values.filter { Self.terminal.contains($0["state"]?.stringValue ?? "") }.count
     }
 
     /// Each job ended as its exit code says, and its history names where the outcome came from.
