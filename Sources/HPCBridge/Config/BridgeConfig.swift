@@ -81,6 +81,7 @@ public struct BridgeConfig: Sendable {
                 runRoot: entry["run_root"]!.stringValue!,
                 allowedPipelines: entry["allowed_pipelines"]!.arrayValue!.compactMap(\.stringValue))
             group.tokenHashes = entry["token_sha256"]?.arrayValue?.compactMap(\.stringValue) ?? []
+            group.inputRoots = entry["input_roots"]?.arrayValue.map { InputRoots($0.compactMap(\.stringValue)) }
             if let quotas = entry["quotas"] {
                 group.maxActiveJobs = Int(quotas["max_active_jobs"]?.numberValue ?? 100)
                 group.submissionsPerMinute = Int(quotas["submissions_per_minute"]?.numberValue ?? 60)

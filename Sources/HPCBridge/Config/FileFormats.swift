@@ -162,6 +162,8 @@ enum FileFormats {
               "partition": \(schedulerName),
               "qos": \(schedulerName),
               "run_root": \(safeAbsolutePath),
+              "input_roots": {"type": "array", "minItems": 1, "uniqueItems": true, "items": \(safeAbsolutePath),
+                              "description": "directories the group's jobs may read inputs from; every path parameter must lie under one"},
               "allowed_pipelines": {"type": "array", "uniqueItems": true, "items": \(identifier)},
               "token_sha256": \(tokenHashes),
               "quotas": {

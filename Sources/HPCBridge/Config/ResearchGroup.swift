@@ -11,6 +11,9 @@ public struct ResearchGroup: Sendable, Hashable {
     /// Each job runs in `run_root/<job id>`.
     public let runRoot: String
     public let allowedPipelines: [String]
+    /// Where the group's jobs may read inputs from; `nil` (not configured) leaves every path the service
+    /// user can read open to the group, which `hpcbridge validate` warns about.
+    public var inputRoots: InputRoots?
     /// Jobs not yet finished that the group may have at once.
     public var maxActiveJobs: Int = 100
     /// Submissions the group may make per minute.

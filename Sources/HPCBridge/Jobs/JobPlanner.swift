@@ -1,12 +1,18 @@
 import Foundation
 
 /// Turns a `JobRequest` into a ready-to-render `ScriptRequest`: the group may run the pipeline, the
-/// parameters and resources are valid, the references exist. Every refusal carries JSON Pointers into
-/// the request (`/parameters/quality_threshold`), so the API and the CLI report the same thing.
+/// parameters and resources are valid, the references exist, every input path lies under the group's
+/// input roots. Every refusal carries JSON Pointers into the request (`/parameters/quality_threshold`),
+/// so the API and the CLI report the same thing.
 public struct JobPlanner: Sendable {
     public let site: Site
+    /// How input paths are resolved on this host (symbolic links), for the input-root check.
+    public let resolver: InputRoots.Resolver
 
-    public init(site: Site) { self.site = site }
+    public init(site: Site, resolver: @escaping InputRoots.Resolver = InputRoots.resolveExistingPrefix) {
+        self.site = site
+        self.resolver = resolver
+    }
 
     /// Why a request was refused.
     public enum Refusal: Error, Sendable, CustomStringConvertible {
@@ -41,7 +47,15 @@ public struct JobPlanner: Sendable {
         }
         var errors: [ValidationError] = []
         let validation = pipeline.validate(parameters: request.parameters)
-        errors += validation.errors.map { ValidationError(pointer: JSONPointer(tokens: ["parameters"] + $0.pointer.tokens), message: $0.message) }
+        var parameterErrors = validation.errors
+        if let roots = group.inputRoots {
+            for pointer in validation.paths {
+                guard let path = validation.value.value(at: pointer)?.stringValue,
+                    let problem = roots.problem(with: path, resolving: resolver) else { continue }
+                parameterErrors.append(ValidationError(pointer: pointer, message: problem))
+            }
+        }
+        errors += parameterErrors.map { ValidationError(pointer: JSONPointer(tokens: ["parameters"] + $0.pointer.tokens), message: $0.message) }
         var resources = pipeline.resources.defaults
         switch pipeline.resources.resolve(overrides: request.resources) {
         case .success(let resolved): resources = resolved

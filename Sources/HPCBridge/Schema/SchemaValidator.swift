@@ -10,17 +10,17 @@ public struct SchemaValidator: Sendable {
     public func validate(_ document: JSONValue) -> ValidationResult {
         let withDefaults = applyingDefaults(to: document, node: schema.root)
         var errors: [ValidationError] = []
-        var allowed: Set<JSONPointer> = []
-        check(withDefaults, against: schema.root, at: .root, errors: &errors, allowedControl: &allowed)
-        Self.findControlCharacters(in: withDefaults, at: .root, allowed: allowed, errors: &errors)
-        return ValidationResult(value: withDefaults, errors: Array(Set(errors)).sorted())
+        var annotations = Annotations()
+        check(withDefaults, against: schema.root, at: .root, errors: &errors, annotations: &annotations)
+        Self.findControlCharacters(in: withDefaults, at: .root, allowed: annotations.controlAllowed, errors: &errors)
+        return ValidationResult(value: withDefaults, errors: Array(Set(errors)).sorted(), paths: annotations.paths.sorted())
     }
 
     /// The errors of one value against one node, without defaults or the control-character rule.
     func errors(of value: JSONValue, against node: SchemaNode) -> [ValidationError] {
         var errors: [ValidationError] = []
-        var allowed: Set<JSONPointer> = []
-        check(value, against: node, at: .root, errors: &errors, allowedControl: &allowed)
+        var annotations = Annotations()
+        check(value, against: node, at: .root, errors: &errors, annotations: &annotations)
         return Array(Set(errors)).sorted()
     }
 
@@ -73,8 +73,23 @@ public struct SchemaValidator: Sendable {
 
     // MARK: validation
 
+    /// What the schema says about the values that passed (JSON Schema's annotations), by pointer. Only
+    /// the alternative of an `anyOf`/`oneOf` that applies contributes, so a string accepted as an s3://
+    /// URI is not taken for a path.
+    struct Annotations {
+        /// Strings whose schema sets `x-allow-control-characters`.
+        var controlAllowed: Set<JSONPointer> = []
+        /// Strings accepted by a path format: what a site's input roots are checked against.
+        var paths: Set<JSONPointer> = []
+
+        mutating func formUnion(_ other: Annotations) {
+            controlAllowed.formUnion(other.controlAllowed)
+            paths.formUnion(other.paths)
+        }
+    }
+
     private func check(_ value: JSONValue, against node: SchemaNode, at here: JSONPointer,
-                       errors: inout [ValidationError], allowedControl: inout Set<JSONPointer>) {
+                       errors: inout [ValidationError], annotations: inout Annotations) {
         var local: [ValidationError] = []
         defer {
             // As in ajv-errors (which nf-core schemas use): the author's message replaces every error
@@ -92,7 +107,7 @@ public struct SchemaValidator: Sendable {
             if !b { fail("is not allowed here") }
             return
         }
-        if let ref = node.ref { check(value, against: schema.resolve(ref), at: here, errors: &local, allowedControl: &allowedControl) }
+        if let ref = node.ref { check(value, against: schema.resolve(ref), at: here, errors: &local, annotations: &annotations) }
 
         if let types = node.types, !Self.value(value, hasOneOf: types) {
             fail("must be \(Self.describe(types)); got \(value.kindForHumans)\(Self.excerpt(value))")
@@ -112,20 +127,21 @@ public struct SchemaValidator: Sendable {
             checkNumber(n, node, fail)
         case .string(let s):
             checkString(s, node, fail)
-            if node.allowsControlCharacters { allowedControl.insert(here) }
+            if node.allowsControlCharacters { annotations.controlAllowed.insert(here) }
+            if node.format?.isPath == true, local.isEmpty { annotations.paths.insert(here) }
         case .array(let items):
-            checkArray(items, node, here, &local, &allowedControl)
+            checkArray(items, node, here, &local, &annotations)
         case .object(let members):
-            checkObject(members, node, here, &local, &allowedControl)
+            checkObject(members, node, here, &local, &annotations)
         default:
             break
         }
 
-        for sub in node.allOf { check(value, against: sub, at: here, errors: &local, allowedControl: &allowedControl) }
+        for sub in node.allOf { check(value, against: sub, at: here, errors: &local, annotations: &annotations) }
         if !node.anyOf.isEmpty {
             let outcomes = node.anyOf.map { branch(value, $0, here) }
             if let passing = outcomes.first(where: { $0.errors.isEmpty }) {
-                allowedControl.formUnion(passing.allowed)
+                annotations.formUnion(passing.annotations)
             } else {
                 local.append(contentsOf: Self.explainAlternatives(outcomes.map(\.errors), at: here, exactlyOne: false))
             }
@@ -134,7 +150,7 @@ public struct SchemaValidator: Sendable {
             let outcomes = node.oneOf.map { branch(value, $0, here) }
             let passing = outcomes.indices.filter { outcomes[$0].errors.isEmpty }
             if passing.count == 1 {
-                allowedControl.formUnion(outcomes[passing[0]].allowed)
+                annotations.formUnion(outcomes[passing[0]].annotations)
             } else if passing.isEmpty {
                 local.append(contentsOf: Self.explainAlternatives(outcomes.map(\.errors), at: here, exactlyOne: true))
             } else {
@@ -150,11 +166,13 @@ public struct SchemaValidator: Sendable {
         }
     }
 
-    private func branch(_ value: JSONValue, _ node: SchemaNode, _ here: JSONPointer) -> (errors: [ValidationError], allowed: Set<JSONPointer>) {
+    /// One alternative of `anyOf`/`oneOf`/`not`, checked on its own: its annotations count only if the
+    /// caller finds that the alternative is the one that applies.
+    private func branch(_ value: JSONValue, _ node: SchemaNode, _ here: JSONPointer) -> (errors: [ValidationError], annotations: Annotations) {
         var errors: [ValidationError] = []
-        var allowed: Set<JSONPointer> = []
-        check(value, against: node, at: here, errors: &errors, allowedControl: &allowed)
-        return (errors, allowed)
+        var annotations = Annotations()
+        check(value, against: node, at: here, errors: &errors, annotations: &annotations)
+        return (errors, annotations)
     }
 
     /// When no alternative of `anyOf`/`oneOf` fits: alternatives that fail on the value itself (an
@@ -194,7 +212,7 @@ public struct SchemaValidator: Sendable {
     }
 
     private func checkArray(_ items: [JSONValue], _ node: SchemaNode, _ here: JSONPointer,
-                            _ errors: inout [ValidationError], _ allowed: inout Set<JSONPointer>) {
+                            _ errors: inout [ValidationError], _ annotations: inout Annotations) {
         func fail(_ message: String, _ pointer: JSONPointer?) { errors.append(ValidationError(pointer: pointer ?? here, message: message)) }
         if let m = node.minItems, items.count < m { fail("must list at least \(m) item\(m == 1 ? "" : "s"); got \(items.count)", nil) }
         if let m = node.maxItems, items.count > m { fail("must list at most \(m) item\(m == 1 ? "" : "s"); got \(items.count)", nil) }
@@ -205,12 +223,12 @@ public struct SchemaValidator: Sendable {
             }
         }
         if let itemNode = node.items {
-            for (i, item) in items.enumerated() { check(item, against: itemNode, at: here.appending(i), errors: &errors, allowedControl: &allowed) }
+            for (i, item) in items.enumerated() { check(item, against: itemNode, at: here.appending(i), errors: &errors, annotations: &annotations) }
         }
     }
 
     private func checkObject(_ members: [String: JSONValue], _ node: SchemaNode, _ here: JSONPointer,
-                             _ errors: inout [ValidationError], _ allowed: inout Set<JSONPointer>) {
+                             _ errors: inout [ValidationError], _ annotations: inout Annotations) {
         func fail(_ message: String, _ pointer: JSONPointer?) { errors.append(ValidationError(pointer: pointer ?? here, message: message)) }
         for name in node.required where members[name] == nil {
             fail("is required but missing", here.appending(name))
@@ -226,11 +244,11 @@ public struct SchemaValidator: Sendable {
             var matched = false
             if let property = node.properties[name] {
                 matched = true
-                check(value, against: property, at: at, errors: &errors, allowedControl: &allowed)
+                check(value, against: property, at: at, errors: &errors, annotations: &annotations)
             }
             for (regex, sub) in node.patternProperties where regex.matches(name) {
                 matched = true
-                check(value, against: sub, at: at, errors: &errors, allowedControl: &allowed)
+                check(value, against: sub, at: at, errors: &errors, annotations: &annotations)
             }
             if let names = node.propertyNames {
                 for error in self.errors(of: .string(name), against: names) {
@@ -241,7 +259,7 @@ public struct SchemaValidator: Sendable {
                 if additional.booleanValue == false {
                     fail("is not a known parameter\(EditDistance.hint(for: name, among: node.properties.keys.sorted()))", at)
                 } else {
-                    check(value, against: additional, at: at, errors: &errors, allowedControl: &allowed)
+                    check(value, against: additional, at: at, errors: &errors, annotations: &annotations)
                 }
             }
         }

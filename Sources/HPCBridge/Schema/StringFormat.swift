@@ -20,6 +20,15 @@ public enum StringFormat: String, Sendable, CaseIterable {
     /// An RFC 3339 full-date (`2026-11-23`).
     case date = "date"
 
+    /// Whether a value of this format names a file or directory on the cluster (and so must lie under the
+    /// research group's input roots, where the site sets them).
+    var isPath: Bool {
+        switch self {
+        case .absolutePath, .filePath, .directoryPath, .path: true
+        case .uri, .uuid, .date: false
+        }
+    }
+
     /// A message for a value that does not have this format, or `nil` when it does.
     func problem(with value: String, allowedSchemes: [String]?) -> String? {
         switch self {

@@ -38,6 +38,9 @@ public struct ValidationResult: Sendable {
     public let value: JSONValue
     /// Every error, sorted by pointer; empty when the document is valid.
     public let errors: [ValidationError]
+    /// Where the value holds a string that a path format accepted (`/fastq_files/0`), sorted: the values
+    /// a research group's input roots must contain.
+    public var paths: [JSONPointer] = []
     public var isValid: Bool { errors.isEmpty }
 }
 

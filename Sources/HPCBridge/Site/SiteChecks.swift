@@ -51,6 +51,38 @@ enum SiteChecks {
                                         "research group \(group.name) allows pipeline \"\(pipeline)\", which is not in the catalog\(EditDistance.hint(for: pipeline, among: catalog.pipelines.keys.sorted()))"))
             }
         }
+        warnings += inputRootWarnings(config: config, catalog: catalog)
         return (errors, warnings)
+    }
+
+    /// Where one research group could read another's data: a group without `input_roots` that runs a
+    /// pipeline taking paths, and an input root that holds another group's run root or, wider than it,
+    /// another group's input root. Warnings, not errors: a site may share on purpose.
+    static func inputRootWarnings(config: BridgeConfig, catalog: PipelineCatalog) -> [FileIssue] {
+        var warnings: [FileIssue] = []
+        let groups = config.groups.values.sorted { $0.name < $1.name }
+        for group in groups {
+            let location = config.location(ofGroup: group.name)
+            guard let roots = group.inputRoots else {
+                let takingPaths = group.allowedPipelines.filter { name in
+                    catalog.pipelines[name]?.parameters.allNodes.contains { $0.format?.isPath == true } ?? false
+                }
+                if !takingPaths.isEmpty {
+                    warnings.append(FileIssue(location, "research group \(group.name) has no input_roots, so its jobs (\(takingPaths.joined(separator: ", "))) may read any file the service user can read, other groups' data included; list the directories it may read under input_roots"))
+                }
+                continue
+            }
+            for root in roots.paths {
+                for other in groups where other.name != group.name {
+                    if InputRoots.isAncestor(root, of: other.runRoot) {
+                        warnings.append(FileIssue(location, "input root \(root) of research group \(group.name) holds the run root of research group \(other.name) (\(other.runRoot)): its jobs can read that group's results"))
+                    }
+                    for otherRoot in other.inputRoots?.paths ?? [] where otherRoot != root && InputRoots.isAncestor(root, of: otherRoot) {
+                        warnings.append(FileIssue(location, "input root \(root) of research group \(group.name) holds input root \(otherRoot) of research group \(other.name): its jobs can read that group's inputs"))
+                    }
+                }
+            }
+        }
+        return warnings
     }
 }

@@ -93,7 +93,7 @@ struct PrometheusIntegrationTests {
         var data = TinyData(root: service.root)
         let genome = try data.genome()
         var ids: [String] = []
-        for (r1, r2) in [(genome.r1, genome.r2), ("/nonexistent/a_R1.fastq", "/nonexistent/a_R2.fastq"), ("/nonexistent/b_R1.fastq", "/nonexistent/b_R2.fastq")] {
+        for (r1, r2) in [(genome.r1, genome.r2), ("/data/cancer_genomics_lab/missing/a_R1.fastq", "/data/cancer_genomics_lab/missing/a_R2.fastq"), ("/data/cancer_genomics_lab/missing/b_R1.fastq", "/data/cancer_genomics_lab/missing/b_R2.fastq")] {
             let created = try await service.request("POST", "/v1/jobs", token: cancer, body: ServiceEndToEndTests.gatk(r1, r2))
             ids.append(try #require(created.body?["id"]?.stringValue))
         }

@@ -29,7 +29,7 @@ struct ReconcilerIntegrationTests {
             return try store.update(job.id, source: "test") { $0.intentJSON = intent }
         }
         let good = try await submitter.submit(try accept(fastq: sandbox.input("S1.fastq.gz")))
-        let bad = try await submitter.submit(try accept(fastq: "/nonexistent/S1.fastq.gz"))
+        let bad = try await submitter.submit(try accept(fastq: "/data/cancer_genomics_lab/missing/S1.fastq.gz"))
         #expect(good.state == .queued)
         #expect(bad.state == .queued)
 

@@ -23,6 +23,7 @@ final class ServeProcess: @unchecked Sendable {
         let config = try String(contentsOfFile: TestPaths.config, encoding: .utf8)
             .replacingOccurrences(of: "/srv/references", with: root + "/ref")
             .replacingOccurrences(of: "/var/lib/hpcbridge/runs", with: root + "/runs")
+            .replacingOccurrences(of: "input_roots: [", with: "input_roots: [\(root)/reads, ")  // TinyData's reads
             .replacingOccurrences(of: "catalogs: pipelines", with: "catalogs: \(TestPaths.catalog)")
             .replacingOccurrences(of: "templates: ../templates", with: "templates: \(TestPaths.root)/templates")
             .replacingOccurrences(of: "store: ../var/hpcbridge.sqlite", with: "store: \(root)/store.sqlite")

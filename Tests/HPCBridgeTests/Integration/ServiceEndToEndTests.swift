@@ -75,7 +75,7 @@ struct ServiceEndToEndTests {
         defer { service.stop() }
         let token = try service.token(group: "cancer_genomics_lab")
         // No reference files exist under this scratch root: bwa fails, and so does the job.
-        let created = try await service.request("POST", "/v1/jobs", token: token, body: Self.gatk("/nonexistent/S1_R1.fastq", "/nonexistent/S1_R2.fastq"))
+        let created = try await service.request("POST", "/v1/jobs", token: token, body: Self.gatk("/data/cancer_genomics_lab/missing/S1_R1.fastq", "/data/cancer_genomics_lab/missing/S1_R2.fastq"))
         #expect(created.status == 201)
         let id = try #require(created.body?["id"]?.stringValue)
         let job = try await service.waitForEnd(id, token: token)
@@ -108,7 +108,7 @@ struct ServiceEndToEndTests {
         let service = try await started()
         defer { service.stop() }
         let token = try service.token(group: "cancer_genomics_lab")
-        let created = try await service.request("POST", "/v1/jobs", token: token, body: Self.gatk("/nonexistent/a_R1.fastq", "/nonexistent/a_R2.fastq"))
+        let created = try await service.request("POST", "/v1/jobs", token: token, body: Self.gatk("/data/cancer_genomics_lab/missing/a_R1.fastq", "/data/cancer_genomics_lab/missing/a_R2.fastq"))
         let id = try #require(created.body?["id"]?.stringValue)
         let native = try #require(created.body?["native_job_id"]?.stringValue)
         // Held by an admin, so it cannot finish on its own before the cancel.
@@ -127,7 +127,7 @@ struct ServiceEndToEndTests {
         let service = try await started()
         defer { service.stop() }
         let token = try service.token(group: "cancer_genomics_lab")
-        let created = try await service.request("POST", "/v1/jobs", token: token, body: Self.gatk("/nonexistent/e_R1.fastq", "/nonexistent/e_R2.fastq"))
+        let created = try await service.request("POST", "/v1/jobs", token: token, body: Self.gatk("/data/cancer_genomics_lab/missing/e_R1.fastq", "/data/cancer_genomics_lab/missing/e_R2.fastq"))
         let id = try #require(created.body?["id"]?.stringValue)
         _ = try await service.waitForEnd(id, token: token)
         // A client that saw the first event resumes after it: the rest of the history comes first.
@@ -193,7 +193,7 @@ struct ServiceEndToEndTests {
         let service = try await started()
         defer { service.stop() }
         let token = try service.token(group: "cancer_genomics_lab")
-        let created = try await service.request("POST", "/v1/jobs", token: token, body: Self.gatk("/nonexistent/b_R1.fastq", "/nonexistent/b_R2.fastq"))
+        let created = try await service.request("POST", "/v1/jobs", token: token, body: Self.gatk("/data/cancer_genomics_lab/missing/b_R1.fastq", "/data/cancer_genomics_lab/missing/b_R2.fastq"))
         let id = try #require(created.body?["id"]?.stringValue)
         let native = try #require(created.body?["native_job_id"]?.stringValue)
         #expect(service.stop(signal: SIGTERM) == 0, "a graceful stop exits 0:\n\(service.log.suffix(2000))")
@@ -214,7 +214,7 @@ struct ServiceEndToEndTests {
         let answered = try await withThrowingTaskGroup(of: String?.self) { group in
             for n in 0..<60 {
                 group.addTask {
-                    let body = Self.gatk("/nonexistent/t\(n)_R1.fastq", "/nonexistent/t\(n)_R2.fastq", sample: "T\(n)")
+                    let body = Self.gatk("/data/cancer_genomics_lab/missing/t\(n)_R1.fastq", "/data/cancer_genomics_lab/missing/t\(n)_R2.fastq", sample: "T\(n)")
                     guard let response = try? await service.request("POST", "/v1/jobs", token: token, body: body),
                           response.status == 201 else { return nil }
                     await counter.add()
@@ -254,7 +254,7 @@ struct ServiceEndToEndTests {
         #expect(ready.status == 503)
         #expect(ready.body?["checks"]?["cluster:dev"]?["ok"] == false)
         let began = Date()
-        let created = try await service.request("POST", "/v1/jobs", token: token, body: Self.gatk("/nonexistent/o_R1.fastq", "/nonexistent/o_R2.fastq"))
+        let created = try await service.request("POST", "/v1/jobs", token: token, body: Self.gatk("/data/cancer_genomics_lab/missing/o_R1.fastq", "/data/cancer_genomics_lab/missing/o_R2.fastq"))
         let answeredIn = Date().timeIntervalSince(began)
         #expect(created.status == 201)
         #expect(created.body?["state"] == "accepted")
@@ -291,7 +291,7 @@ struct ServiceEndToEndTests {
         let answered = try await withThrowingTaskGroup(of: String?.self) { group in
             for n in 0..<burst {
                 group.addTask {
-                    let body = Self.gatk("/nonexistent/k\(n)_R1.fastq", "/nonexistent/k\(n)_R2.fastq", sample: "K\(n)")
+                    let body = Self.gatk("/data/cancer_genomics_lab/missing/k\(n)_R1.fastq", "/data/cancer_genomics_lab/missing/k\(n)_R2.fastq", sample: "K\(n)")
                     guard let response = try? await service.request("POST", "/v1/jobs", token: token, body: body, headers: ["Idempotency-Key": "burst-\(n)"]),
                           response.status == 201 else { return nil }
                     await counter.add()

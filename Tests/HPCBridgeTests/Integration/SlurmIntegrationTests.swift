@@ -176,7 +176,7 @@ struct AccountingOffIntegrationTests {
         // script fails with its own exit code (1) after its prologue set up the exit-code file.
         let pipeline = try sandbox.site.catalog.pipeline(named: "gatk_variant_calling")
         let parameters: JSONValue = [
-            "sample_id": "S1", "reference_genome": "hg38", "fastq_r1": "/nonexistent/R1.fastq.gz", "fastq_r2": "/nonexistent/R2.fastq.gz",
+            "sample_id": "S1", "reference_genome": "hg38", "fastq_r1": "/data/cancer_genomics_lab/missing/R1.fastq.gz", "fastq_r2": "/data/cancer_genomics_lab/missing/R2.fastq.gz",
             "caller": "bcftools", "quality_threshold": 30, "depth_threshold": 10, "min_base_quality": 10,
             "standard_min_confidence": 30, "emit_ref_confidence": "NONE",
         ]

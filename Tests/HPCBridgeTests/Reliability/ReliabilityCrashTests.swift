@@ -14,8 +14,8 @@ struct ReliabilityCrashTests {
 
     static func request(_ number: Int, run: String) -> JSONValue {
         ["pipeline_name": "gatk_variant_calling", "research_group": "cancer_genomics_lab", "description": .string("crash run \(run) job \(number)"),
-         "parameters": ["sample_id": .string("C\(number)"), "reference_genome": "hg38", "fastq_r1": "/nonexistent/C_R1.fastq.gz",
-                        "fastq_r2": "/nonexistent/C_R2.fastq.gz", "caller": "bcftools", "quality_threshold": 20, "depth_threshold": 5],
+         "parameters": ["sample_id": .string("C\(number)"), "reference_genome": "hg38", "fastq_r1": "/data/cancer_genomics_lab/missing/C_R1.fastq.gz",
+                        "fastq_r2": "/data/cancer_genomics_lab/missing/C_R2.fastq.gz", "caller": "bcftools", "quality_threshold": 20, "depth_threshold": 5],
          "resources": ["cpus": 1, "memory": "1G", "time_limit": "00:10:00"]]
     }
 

@@ -43,15 +43,15 @@ struct ReliabilityHostileInputTests {
             // Every string the two shipped pipelines take from a request, and the free-text description.
             var requests: [(label: String, token: String, body: JSONValue)] = []
             func gatk(_ change: (inout [String: JSONValue]) -> Void, description: String = "injection test") -> JSONValue {
-                var parameters: [String: JSONValue] = ["sample_id": "S1", "reference_genome": "hg38", "fastq_r1": "/nonexistent/in_R1.fastq.gz",
-                                                       "fastq_r2": "/nonexistent/in_R2.fastq.gz", "caller": "bcftools"]
+                var parameters: [String: JSONValue] = ["sample_id": "S1", "reference_genome": "hg38", "fastq_r1": "/data/cancer_genomics_lab/missing/in_R1.fastq.gz",
+                                                       "fastq_r2": "/data/cancer_genomics_lab/missing/in_R2.fastq.gz", "caller": "bcftools"]
                 change(&parameters)
                 return ["pipeline_name": "gatk_variant_calling", "research_group": "cancer_genomics_lab", "description": .string(description),
                         "parameters": .object(parameters), "resources": ["cpus": 1, "memory": "1G", "time_limit": "00:05:00"]]
             }
             requests.append(("description", token, gatk({ _ in }, description: value)))
             requests.append(("sample_id (job name)", token, gatk { $0["sample_id"] = .string(value) }))
-            requests.append(("fastq_r1", token, gatk { $0["fastq_r1"] = .string("/nonexistent/" + value) }))
+            requests.append(("fastq_r1", token, gatk { $0["fastq_r1"] = .string("/data/cancer_genomics_lab/missing/" + value) }))
             requests.append(("reference_genome", token, gatk { $0["reference_genome"] = .string(value) }))
             requests.append(("caller", token, gatk { $0["caller"] = .string(value) }))
             var rnaseq = try JSONValue.parse(try Data(contentsOf: URL(fileURLWithPath: TestPaths.examples + "/rnaseq_deseq2.json")))
@@ -207,25 +207,21 @@ struct ReliabilityHostileInputTests {
             #expect((400..<500).contains(status) || harmless, "\(path): \(status) \(answer.text.suffix(300))")
             #expect(!answer.text.contains("root:x:0:0") && !answer.text.contains("root:*:"), "\(path) returned a system file")
         }
-        // Path parameters: `..` segments are refused before anything is rendered; so are relative paths.
-        for value in ["/data/../etc/shadow", "../../etc/shadow", "/data/./x", "/data//x", "data/x"] {
+        // Path parameters: `..` segments are refused before anything is rendered; so are relative paths,
+        // another group's data and a symbolic link out of the group's input roots.
+        try FileManager.default.createDirectory(atPath: service.root + "/reads", withIntermediateDirectories: true)
+        try? FileManager.default.removeItem(atPath: service.root + "/reads/escape")
+        try FileManager.default.createSymbolicLink(atPath: service.root + "/reads/escape", withDestinationPath: "/etc")
+        let values = ["/data/../etc/shadow", "../../etc/shadow", "/data/./x", "/data//x", "data/x",
+                      "/data/systems_biology_lab/liver/liver_m17_R1.fastq.gz", service.root + "/reads/escape/shadow.fq"]
+        for value in values {
             let body = ReliabilityCrashTests.request(1, run: "paths").replacing(at: ["parameters", "fastq_r1"], with: .string(value))
             let answer = try await service.request("POST", "/v1/jobs", token: token, body: body)
             #expect(answer.status == 422, "fastq_r1 \(value): \(answer.status)")
             #expect(answer.body?["errors"]?.arrayValue?.contains { $0["pointer"] == "/parameters/fastq_r1" } == true, "\(answer.body?.jsonText ?? "")")
         }
         #expect(serverErrors == 0)
-        ReliabilityRun.record("hostile-paths", ["url_paths": .number(Double(paths.count)), "path_parameters": 5, "server_errors": .number(Double(serverErrors))])
-    }
-}
-
-extension JSONValue {
-    /// A copy with the value at `path` (object keys) replaced.
-    func replacing(at path: [String], with value: JSONValue) -> JSONValue {
-        guard let first = path.first else { return value }
-        guard case .object(var members) = self else { return self }
-        members[first] = (members[first] ?? .object([:])).replacing(at: Array(path.dropFirst()), with: value)
-        return .object(members)
+        ReliabilityRun.record("hostile-paths", ["url_paths": .number(Double(paths.count)), "path_parameters": .number(Double(values.count)), "server_errors": .number(Double(serverErrors))])
     }
 }
 

@@ -78,7 +78,7 @@ struct ReliabilityLoadTests {
                                 : ReliabilityCrashTests.request(number, run: "load").replacing(at: ["pipeline_name"], with: "rnaseq_deseq2")
                                     .replacing(at: ["research_group"], with: .string(groupName))
                                     .replacing(at: ["parameters"], with: ["sample_id": .string("L\(number)"), "reference": "gencode_v38",
-                                                                          "fastq_files": ["/nonexistent/L_R1.fastq.gz", "/nonexistent/L_R2.fastq.gz"]])
+                                                                          "fastq_files": ["/data/systems_biology_lab/missing/L_R1.fastq.gz", "/data/systems_biology_lab/missing/L_R2.fastq.gz"]])
                                     .replacing(at: ["resources", "memory"], with: "2G")
                             if let id = await send(role, .POST, "/v1/jobs", token: token, body: body, allowed: [201])?["id"]?.stringValue {
                                 await tally.created(id, group: groupName)

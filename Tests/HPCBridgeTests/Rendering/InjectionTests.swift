@@ -26,6 +26,7 @@ struct InjectionSandbox {
         var config = try String(contentsOfFile: TestPaths.config, encoding: .utf8)
         config = config.replacingOccurrences(of: "/srv/references", with: root + "/ref")
             .replacingOccurrences(of: "/var/lib/hpcbridge/runs", with: root + "/runs")
+            .replacingOccurrences(of: "input_roots: [", with: "input_roots: [\(root)/inputs, ")
             .replacingOccurrences(of: "catalogs: pipelines", with: "catalogs: \(TestPaths.catalog)")
             .replacingOccurrences(of: "templates: ../templates", with: "templates: \(TestPaths.root)/templates")
         try TestPaths.write(config, to: root + "/hpcbridge.yaml")

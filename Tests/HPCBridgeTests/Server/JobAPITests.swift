@@ -160,7 +160,7 @@ struct JobAPITests {
         }
     }
 
-    @Test("a group sees and cancels only its own jobs: another group's job is 404, naming another group 403")
+    @Test("a group sees and cancels only its own jobs: another group's job is 404, naming another group 403, its data 422")
     func isolation() async throws {
         let service = try TestService(scheduler: fake)
         let cancer = try service.token(group: "cancer_genomics_lab")
@@ -180,6 +180,14 @@ struct JobAPITests {
             #expect(try await Self.get(client, "/v1/jobs?research_group=cancer_genomics_lab", systems).status == .forbidden)
             let foreign = try await Self.post(client, systems, try Self.request("rnaseq_deseq2", group: "cancer_genomics_lab"))
             #expect(foreign.status == .forbidden)
+            // Naming another group's data is refused like any invalid parameter, at its pointer.
+            let borrowed = try Self.request("rnaseq_deseq2", group: "systems_biology_lab")
+                .replacing(at: ["parameters", "fastq_files"], with: ["/data/cancer_genomics_lab/P0042/P0042_normal_R1.fastq.gz"])
+            let refused = try await Self.post(client, systems, borrowed)
+            #expect(refused.status == .unprocessableContent)
+            let problem = try Self.json(refused.body)
+            #expect(problem["errors"]?.arrayValue?.compactMap { $0["pointer"]?.stringValue } == ["/parameters/fastq_files/0"])
+            #expect(problem["errors"]?.arrayValue?.first?["message"]?.stringValue?.contains("outside this research group's input roots (/data/systems_biology_lab)") == true)
             #expect(try await Self.get(client, "/v1/jobs/\(id)", admin).status == .ok, "an admin token sees every group")
             let adminList = try Self.json(try await Self.get(client, "/v1/jobs?research_group=cancer_genomics_lab", admin).body)
             #expect(adminList["jobs"]?.arrayValue?.count == 1)
