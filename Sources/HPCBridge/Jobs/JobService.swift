@@ -70,11 +70,14 @@ public struct JobService: Sendable {
             let retried = try accept(request, idempotencyKey: idempotencyKey, now: now)
             return (retried.job, retried.created)
         }
-        if let group = site.config.groups[request.researchGroup] {
+        let group = site.config.groups[request.researchGroup]
+        if let group {
+            // A cheap first look, before the request is planned and rendered; the store checks the
+            // quota again in the transaction that inserts the job, where concurrent requests cannot pass it.
             let active = try store.activeJobCount(group: group.name)
             if active >= group.maxActiveJobs {
                 metrics?.quotaRefused(group: group.name, quota: "max_active_jobs")
-                throw Refusal.overQuota("research group \"\(group.name)\" has \(active) unfinished jobs, its limit (max_active_jobs); retry when some finish", retryAfter: 30)
+                throw Refusal.overQuota(JobStore.StoreError.overQuota(group: group.name, active: active).description, retryAfter: 30)
             }
             if let wait = await rateLimiter.admit(group: group.name, perMinute: group.submissionsPerMinute, now: now) {
                 metrics?.quotaRefused(group: group.name, quota: "submissions_per_minute")
@@ -83,7 +86,7 @@ public struct JobService: Sendable {
         }
         let accepted: (job: Job, created: Bool, spec: BatchJobSpec?)
         do {
-            accepted = try accept(request, idempotencyKey: idempotencyKey, now: now)
+            accepted = try accept(request, idempotencyKey: idempotencyKey, activeLimit: group?.maxActiveJobs, now: now)
         } catch {
             await rateLimiter.refund(group: request.researchGroup)
             if case Refusal.invalid = error { metrics?.validationRejected(group: request.researchGroup, pipeline: request.pipelineName) }
@@ -106,9 +109,9 @@ public struct JobService: Sendable {
         }
     }
 
-    private func accept(_ request: JobRequest, idempotencyKey: String?, now: Date) throws -> (job: Job, created: Bool, spec: BatchJobSpec?) {
+    private func accept(_ request: JobRequest, idempotencyKey: String?, activeLimit: Int? = nil, now: Date) throws -> (job: Job, created: Bool, spec: BatchJobSpec?) {
         do {
-            return try submitter.acceptAndPlan(request, idempotencyKey: idempotencyKey, now: now)
+            return try submitter.acceptAndPlan(request, idempotencyKey: idempotencyKey, activeLimit: activeLimit, now: now)
         } catch let refusal as JobPlanner.Refusal {
             switch refusal {
             case .invalid(let failure): throw Refusal.invalid(failure.errors)
@@ -118,6 +121,10 @@ public struct JobService: Sendable {
             throw Refusal.invalid(failure.errors)
         } catch JobStore.StoreError.idempotencyConflict(let key) {
             throw Refusal.conflict(JobStore.StoreError.idempotencyConflict(key: key).description)
+        } catch let error as JobStore.StoreError {
+            guard case .overQuota(let group, _) = error else { throw error }
+            metrics?.quotaRefused(group: group, quota: "max_active_jobs")
+            throw Refusal.overQuota(error.description, retryAfter: 30)
         }
     }
 

@@ -36,7 +36,7 @@ public struct JobSubmitter: Sendable {
 
     /// `accept`, also returning the spec just rendered when the job was created, so an immediate
     /// submission need not decode the stored intent again (a retry's job keeps its own stored intent).
-    func acceptAndPlan(_ request: JobRequest, idempotencyKey: String? = nil, now: Date = Date()) throws -> (job: Job, created: Bool, spec: BatchJobSpec?) {
+    func acceptAndPlan(_ request: JobRequest, idempotencyKey: String? = nil, activeLimit: Int? = nil, now: Date = Date()) throws -> (job: Job, created: Bool, spec: BatchJobSpec?) {
         let id = UUID()
         let site = self.site
         let plan = try JobPlanner(site: site).plan(request, jobID: id)
@@ -53,7 +53,7 @@ public struct JobSubmitter: Sendable {
             "parameters": request.parameters, "description": request.description.map(JSONValue.string) ?? .null,
             "resources": request.resources ?? .null,
         ]).jsonText.utf8)).hexString
-        switch try store.insert(job, idempotencyKey: idempotencyKey, requestHash: requestHash) {
+        switch try store.insert(job, idempotencyKey: idempotencyKey, requestHash: requestHash, activeLimit: activeLimit) {
         case .created(let job): return (job, true, spec)
         case .existing(let job): return (job, false, nil)
         }

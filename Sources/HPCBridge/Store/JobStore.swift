@@ -45,6 +45,8 @@ public final class JobStore: Sendable {
         case invalidTransition(UUID, from: JobState, to: JobState)
         /// The idempotency key was used before for a different request.
         case idempotencyConflict(key: String)
+        /// The group already has `active` unfinished jobs, its limit.
+        case overQuota(group: String, active: Int)
         /// The store could not be opened, or failed its integrity check: the service must not start on it.
         case unusable(path: String, reason: String)
 
@@ -53,6 +55,8 @@ public final class JobStore: Sendable {
             case .notFound(let id): return "no job \(id)"
             case .invalidTransition(let id, let from, let to): return "job \(id) cannot move from \(from.rawValue) to \(to.rawValue)"
             case .idempotencyConflict(let key): return "the Idempotency-Key \(key) was already used for a different request; use a new key"
+            case .overQuota(let group, let active):
+                return "research group \"\(group)\" has \(active) unfinished jobs, its limit (max_active_jobs); retry when some finish"
             case .unusable(let path, let reason):
                 return "the job store \(path) cannot be used: \(reason). hpcbridge leaves the file as it is. If it is damaged, stop the service, "
                     + "move the file aside (with its -wal and -shm files; `sqlite3 FILE .recover` may save its contents) and restore the last backup; "
@@ -180,7 +184,12 @@ public final class JobStore: Sendable {
 
     /// Inserts a new job as it is (normally `accepted`) with its first transition, in one transaction.
     /// With an idempotency key, a retry of the same request returns the job the first attempt created.
-    public func insert(_ job: Job, idempotencyKey: String? = nil, requestHash: String = "", source: String = "api") throws -> Insertion {
+    ///
+    /// With `activeLimit`, a new job is refused (`StoreError.overQuota`) when its group already has that
+    /// many unfinished jobs, counted in the same write transaction: concurrent submissions cannot overshoot
+    /// the quota. A retry of an accepted request (same idempotency key) is answered whatever the count.
+    public func insert(_ job: Job, idempotencyKey: String? = nil, requestHash: String = "", source: String = "api",
+                       activeLimit: Int? = nil) throws -> Insertion {
         var event: Event?
         let insertion = try pool.write { db -> Insertion in
             if let key = idempotencyKey,
@@ -190,6 +199,10 @@ public final class JobStore: Sendable {
                 let id: String = row["jobID"]
                 guard let existing = try JobRecord.find(id, in: db) else { throw StoreError.notFound(job.id) }
                 return .existing(existing.job)
+            }
+            if let activeLimit {
+                let active = try Self.activeJobCount(group: job.researchGroup, in: db)
+                guard active < activeLimit else { throw StoreError.overQuota(group: job.researchGroup, active: active) }
             }
             try JobRecord(job).insertRow(in: db)
             let transition = try Self.record(JobTransition(jobID: job.id, fromState: nil, toState: job.state, at: job.createdAt, source: source, reason: "accepted"), in: db)
@@ -267,16 +280,28 @@ public final class JobStore: Sendable {
         }
     }
 
+    /// How much of each job `apply` reads before changing it.
+    public enum Reading: Sendable {
+        /// Every column: the jobs it returns are whole.
+        case whole
+        /// Without the parameters and the rendered script (intent), a few kilobytes per job: what the
+        /// reconciler uses for its batches (state, times, exit status). A change that sets either still
+        /// writes it; the jobs returned and passed to observers carry them empty.
+        case withoutScripts
+    }
+
     /// Applies changes in one transaction; each state change appends a transition. A change the
     /// lifecycle forbids rolls the whole batch back.
     @discardableResult
-    public func apply(_ changes: [Change], at now: Date = Date()) throws -> [Job] {
+    public func apply(_ changes: [Change], at now: Date = Date(), reading: Reading = .whole) throws -> [Job] {
         var events: [Event] = []
         let updated = try pool.write { db -> [Job] in
             events = []
             var updated: [Job] = []
             for change in changes {
-                guard let record = try JobRecord.find(change.id.uuidString, in: db) else { throw StoreError.notFound(change.id) }
+                guard let record = try JobRecord.find(change.id.uuidString, in: db, withoutScripts: reading == .withoutScripts) else {
+                    throw StoreError.notFound(change.id)
+                }
                 var job = record.job
                 let before = job.state
                 change.apply(&job)
@@ -434,9 +459,11 @@ public final class JobStore: Sendable {
 
     /// How many of a group's jobs are not finished (the `max_active_jobs` quota counts these).
     public func activeJobCount(group: String) throws -> Int {
-        try pool.read { db in
-            return try JobRecord.filter(Column("researchGroup") == group && Self.openStates.contains(Column("state"))).fetchCount(db)
-        }
+        try pool.read { db in try Self.activeJobCount(group: group, in: db) }
+    }
+
+    private static func activeJobCount(group: String, in db: Database) throws -> Int {
+        try JobRecord.filter(Column("researchGroup") == group && openStates.contains(Column("state"))).fetchCount(db)
     }
 
     /// Proves the store takes writes (readiness): one committed write of the probe row. (A rolled-back
@@ -459,9 +486,8 @@ public final class JobStore: Sendable {
     /// of all open jobs (the reliability suite's load run: 125 MB to 195 MB with 5,000 queued jobs).
     /// `job(_:)` reads a job whole where its intent is needed.
     public func nonTerminalJobs(cluster: String) throws -> [Job] {
-        let lean = JobRecord.columns.map { ["parametersJSON", "intentJSON"].contains($0) ? "'' AS \($0)" : $0 }
         let states = Self.openStates.map { _ in "?" }.joined(separator: ", ")
-        let sql = "SELECT \(lean.joined(separator: ", ")) FROM job WHERE cluster = ? AND state IN (\(states)) ORDER BY createdAt"
+        let sql = "SELECT \(JobRecord.columnsWithoutScripts) FROM job WHERE cluster = ? AND state IN (\(states)) ORDER BY createdAt"
         return try pool.read { db in
             try Row.fetchAll(db.cachedStatement(sql: sql), arguments: StatementArguments([cluster] + Self.openStates)).map { try JobRecord(row: $0).job }
         }
@@ -558,10 +584,13 @@ struct JobRecord: FetchableRecord, TableRecord {
     // statement per row, which dominated the reconciler's one-transaction batch of updates (BENCHMARKS.md).
     static var databaseSelection: [any SQLSelectable] { columns.map { Column($0) } }
     static let selectSQL = "SELECT \(columns.joined(separator: ", ")) FROM job WHERE id = ?"
+    /// The columns with the two large ones (parameters and the rendered script) read as empty text.
+    static let columnsWithoutScripts = columns.map { ["parametersJSON", "intentJSON"].contains($0) ? "'' AS \($0)" : $0 }.joined(separator: ", ")
+    static let selectWithoutScriptsSQL = "SELECT \(columnsWithoutScripts) FROM job WHERE id = ?"
     static let insertSQL = "INSERT INTO job (\(columns.joined(separator: ", "))) VALUES (\(columns.map { _ in "?" }.joined(separator: ", ")))"
 
-    static func find(_ id: String, in db: Database) throws -> JobRecord? {
-        try JobRecord.fetchOne(db.cachedStatement(sql: selectSQL), arguments: [id])
+    static func find(_ id: String, in db: Database, withoutScripts: Bool = false) throws -> JobRecord? {
+        try JobRecord.fetchOne(db.cachedStatement(sql: withoutScripts ? selectWithoutScriptsSQL : selectSQL), arguments: [id])
     }
 
     func insertRow(in db: Database) throws {

@@ -8,6 +8,13 @@ import Testing
 /// Issue 7, part 7: 64 clients at once, for five minutes (30 s in the fast subset), mixing submissions,
 /// reads, listings, cancels and event streams of two research groups against the live cluster. No
 /// request may fail, the service's memory must stay flat, and the reconciler must keep up.
+///
+/// The partition never runs the jobs, so without a limit the queue would grow for the whole run and the
+/// service's memory with it (each reconcile cycle holds the controller's answer for every job: about
+/// 7 KB per open job, RELIABILITY.md). Each group has a quota of `openJobQuota` unfinished jobs, as a
+/// site would set one: the queue fills in the first minute and then stays full, submissions over it
+/// answer 429 (a correct answer here) and cancels make room. A steady workload, so flat memory means
+/// that nothing accumulates; and the quota must hold exactly under 16 concurrent submitters.
 @Suite("Reliability: sustained mixed load", .enabled(if: LiveCluster.enabled), .serialized)
 struct ReliabilityLoadTests {
     enum Role: String, CaseIterable { case submit, read, list, cancel, events }
@@ -16,11 +23,15 @@ struct ReliabilityLoadTests {
     static let roles: [Role] = Array(repeating: .submit, count: 16) + Array(repeating: .read, count: 24) + Array(repeating: .list, count: 8)
         + Array(repeating: .cancel, count: 8) + Array(repeating: .events, count: 8)
 
+    /// Unfinished jobs each group may have (`max_active_jobs`) during the run.
+    static let openJobQuota = 1_000
+
     @Test("64 clients mixing submits, reads, cancels and event streams: no errors, memory flat, reconcile lag bounded")
     func mixedLoad() async throws {
         try ReliabilityRun.makeQueueOnlyPartition()
         let seconds = Double(ReliabilityRun.size(fast: 30, full: 300))
-        let service = try ServeProcess(root: try TestPaths.scratchDirectory("load"), edits: ReliabilityRun.queueOnlyEdits)
+        let service = try ServeProcess(root: try TestPaths.scratchDirectory("load"),
+                                       edits: ReliabilityRun.queueOnlyEdits + [("max_active_jobs: 100000", "max_active_jobs: \(Self.openJobQuota)")])
         try await service.start()
         defer { service.stop() }
         let tokens = ["cancer_genomics_lab": try service.token(group: "cancer_genomics_lab"), "systems_biology_lab": try service.token(group: "systems_biology_lab")]
@@ -50,15 +61,19 @@ struct ReliabilityLoadTests {
             }
         }
 
-        // Memory and reconcile lag, sampled every 2 s while the load runs.
-        let sampler = Task { () -> [(rssMB: Double, lag: Double)] in
-            var samples: [(Double, Double)] = []
+        // Memory, reconcile lag and unfinished jobs, sampled every 2 s while the load runs.
+        let sampler = Task { () -> [(rssMB: Double, lag: Double, open: Double)] in
+            var samples: [(Double, Double, Double)] = []
             while Date() < end {
                 let rss = service.pid.flatMap(Self.residentMegabytes) ?? 0
                 let metrics = (try? await service.text("/metrics")) ?? ""
-                let lag = metrics.split(separator: "\n").first { $0.hasPrefix("hpcbridge_reconcile_seconds_since_success") }
-                    .flatMap { Double($0.split(separator: " ").last ?? "") } ?? -1
-                samples.append((rss, lag))
+                let lines = metrics.split(separator: "\n")
+                func value(_ line: Substring) -> Double { Double(line.split(separator: " ").last ?? "") ?? 0 }
+                let lag = lines.first { $0.hasPrefix("hpcbridge_reconcile_seconds_since_success") }.map(value) ?? -1
+                let open = lines.filter { line in
+                    line.hasPrefix("hpcbridge_jobs{") && JobState.allCases.contains { !$0.isTerminal && line.contains("state=\"\($0.rawValue)\"") }
+                }.map(value).reduce(0, +)
+                samples.append((rss, lag, open))
                 try? await Task.sleep(for: .seconds(2))
             }
             return samples
@@ -80,7 +95,7 @@ struct ReliabilityLoadTests {
                                     .replacing(at: ["parameters"], with: ["sample_id": .string("L\(number)"), "reference": "gencode_v38",
                                                                           "fastq_files": ["/data/systems_biology_lab/missing/L_R1.fastq.gz", "/data/systems_biology_lab/missing/L_R2.fastq.gz"]])
                                     .replacing(at: ["resources", "memory"], with: "2G")
-                            if let id = await send(role, .POST, "/v1/jobs", token: token, body: body, allowed: [201])?["id"]?.stringValue {
+                            if let id = await send(role, .POST, "/v1/jobs", token: token, body: body, allowed: [201, 429])?["id"]?.stringValue {
                                 await tally.created(id, group: groupName)
                             }
                         case .read:
@@ -112,18 +127,23 @@ struct ReliabilityLoadTests {
         #expect(failures.isEmpty, "\(failures.count) failed requests, e.g. \(failures.prefix(5))")
         #expect(summary.created > 0 && summary.eventFrames > 0, "\(summary)")
         // Memory flat: the last third of the run holds no more than the first third plus a margin for
-        // SQLite's page cache and NIO's buffers.
+        // SQLite's page cache and NIO's buffers. The first third ends after the queue has filled.
         let rss = samples.map(\.rssMB).filter { $0 > 0 }
         let third = max(1, rss.count / 3)
         let early = rss.prefix(third).max() ?? 0, late = rss.suffix(third).max() ?? 0
         #expect(late <= early * 1.25 + 16, "RSS grew from \(early) MB to \(late) MB")
         let maxLag = samples.map(\.lag).max() ?? -1
         #expect(maxLag >= 0 && maxLag < 15, "reconcile lag reached \(maxLag) s")
+        let maxOpen = samples.map(\.open).max() ?? 0
+        #expect(maxOpen <= Double(2 * Self.openJobQuota), "\(maxOpen) unfinished jobs, over the two groups' quotas")
+        let refusedOverQuota = await tally.count(of: 429)
         _ = try run("/usr/bin/env", ["scancel", "-p", ReliabilityRun.queueOnlyPartition])
         ReliabilityRun.record("mixed-load", [
             "clients": .number(Double(Self.roles.count)), "seconds": .number(seconds), "requests": .number(Double(summary.requests)),
             "requests_per_second": .number((Double(summary.requests) / seconds).rounded()), "failed": .number(Double(failures.count)),
             "jobs_created": .number(Double(summary.created)), "event_frames": .number(Double(summary.eventFrames)),
+            "open_job_quota_per_group": .number(Double(Self.openJobQuota)), "max_open_jobs": .number(maxOpen),
+            "submissions_refused_429": .number(Double(refusedOverQuota)),
             "p99_ms_by_role": .object(summary.p99.mapValues { .number(($0 * 10).rounded() / 10) }),
             "rss_mb_first_third_max": .number(early), "rss_mb_last_third_max": .number(late), "max_reconcile_lag_s": .number(maxLag),
         ])
@@ -174,9 +194,11 @@ actor LoadTally {
     private(set) var failures: [String] = []
     private var requests = 0
     private var eventFrames = 0
+    private var statuses: [Int: Int] = [:]
 
     func record(_ role: ReliabilityLoadTests.Role, status: Int, ok: Bool, duration: Duration, detail: Substring) {
         requests += 1
+        statuses[status, default: 0] += 1
         durations[role, default: []].append(Double(duration.components.seconds) * 1000 + Double(duration.components.attoseconds) / 1e15)
         if !ok { failures.append("\(role.rawValue) \(status): \(detail)") }
     }
@@ -184,6 +206,7 @@ actor LoadTally {
     func created(_ id: String, group: String) { jobs[group, default: []].append(id) }
     func randomJob(group: String) -> String? { jobs[group]?.randomElement() }
     func frames(_ count: Int) { eventFrames += count }
+    func count(of status: Int) -> Int { statuses[status] ?? 0 }
 
     var summary: (requests: Int, created: Int, eventFrames: Int, p99: [String: Double]) {
         let p99 = Dictionary(uniqueKeysWithValues: durations.map { role, values -> (String, Double) in

@@ -212,7 +212,7 @@ struct JobAPITests {
         #expect(await fake.submitCount == 1)
     }
 
-    @Test("over a quota the answer is 429 with Retry-After; retries of an accepted request are not counted")
+    @Test("over a quota the answer is 429 with Retry-After; retries of an accepted request are not counted; racing requests cannot overshoot")
     func quotas() async throws {
         let service = try TestService(scheduler: fake, quotas: (maxActive: 3, perMinute: 2))
         let token = try service.token(group: "cancer_genomics_lab")
@@ -235,6 +235,19 @@ struct JobAPITests {
             #expect(refused.status == .tooManyRequests)
             #expect(try Self.json(refused.body)["detail"]?.stringValue?.contains("max_active_jobs") == true)
         }
+        // Concurrent submissions cannot overshoot it: the count is taken where the job is inserted.
+        let raced = try TestService(scheduler: fake, quotas: (maxActive: 5, perMinute: 1000))
+        let token3 = try raced.token(group: "cancer_genomics_lab")
+        let document = try Self.request()
+        try await raced.withClient { client in
+            let statuses = try await withThrowingTaskGroup(of: HTTPResponse.Status.self) { group in
+                for _ in 0..<24 { group.addTask { try await Self.post(client, token3, document).status } }
+                return try await group.reduce(into: [HTTPResponse.Status]()) { $0.append($1) }
+            }
+            #expect(statuses.filter { $0 == .created }.count == 5, "\(statuses)")
+            #expect(statuses.filter { $0 == .tooManyRequests }.count == 19)
+        }
+        #expect(try raced.store.activeJobCount(group: "cancer_genomics_lab") == 5)
     }
 
     @Test("with the controller down POST still answers 201 (accepted); the job is submitted once it is back, never failed")

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 @testable import HPCBridge
 
@@ -67,6 +68,26 @@ struct JobStoreTests {
         #expect(try store.job(a.id)?.state == .accepted)
     }
 
+    @Test("a batch read without scripts keeps parameters and intent in the store, and still writes one a change sets")
+    func batchWithoutScripts() throws {
+        let kept = newJob(), rewritten = newJob()
+        _ = try store.insert(kept)
+        _ = try store.insert(rewritten)
+        let seen = Mutex<[JobStore.Event]>([])
+        store.observe { events in seen.withLock { $0 += events } }
+        let returned = try store.apply([
+            .init(id: kept.id, source: "reconciler") { $0.state = .queued; $0.nativeJobID = "7" },
+            .init(id: rewritten.id, source: "reconciler") { $0.intentJSON = #"{"new":true}"# },
+        ], reading: .withoutScripts)
+        #expect(returned.map(\.intentJSON) == ["", #"{"new":true}"#], "the jobs returned carry what was read")
+        #expect(seen.withLock { $0.map(\.job.parametersJSON) } == [""], "observers get the lean job")
+        let stored = try #require(try store.job(kept.id))
+        #expect(stored.state == .queued && stored.nativeJobID == "7")
+        #expect(stored.parametersJSON == kept.parametersJSON && stored.intentJSON == kept.intentJSON)
+        #expect(try store.job(rewritten.id)?.intentJSON == #"{"new":true}"#)
+        #expect(try store.job(rewritten.id)?.parametersJSON == rewritten.parametersJSON)
+    }
+
     @Test("an idempotency key returns the first job for the same request and refuses a different one")
     func idempotency() throws {
         let first = newJob()
@@ -76,6 +97,19 @@ struct JobStoreTests {
         // keys are per research group
         let other = newJob(group: "systems_biology_lab")
         #expect(try store.insert(other, idempotencyKey: "k1", requestHash: "x") == .created(other))
+    }
+
+    @Test("with an active-job limit the insert itself refuses the job over it; a retry of an accepted request still answers")
+    func activeLimit() throws {
+        let first = newJob(), second = newJob()
+        _ = try store.insert(first, idempotencyKey: "a", requestHash: "h1", activeLimit: 2)
+        _ = try store.insert(second, activeLimit: 2)
+        #expect(throws: JobStore.StoreError.overQuota(group: "cancer_genomics_lab", active: 2)) { try store.insert(newJob(), activeLimit: 2) }
+        #expect(try store.insert(newJob(), idempotencyKey: "a", requestHash: "h1", activeLimit: 2) == .existing(first))
+        _ = try store.insert(newJob(group: "systems_biology_lab"), activeLimit: 2)  // counted per group
+        try store.update(second.id, source: "t") { $0.state = .completed }
+        let third = newJob()
+        #expect(try store.insert(third, activeLimit: 2) == .created(third), "a finished job frees its place")
     }
 
     @Test("jobs survive reopening the store")
