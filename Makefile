@@ -95,7 +95,7 @@ bench-tools:
 
 ## reliability: the reliability and security suite of RELIABILITY.md at full size (crash during load with
 ## 1,000 jobs, a 60 s controller outage, purged jobs, store faults, hostile input, the auth matrix, 64
-## clients for 5 minutes); one suite at a time; figures in var/reliability/ (about 25 minutes)
+## clients for 5 minutes); one suite at a time; figures in var/reliability/ (about 10 minutes after the build)
 reliability: cluster build reliability-tools
 	HPCBRIDGE_RELIABILITY=full $(SWIFT) test --skip-build --no-parallel --filter Reliability
 
