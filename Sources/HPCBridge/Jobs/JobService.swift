@@ -75,10 +75,7 @@ public struct JobService: Sendable {
             // A cheap first look, before the request is planned and rendered; the store checks the
             // quota again in the transaction that inserts the job, where concurrent requests cannot pass it.
             let active = try store.activeJobCount(group: group.name)
-            if active >= group.maxActiveJobs {
-                metrics?.quotaRefused(group: group.name, quota: "max_active_jobs")
-                throw Refusal.overQuota(JobStore.StoreError.overQuota(group: group.name, active: active).description, retryAfter: 30)
-            }
+            if active >= group.maxActiveJobs { throw activeJobsRefusal(group: group.name, active: active) }
             if let wait = await rateLimiter.admit(group: group.name, perMinute: group.submissionsPerMinute, now: now) {
                 metrics?.quotaRefused(group: group.name, quota: "submissions_per_minute")
                 throw Refusal.overQuota("research group \"\(group.name)\" may submit \(group.submissionsPerMinute) jobs per minute; retry in \(wait) s", retryAfter: wait)
@@ -121,11 +118,16 @@ public struct JobService: Sendable {
             throw Refusal.invalid(failure.errors)
         } catch JobStore.StoreError.idempotencyConflict(let key) {
             throw Refusal.conflict(JobStore.StoreError.idempotencyConflict(key: key).description)
-        } catch let error as JobStore.StoreError {
-            guard case .overQuota(let group, _) = error else { throw error }
-            metrics?.quotaRefused(group: group, quota: "max_active_jobs")
-            throw Refusal.overQuota(error.description, retryAfter: 30)
+        } catch JobStore.StoreError.overQuota(let group, let active) {
+            throw activeJobsRefusal(group: group, active: active)
         }
+    }
+
+    /// A submission over `max_active_jobs`, counted in metrics: from the first look before planning or
+    /// from the store's count where the job is inserted.
+    private func activeJobsRefusal(group: String, active: Int) -> Refusal {
+        metrics?.quotaRefused(group: group, quota: "max_active_jobs")
+        return .overQuota(JobStore.StoreError.overQuota(group: group, active: active).description, retryAfter: 30)
     }
 
     // MARK: Read

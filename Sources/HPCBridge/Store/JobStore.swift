@@ -299,9 +299,7 @@ public final class JobStore: Sendable {
             events = []
             var updated: [Job] = []
             for change in changes {
-                guard let record = try JobRecord.find(change.id.uuidString, in: db, withoutScripts: reading == .withoutScripts) else {
-                    throw StoreError.notFound(change.id)
-                }
+                guard let record = try JobRecord.find(change.id.uuidString, in: db, reading: reading) else { throw StoreError.notFound(change.id) }
                 var job = record.job
                 let before = job.state
                 change.apply(&job)
@@ -589,8 +587,8 @@ struct JobRecord: FetchableRecord, TableRecord {
     static let selectWithoutScriptsSQL = "SELECT \(columnsWithoutScripts) FROM job WHERE id = ?"
     static let insertSQL = "INSERT INTO job (\(columns.joined(separator: ", "))) VALUES (\(columns.map { _ in "?" }.joined(separator: ", ")))"
 
-    static func find(_ id: String, in db: Database, withoutScripts: Bool = false) throws -> JobRecord? {
-        try JobRecord.fetchOne(db.cachedStatement(sql: withoutScripts ? selectWithoutScriptsSQL : selectSQL), arguments: [id])
+    static func find(_ id: String, in db: Database, reading: JobStore.Reading = .whole) throws -> JobRecord? {
+        try JobRecord.fetchOne(db.cachedStatement(sql: reading == .whole ? selectSQL : selectWithoutScriptsSQL), arguments: [id])
     }
 
     func insertRow(in db: Database) throws {

@@ -71,7 +71,7 @@ struct ReliabilityLoadTests {
                 func value(_ line: Substring) -> Double { Double(line.split(separator: " ").last ?? "") ?? 0 }
                 let lag = lines.first { $0.hasPrefix("hpcbridge_reconcile_seconds_since_success") }.map(value) ?? -1
                 let open = lines.filter { line in
-                    line.hasPrefix("hpcbridge_jobs{") && JobState.allCases.contains { !$0.isTerminal && line.contains("state=\"\($0.rawValue)\"") }
+                    line.hasPrefix("hpcbridge_jobs{") && JobStore.openStates.contains { line.contains("state=\"\($0)\"") }
                 }.map(value).reduce(0, +)
                 samples.append((rss, lag, open))
                 try? await Task.sleep(for: .seconds(2))
