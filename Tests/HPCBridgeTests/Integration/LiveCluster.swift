@@ -15,8 +15,44 @@ enum LiveCluster {
         var description: String { "the Slurm cluster does not answer (sinfo failed); run contrib/dev-cluster/up as root" }
     }
 
+    /// Fails when the cluster does not answer, or when a node can take no work (drained, down, failed,
+    /// not responding): with Slurm's reason, at once, instead of a later timeout that cannot say why a
+    /// job never started.
     static func check() throws {
         guard available else { throw Unavailable() }
+        if let report = try unusableNodes() { throw NodesUnusable(report: report) }
+    }
+
+    struct NodesUnusable: Error, CustomStringConvertible {
+        let report: String
+        var description: String {
+            "no job can start: \(report); see /var/log/slurm/slurmd.log, then `scontrol update nodename=NODE state=resume`"
+        }
+    }
+
+    /// What Slurm says of a job that did not end in time: its state and reason in the queue, and the
+    /// nodes that take no work; for test failure messages.
+    static func explain(native: String?) -> String {
+        guard let native else { return "never reached Slurm" }
+        let queued = (try? run("/usr/bin/env", ["squeue", "-h", "-j", native, "-o", "%T, reason %r"]))?.stdout
+            .trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
+        let nodes = (try? unusableNodes()) ?? nil
+        return "Slurm job \(native): " + (queued.isEmpty ? "not in the queue" : queued)
+            + (nodes.map { "; nodes that take no work: \($0)" } ?? "")
+    }
+
+    /// "node state (reason)" for every node that cannot run jobs, or nil when all can.
+    static func unusableNodes() throws -> String? {
+        let listed = try run("/usr/bin/env", ["sinfo", "-h", "-N", "-o", "%N|%t|%E"])
+        guard listed.status == 0 else { return nil }  // the controller's own outage is the caller's to see
+        let unusable = listed.stdout.split(separator: "\n").compactMap { line -> String? in
+            let fields = line.split(separator: "|", maxSplits: 2).map(String.init)
+            guard fields.count == 3 else { return nil }
+            let state = fields[1]
+            let broken = state.hasSuffix("*") || ["drain", "drng", "down", "fail", "failg", "inval"].contains { state.hasPrefix($0) }
+            return broken ? "\(fields[0]) \(state) (\(fields[2]))" : nil
+        }
+        return unusable.isEmpty ? nil : Set(unusable).sorted().joined(separator: ", ")
     }
 
     /// The account the dev cluster registers for the submitting user.
@@ -50,13 +86,17 @@ enum LiveCluster {
             }
             try await Task.sleep(for: .milliseconds(500))
         }
-        throw TimedOut(id: id, last: last)
+        throw TimedOut(id: id, last: last, nodes: try? unusableNodes())
     }
 
     struct TimedOut: Error, CustomStringConvertible {
         let id: NativeJobID
         let last: SchedulerJobState?
-        var description: String { "job \(id) did not reach the expected state; last seen: \(String(describing: last))" }
+        let nodes: String?
+        var description: String {
+            "job \(id) did not reach the expected state; last seen: \(String(describing: last))"
+                + (nodes.map { "; nodes that take no work: \($0)" } ?? "")
+        }
     }
 
     /// Runs `body`; if it fails, cancels the job so a failed test does not leave work on the cluster.

@@ -40,11 +40,11 @@ struct ReconcilerIntegrationTests {
             try await Task.sleep(for: .seconds(1))
         }
         let done = try #require(try store.job(good.id))
-        #expect(done.state == .completed, "\(done)")
+        #expect(done.state == .completed, "\(done); \(LiveCluster.explain(native: done.nativeJobID))")
         #expect(done.exitCode == 0)
         #expect(done.startedAt != nil && done.finishedAt != nil)
         let failed = try #require(try store.job(bad.id))
-        #expect(failed.state == .failed, "\(failed)")
+        #expect(failed.state == .failed, "\(failed); \(LiveCluster.explain(native: failed.nativeJobID))")
         #expect(failed.failureKind == "non_zero_exit")
         #expect(failed.exitCode == 1)
         #expect(try store.transitions(of: done.id).first?.toState == .accepted)

@@ -1,4 +1,5 @@
 import Foundation
+import Testing
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
@@ -130,6 +131,9 @@ final class ServeProcess: @unchecked Sendable {
             if let state = last["state"]?.stringValue, ["completed", "failed", "cancelled", "lost"].contains(state) { return last }
             try await Task.sleep(for: .seconds(1))
         }
+        // The test fails on the state it expected; this says why the job never got there.
+        let why = LiveCluster.explain(native: last["native_job_id"]?.stringValue)
+        Issue.record("job \(id) still \(last["state"]?.stringValue ?? "unknown") after \(Int(timeout)) s; \(why)")
         return last
     }
 }
