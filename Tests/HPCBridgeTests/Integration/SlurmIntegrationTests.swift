@@ -41,9 +41,19 @@ struct SlurmIntegrationTests {
         #expect(try await finish("kill -9 $$", path: path).status == .failed(.signal(9)))
     }
 
-    @Test("time limit exceeded", arguments: pathNames)
-    func timeLimit(path: String) async throws {
-        #expect(try await finish("sleep 300", path: path, seconds: 60).status == .failed(.timeout))
+    /// Slurm's shortest time limit is a minute, so this job holds a CPU for over a minute: one job, read
+    /// through both paths, rather than one per path, which kept the 2-CPU dev node full for ~75 s and
+    /// made the other tests' jobs wait up to 107 s in the queue (measured with sacct on a CI-like run).
+    @Test("time limit exceeded, one job read through both paths")
+    func timeLimit() async throws {
+        try LiveCluster.check()
+        let cli = SlurmCLIScheduler()
+        let library = try SlurmLibraryScheduler()
+        let since = Date()
+        let id = try await cli.submit(try LiveCluster.spec("sleep 300", name: "hb-it", seconds: 60))
+        let viaCLI = try await LiveCluster.cancelling(id, on: cli) { try await LiveCluster.waitFor(id, on: cli, since: since) }
+        #expect(viaCLI.status == .failed(.timeout))
+        #expect(try await LiveCluster.waitFor(id, on: library, since: since).status == .failed(.timeout))
     }
 
     @Test("memory limit exceeded (the dev cluster enforces it with cgroups)", arguments: pathNames)
