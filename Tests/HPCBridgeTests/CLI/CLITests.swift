@@ -34,9 +34,7 @@ struct CLITests {
         #expect(try run(Self.executable, ["token", "hash"], input: Data("short".utf8)).status == 1)
 
         let directory = try TestPaths.scratchDirectory("cli-tokens")
-        let config = try String(contentsOfFile: TestPaths.config, encoding: .utf8)
-            .replacingOccurrences(of: "catalogs: pipelines", with: "catalogs: \(TestPaths.catalog)")
-            .replacingOccurrences(of: "templates: ../templates", with: "templates: \(TestPaths.root)/templates")
+        let config = try TestPaths.shippedConfig()
             .replacingOccurrences(of: "quotas: {max_active_jobs: 200", with: "token_sha256: [\(hash)]\n    quotas: {max_active_jobs: 200")
             .replacingOccurrences(of: "quotas: {max_active_jobs: 100", with: "token_sha256: [\(hash)]\n    quotas: {max_active_jobs: 100")
         try TestPaths.write(config, to: directory + "/hpcbridge.yaml")

@@ -105,9 +105,7 @@ struct InputRootsTests {
     func warnings() throws {
         func warnings(_ edits: [(String, String)]) throws -> [String] {
             let directory = try TestPaths.scratchDirectory("input-roots-config")
-            let config = try String(contentsOfFile: TestPaths.config, encoding: .utf8)
-                .replacingOccurrences(of: "catalogs: pipelines", with: "catalogs: \(TestPaths.catalog)")
-                .replacingOccurrences(of: "templates: ../templates", with: "templates: \(TestPaths.root)/templates")
+            let config = try TestPaths.shippedConfig()
             try TestPaths.write(edits.reduce(config) { $0.replacingOccurrences(of: $1.0, with: $1.1) }, to: directory + "/hpcbridge.yaml")
             return try Site.load(configPath: directory + "/hpcbridge.yaml").warnings.map(\.message).filter { $0.contains("input") }
         }

@@ -23,13 +23,7 @@ struct InjectionSandbox {
             try TestPaths.write("#!/bin/bash\nf=\"$(mktemp \"$HB_TEST_CALLS/call.XXXXXX\")\"\nprintf '%s\\0' \"${0##*/}\" \"$@\" > \"$f\"\nexit 0\n", to: path)
             try fm.setAttributes([.posixPermissions: 0o755], ofItemAtPath: path)
         }
-        var config = try String(contentsOfFile: TestPaths.config, encoding: .utf8)
-        config = config.replacingOccurrences(of: "/srv/references", with: root + "/ref")
-            .replacingOccurrences(of: "/var/lib/hpcbridge/runs", with: root + "/runs")
-            .replacingOccurrences(of: "input_roots: [", with: "input_roots: [\(root)/inputs, ")
-            .replacingOccurrences(of: "catalogs: pipelines", with: "catalogs: \(TestPaths.catalog)")
-            .replacingOccurrences(of: "templates: ../templates", with: "templates: \(TestPaths.root)/templates")
-        try TestPaths.write(config, to: root + "/hpcbridge.yaml")
+        try TestPaths.write(try TestPaths.shippedConfig(scratch: root, extraInputRoot: root + "/inputs"), to: root + "/hpcbridge.yaml")
         for directory in ["ref/gencode_v38/salmon_index", "runs", "calls", "inputs"] {
             try fm.createDirectory(atPath: root + "/" + directory, withIntermediateDirectories: true)
         }

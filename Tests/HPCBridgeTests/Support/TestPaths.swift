@@ -21,6 +21,25 @@ enum TestPaths {
         return path
     }
 
+    /// The shipped config (config/hpcbridge.yaml) as tests load it: catalogs and templates from this
+    /// checkout. With `scratch`, the site's own paths move under that directory (run directories,
+    /// references, the store), and `extraInputRoot`, if given, is admitted for every group beside the
+    /// shipped /data/<group>. Tests edit the text further for what they are about (quotas, ports).
+    static func shippedConfig(scratch: String? = nil, extraInputRoot: String? = nil) throws -> String {
+        var config = try String(contentsOfFile: Self.config, encoding: .utf8)
+            .replacingOccurrences(of: "catalogs: pipelines", with: "catalogs: \(catalog)")
+            .replacingOccurrences(of: "templates: ../templates", with: "templates: \(root)/templates")
+        if let scratch {
+            config = config.replacingOccurrences(of: "/srv/references", with: scratch + "/ref")
+                .replacingOccurrences(of: "/var/lib/hpcbridge/runs", with: scratch + "/runs")
+                .replacingOccurrences(of: "store: ../var/hpcbridge.sqlite", with: "store: \(scratch)/store.sqlite")
+        }
+        if let extraInputRoot {
+            config = config.replacingOccurrences(of: "input_roots: [", with: "input_roots: [\(extraInputRoot), ")
+        }
+        return config
+    }
+
     /// Writes text to a file, creating parent directories.
     static func write(_ text: String, to path: String) throws {
         try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)

@@ -19,11 +19,7 @@ struct TestService {
     init(scheduler: any BatchScheduler, quotas: (maxActive: Int, perMinute: Int)? = nil, submissionGrace: TimeInterval = 60,
          editConfig: (String) -> String = { $0 }) throws {
         directory = try TestPaths.scratchDirectory("service")
-        var config = try String(contentsOfFile: TestPaths.config, encoding: .utf8)
-        config = config.replacingOccurrences(of: "catalogs: pipelines", with: "catalogs: \(TestPaths.root)/config/pipelines")
-            .replacingOccurrences(of: "templates: ../templates", with: "templates: \(TestPaths.root)/templates")
-            .replacingOccurrences(of: "store: ../var/hpcbridge.sqlite", with: "store: \(directory)/store.sqlite")
-            .replacingOccurrences(of: "run_root: /var/lib/hpcbridge/runs", with: "run_root: \(directory)/runs")
+        var config = try TestPaths.shippedConfig(scratch: directory)
         if let quotas {
             config = config.replacingOccurrences(of: #"quotas: \{max_active_jobs: \d+, submissions_per_minute: \d+\}"#,
                                                  with: "quotas: {max_active_jobs: \(quotas.maxActive), submissions_per_minute: \(quotas.perMinute)}",
