@@ -278,11 +278,14 @@ public struct JobService: Sendable {
         }
         let follow = Task {
             continuation.yield(ServerSentEvents.retry(milliseconds: 3000))
+            // The followers start where the tail's complete lines end: a line written in between, or the
+            // rest of an unterminated last line, comes from the follower, once.
             let tail = LogTail(directory: directory, lines: lines)
-            var followers = [("stdout", LogFollower(path: directory + "/" + ScriptRenderer.stdoutFile)),
-                             ("stderr", LogFollower(path: directory + "/" + ScriptRenderer.stderrFile))]
-            for (name, text) in [("stdout", tail.stdout), ("stderr", tail.stderr)] {
-                for line in text.split(separator: "\n", omittingEmptySubsequences: false).dropLast(text.hasSuffix("\n") ? 1 : 0) where !text.isEmpty {
+            var followers = [("stdout", LogFollower(path: directory + "/" + ScriptRenderer.stdoutFile, offset: tail.stdoutEnd)),
+                             ("stderr", LogFollower(path: directory + "/" + ScriptRenderer.stderrFile, offset: tail.stderrEnd))]
+            for (name, text) in [("stdout", tail.stdout), ("stderr", tail.stderr)] where !text.isEmpty {
+                // The last piece is "" after a final newline, or the unterminated line the follower reads.
+                for line in text.split(separator: "\n", omittingEmptySubsequences: false).dropLast() {
                     continuation.yield(frame(name, String(line)))
                 }
             }

@@ -9,8 +9,13 @@ public struct LogFollower: Sendable {
 
     /// Starts at the current end of the file (0 when it does not exist yet).
     public init(path: String) {
+        self.init(path: path, offset: (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? UInt64) ?? 0)
+    }
+
+    /// Starts at `offset`: where a `LogTail` of the same file ended, so nothing written in between is lost.
+    public init(path: String, offset: UInt64) {
         self.path = path
-        offset = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? UInt64) ?? 0
+        self.offset = offset
     }
 
     /// The complete lines appended since the last call; with `flush`, also an unterminated last line.

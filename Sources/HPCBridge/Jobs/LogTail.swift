@@ -7,6 +7,10 @@ public struct LogTail: Sendable, Equatable {
     public let stderr: String
     /// True when either stream had more lines than were returned.
     public let truncated: Bool
+    /// Where the complete lines of each tail end in their file (an unterminated last line lies after
+    /// it): a `LogFollower` that starts there neither misses nor repeats a line written meanwhile.
+    public let stdoutEnd: UInt64
+    public let stderrEnd: UInt64
 
     /// At most this much of each file is read, whatever `lines` asks for.
     public static let maximumBytes = 1 << 20
@@ -17,16 +21,20 @@ public struct LogTail: Sendable, Equatable {
         stdout = out.text
         stderr = err.text
         truncated = out.truncated || err.truncated
+        stdoutEnd = out.completeEnd
+        stderrEnd = err.completeEnd
     }
 
-    /// The last `lines` lines of a file ("" when it does not exist yet).
-    static func tail(path: String, lines: Int) -> (text: String, truncated: Bool) {
-        guard let handle = FileHandle(forReadingAtPath: path) else { return ("", false) }
+    /// The last `lines` lines of a file ("" when it does not exist yet), read up to the size the file
+    /// had when opened (it may grow meanwhile), and the offset just after its last newline.
+    static func tail(path: String, lines: Int) -> (text: String, truncated: Bool, completeEnd: UInt64) {
+        guard let handle = FileHandle(forReadingAtPath: path) else { return ("", false, 0) }
         defer { try? handle.close() }
         let size = (try? handle.seekToEnd()) ?? 0
         let start = size > UInt64(maximumBytes) ? size - UInt64(maximumBytes) : 0
         try? handle.seek(toOffset: start)
-        let data = (try? handle.readToEnd()) ?? Data()
+        let data = (try? handle.read(upToCount: Int(size - start))) ?? Data()
+        let completeEnd = start + UInt64(data.lastIndex(of: UInt8(ascii: "\n")).map { data.distance(from: data.startIndex, to: $0) + 1 } ?? 0)
         var text = String(decoding: data, as: UTF8.self)
         var cut = start > 0
         if cut, let firstBreak = text.firstIndex(of: "\n") { text = String(text[text.index(after: firstBreak)...]) }
@@ -38,6 +46,6 @@ public struct LogTail: Sendable, Equatable {
             cut = true
         }
         let joined = all.joined(separator: "\n") + (endsWithBreak && !all.isEmpty ? "\n" : "")
-        return (joined, cut)
+        return (joined, cut, completeEnd)
     }
 }

@@ -31,6 +31,29 @@ struct JobServicePartsTests {
         let tail = LogTail(directory: directory, lines: 3)
         #expect(tail.stderr == "000299997\n000299998\n000299999\n")
         #expect(tail.truncated)
+        #expect(tail.stderrEnd == UInt64(big.utf8.count))
+    }
+
+    @Test("a follower started where the tail ended misses and repeats nothing, an unterminated line included")
+    func tailThenFollow() throws {
+        let directory = try TestPaths.scratchDirectory("tail-follow")
+        let path = directory + "/stdout.log"
+        try TestPaths.write("a\nb\npart", to: path)
+        let tail = LogTail(directory: directory, lines: 10)
+        #expect(tail.stdout == "a\nb\npart")
+        #expect(tail.stdoutEnd == 4, "after the last newline; the unterminated line is the follower's")
+        #expect(tail.stderrEnd == 0, "no stderr.log yet: a follower reads it from its start")
+        // Written after the tail was read and before the follower starts: the follower still sees it.
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
+        try handle.seekToEnd()
+        try handle.write(contentsOf: Data("ial\nc\n".utf8))
+        try handle.close()
+        try TestPaths.write("late\n", to: directory + "/stderr.log")
+        var out = LogFollower(path: path, offset: tail.stdoutEnd)
+        var err = LogFollower(path: directory + "/stderr.log", offset: tail.stderrEnd)
+        #expect(out.read() == ["partial", "c"])
+        #expect(err.read() == ["late"])
+        #expect(out.read(flush: true) == [])
     }
 
     @Test("the rate limiter admits per minute per group, names the wait, and takes refunds")
