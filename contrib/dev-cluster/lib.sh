@@ -35,14 +35,13 @@ wait_for() {
 
 # Stops a daemon `up` started (TERM, then KILL after 30 s) and forgets its pid; true if it ran.
 stop_daemon() {
-  local daemon="$1" pid
+  local daemon="$1" pid ran=1
   if pid=$(live_pid "$daemon"); then
     say "stopping $daemon (pid $pid)"
     kill -TERM "$pid"
     wait_for "! kill -0 $pid" 30 || { say "$daemon did not stop; sending KILL"; kill -KILL "$pid" 2>/dev/null || true; }
-    rm -f "$DEV_STATE/$daemon.pid"
-    return 0
+    ran=0
   fi
   rm -f "$DEV_STATE/$daemon.pid"
-  return 1
+  return $ran
 }

@@ -99,17 +99,15 @@ enum LiveCluster {
             }
             try await Task.sleep(for: .milliseconds(500))
         }
-        throw TimedOut(id: id, last: last, nodes: (try? nodeStates())??.unusableReport)
+        throw TimedOut(id: id, last: last, why: explain(native: id.rawValue))
     }
 
     struct TimedOut: Error, CustomStringConvertible {
         let id: NativeJobID
         let last: SchedulerJobState?
-        let nodes: String?
-        var description: String {
-            "job \(id) did not reach the expected state; last seen: \(String(describing: last))"
-                + (nodes.map { "; nodes that take no work: \($0)" } ?? "")
-        }
+        /// What Slurm said of the job and the nodes when the wait gave up (`explain`).
+        let why: String
+        var description: String { "job \(id) did not reach the expected state; last seen: \(String(describing: last)); \(why)" }
     }
 
     /// Runs `body`; if it fails, cancels the job so a failed test does not leave work on the cluster.
