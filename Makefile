@@ -6,7 +6,7 @@ CONFIG ?= config/hpcbridge.yaml
 DEMO_JOB_ID := 0b7c52a4-8f0e-4a43-9d57-3c1a2b9d6e10
 
 .PHONY: all build test run examples tokens validate golden clean cluster bench bench-smoke bench-tools \
-        reliability reliability-fast reliability-tools
+        reliability reliability-fast reliability-tools schema-suite
 
 all: build
 
@@ -27,8 +27,23 @@ cluster:
 ## test: the full test suite (what README and CI run); brings up the dev cluster first. The reliability
 ## suites (Tests/HPCBridgeTests/Reliability) stop daemons and load the cluster, so they run apart:
 ## `make reliability`.
-test: cluster build
+test: cluster build schema-suite
 	$(SWIFT) test --skip-build --skip Reliability
+
+## schema-suite: the official JSON Schema Test Suite's draft 2020-12 cases that the schema dialect's
+## conformance tests read (Tests/HPCBridgeTests/Schema/JSONSchemaTestSuiteTests.swift), taken from the
+## jsonschema sdist on PyPI (which carries the suite), pinned by version and SHA-256, into .build/
+SCHEMA_SUITE_DIR := .build/json-schema-test-suite
+SCHEMA_SUITE_SDIST := https://files.pythonhosted.org/packages/38/2e/03362ee4034a4c917f697890ccd4aec0800ccf9ded7f511971c75451deec/jsonschema-4.23.0.tar.gz
+SCHEMA_SUITE_SHA256 := d71497fef26351a33265337fa77ffeb82423f3ea21283cd9467bb03999266bc4
+schema-suite:
+	@if [ ! -f $(SCHEMA_SUITE_DIR)/.complete ]; then \
+	   mkdir -p $(SCHEMA_SUITE_DIR) && tmp=$$(mktemp) && \
+	   curl -sSfL --retry 3 --max-time 120 -o $$tmp $(SCHEMA_SUITE_SDIST) && \
+	   echo "$(SCHEMA_SUITE_SHA256)  $$tmp" | sha256sum -c --quiet && \
+	   tar -xzf $$tmp -C $(SCHEMA_SUITE_DIR) --strip-components=4 jsonschema-4.23.0/json/tests/draft2020-12 && \
+	   rm -f $$tmp && touch $(SCHEMA_SUITE_DIR)/.complete && echo "JSON Schema Test Suite cases in $(SCHEMA_SUITE_DIR)" \
+	   || { echo "make: could not fetch the JSON Schema Test Suite from PyPI ($(SCHEMA_SUITE_SDIST))"; exit 1; }; fi
 
 ## run: bring up the dev cluster, check the example config, render the seed examples into var/demo/,
 ## make a token per example group (var/tokens/), then serve the API on the example config until Ctrl-C

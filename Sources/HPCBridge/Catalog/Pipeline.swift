@@ -1,13 +1,15 @@
 /// One pipeline of the catalog: what a research group may run, with which parameters and resources.
 ///
-/// Today a pipeline is one batch script (one step, one sample or one design). The job model keeps room
-/// for a list of steps chained with scheduler dependencies and for sample sheets as job arrays; a
-/// single-step pipeline is then the one-element case, so nothing here will need to be thrown away.
+/// A pipeline is a list of steps chained by `needs` (each one batch script; a scatter step one job
+/// array over the rows of a sample sheet). A catalog file without `steps` declares one step at its
+/// top level; such a pipeline is what `POST /v1/jobs` runs, and `template`, `resources` and `outputs`
+/// below are that step's.
 public struct Pipeline: Sendable {
     /// A file the pipeline promises to leave in the run directory.
     public struct Output: Sendable, Hashable {
         public let name: String
-        /// Relative to the run directory; may contain `{{params.NAME}}`.
+        /// Relative to the run directory; may contain `{{params.NAME}}` (and `{{row.FIELD}}` in a
+        /// scatter step).
         public let pathTemplate: String
         public let description: String
         /// A parameter (`params.design`) that must be set for this output to exist.
@@ -18,15 +20,42 @@ public struct Pipeline: Sendable {
     public let version: String
     public let title: String?
     public let description: String
-    /// The body template, relative to the templates directory.
-    public let template: String
-    public let resources: ResourcePolicy
-    public let outputs: [Output]
+    /// The steps in the catalog's order (never empty); `graph` knows how they depend on each other.
+    public let steps: [PipelineStep]
+    public let graph: PipelineGraph
+    /// The schema of one sample-sheet row, for pipelines that run over a sheet; rows are objects with
+    /// a `sample_id`.
+    public let sampleSheet: JSONSchema?
     public let parameters: JSONSchema
     /// The catalog file, for messages.
     public let file: String
     /// The parsed catalog file, so cross-checks can point at lines without reading it again.
     public let source: YAMLDocument
+
+    /// True for a pipeline of one step that does not scatter and takes no sample sheet: what
+    /// `POST /v1/jobs` accepts. Every other pipeline is submitted as a run.
+    public var isSingleJob: Bool { steps.count == 1 && !steps[0].scatters && sampleSheet == nil }
+
+    /// The body template of the first step (the only one of a single-job pipeline).
+    public var template: String { steps[0].template }
+    /// The resources of the first step (the only one of a single-job pipeline).
+    public var resources: ResourcePolicy { steps[0].resources }
+    /// The outputs of the first step (the only one of a single-job pipeline).
+    public var outputs: [Output] { steps[0].outputs }
+
+    /// The names step `index`'s template may use: its row's fields, and the outputs of the step itself
+    /// and of every step it needs, directly or through others.
+    public func names(forStep index: Int) -> TemplateLinter.StepNames {
+        var upstream: [String: (outputs: Set<String>, perRow: Bool)] = [:]
+        for ancestor in graph.ancestors(of: index).union([index]) {
+            upstream[steps[ancestor].name] = (Set(steps[ancestor].outputs.map(\.name)), steps[ancestor].scatters)
+        }
+        return TemplateLinter.StepNames(rowFields: Set(sampleSheet.map { Array($0.root.properties.keys) } ?? []),
+                                        scatters: steps[index].scatters, upstream: upstream)
+    }
+
+    /// A step by name.
+    public func step(named name: String) -> PipelineStep? { steps.first { $0.name == name } }
 
     /// Validates a request's parameters: defaults applied, every error with its pointer.
     public func validate(parameters document: JSONValue) -> ValidationResult {

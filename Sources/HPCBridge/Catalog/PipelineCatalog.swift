@@ -58,76 +58,59 @@ public struct PipelineCatalog: Sendable {
         let document = try YAMLDocument(contentsOf: path)
         let (value, shapeIssues) = FileFormats.check(document, against: FileFormats.pipeline)
         guard shapeIssues.isEmpty else { throw LoadError(shapeIssues) }
-        var issues: [FileIssue] = []
-        func at(_ tokens: String...) -> SourceLocation { document.location(of: JSONPointer(tokens: tokens)) }
+        var reader = PipelineFileReader(document: document)
 
         let name = value["name"]!.stringValue!
         let stem = ((path as NSString).lastPathComponent as NSString).deletingPathExtension
         if name != stem {
-            issues.append(FileIssue(at("name"), "the pipeline is named \"\(name)\" but its file is \(stem).yaml; rename one so they match"))
+            reader.issue(["name"], "the pipeline is named \"\(name)\" but its file is \(stem).yaml; rename one so they match")
+        }
+        let schema = reader.schema(value["parameters"]!, at: ["parameters"], what: "the parameter schema", mustBe: "a request's parameters are an object")
+        let sheet = value["sample_sheet"].flatMap { reader.schema($0, at: ["sample_sheet"], what: "the sample sheet's row schema", mustBe: "each row is an object") }
+        if let sheet, sheet.root.properties[SampleSheet.keyField] == nil || !sheet.root.required.contains(SampleSheet.keyField) {
+            reader.issue(["sample_sheet"], "the row schema must declare \(SampleSheet.keyField) under properties and required: it names each row's task, outputs and logs")
         }
 
-        let parametersDocument = value["parameters"]!
-        var schema: JSONSchema?
-        do {
-            schema = try JSONSchema(parametersDocument)
-        } catch {
-            for issue in error.issues {
-                let location = document.location(of: JSONPointer(tokens: ["parameters"] + issue.location.tokens))
-                issues.append(FileIssue(location, issue.message))
+        let topResources = value["resources"].flatMap { reader.resources($0, at: ["resources"]) }
+        var steps: [PipelineStep] = []
+        if let declared = value["steps"]?.arrayValue {
+            for (i, entry) in declared.enumerated() {
+                let at = ["steps", String(i)]
+                let resources = entry["resources"].flatMap { reader.resources($0, at: at + ["resources"]) } ?? topResources
+                if entry["resources"] == nil, topResources == nil {
+                    reader.issue(at, "step \"\(entry["name"]!.stringValue!)\" has no resources and the pipeline declares none at the top to fall back on")
+                }
+                let scatter = entry["scatter"]?.stringValue.flatMap(PipelineStep.Scatter.init(rawValue:))
+                if scatter != nil, sheet == nil {
+                    reader.issue(at + ["scatter"], "scatters over the sample sheet, but the pipeline declares no sample_sheet row schema")
+                }
+                steps.append(PipelineStep(
+                    name: entry["name"]!.stringValue!, title: entry["title"]?.stringValue, template: entry["template"]!.stringValue!,
+                    resources: resources ?? PipelineFileReader.unusable, needs: entry["needs"]?.arrayValue?.compactMap(\.stringValue) ?? [],
+                    scatter: scatter, outputs: reader.outputs(entry["outputs"], at: at + ["outputs"], parameters: schema)))
             }
-        }
-        if let schema, schema.root.types != ["object"] {
-            issues.append(FileIssue(at("parameters"), "the parameter schema must declare type: object (a request's parameters are an object)"))
+        } else {
+            steps.append(PipelineStep(name: PipelineStep.implicitName, template: value["template"]!.stringValue!,
+                                      resources: topResources ?? PipelineFileReader.unusable,
+                                      outputs: reader.outputs(value["outputs"], at: ["outputs"], parameters: schema)))
         }
 
-        let resources = value["resources"]!
-        let defaults = resources["defaults"]!, bounds = resources["bounds"]!
-        func memory(_ v: JSONValue?) -> Int? { v.flatMap { $0.stringValue ?? $0.numberValue.map { JSONValue.format(number: $0) } }.flatMap(ResourceQuantities.megabytes) }
-        func time(_ v: JSONValue?) -> Int? { v.flatMap { $0.stringValue ?? $0.numberValue.map { JSONValue.format(number: $0) } }.flatMap(ResourceQuantities.seconds) }
-        func int(_ v: JSONValue?) -> Int? { v?.numberValue.map { Int($0) } }
-        let request = ResourceRequest(
-            cpus: int(defaults["cpus"])!, memoryMB: memory(defaults["memory"]) ?? 1, timeLimitSeconds: time(defaults["time_limit"]) ?? 60,
-            gpus: int(defaults["gpus"]) ?? 0, partition: defaults["partition"]?.stringValue, qos: defaults["qos"]?.stringValue)
-        func range(_ key: String, _ read: (JSONValue?) -> Int?, minimum: Int) -> ClosedRange<Int> {
-            let low = read(bounds[key]?["min"]) ?? minimum
-            let high = read(bounds[key]?["max"]) ?? minimum
-            guard low <= high else {
-                issues.append(FileIssue(at("resources", "bounds", key), "min is larger than max"))
-                return low...low
+        var graph: PipelineGraph?
+        switch PipelineGraph.build(steps: steps.map { ($0.name, $0.needs) }) {
+        case .success(let built): graph = built
+        case .failure(let error):
+            for problem in error.problems {
+                reader.issue(["steps", String(problem.step)] + (problem.need.map { ["needs", String($0)] } ?? ["name"]), problem.message)
             }
-            return low...high
         }
-        let policy = ResourcePolicy(
-            defaults: request,
-            cpus: range("cpus", int, minimum: 1),
-            gpus: range("gpus", int, minimum: 0),
-            memoryMB: range("memory", memory, minimum: 1),
-            timeLimitSeconds: range("time_limit", time, minimum: 60))
-        for (key, value, bound) in [("cpus", request.cpus, policy.cpus), ("gpus", request.gpus, policy.gpus),
-                                    ("memory", request.memoryMB, policy.memoryMB), ("time_limit", request.timeLimitSeconds, policy.timeLimitSeconds)]
-        where !bound.contains(value) {
-            issues.append(FileIssue(at("resources", "defaults", key), "the default lies outside resources.bounds.\(key); widen the bounds or change the default"))
+        if graph != nil, let schema {
+            reader.checkOutputReferences(steps: steps, parameters: schema, sampleSheet: sheet, declared: value["steps"] != nil)
         }
 
-        var outputs: [Pipeline.Output] = []
-        for (i, entry) in (value["outputs"]!.arrayValue ?? []).enumerated() {
-            let output = Pipeline.Output(name: entry["name"]!.stringValue!, pathTemplate: entry["path"]!.stringValue!,
-                                         description: entry["description"]!.stringValue!, condition: entry["when"]?.stringValue)
-            if outputs.contains(where: { $0.name == output.name }) {
-                issues.append(FileIssue(document.location(of: JSONPointer(tokens: ["outputs", String(i), "name"])), "output \"\(output.name)\" is declared twice"))
-            }
-            if let condition = output.condition, let schema, schema.root.properties[String(condition.dropFirst("params.".count))] == nil {
-                issues.append(FileIssue(document.location(of: JSONPointer(tokens: ["outputs", String(i), "when"])),
-                                        "names \(condition), which is not a parameter\(EditDistance.hint(for: String(condition.dropFirst(7)), among: schema.root.properties.keys.sorted()))"))
-            }
-            outputs.append(output)
-        }
-
-        guard issues.isEmpty, let schema else { throw LoadError(issues) }
+        guard reader.issues.isEmpty, let schema, let graph else { throw LoadError(reader.issues) }
         return Pipeline(
             name: name, version: value["version"]!.stringValue!, title: value["title"]?.stringValue,
-            description: value["description"]!.stringValue!, template: value["template"]!.stringValue!,
-            resources: policy, outputs: outputs, parameters: schema, file: path, source: document)
+            description: value["description"]!.stringValue!, steps: steps, graph: graph, sampleSheet: sheet,
+            parameters: schema, file: path, source: document)
     }
 }

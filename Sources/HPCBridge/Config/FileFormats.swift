@@ -10,17 +10,54 @@ enum FileFormats {
     static let memory = #"{"type": ["string", "integer"], "pattern": "^[1-9][0-9]*[KMGTkmgt]?$", "minimum": 1, "errorMessage": "must be a memory size such as 512M, 16G or 1T (a bare number is megabytes)"}"#
     static let timeLimit = #"{"type": ["string", "integer"], "pattern": "^([0-9]+-)?[0-9]+(:[0-9]+){0,2}$", "minimum": 1, "errorMessage": "must be a time limit such as 90 (minutes), 08:00:00 or 2-00:00:00"}"#
 
-    /// A pipeline catalog file (`config/pipelines/NAME.yaml`).
+    /// A pipeline catalog file (`config/pipelines/NAME.yaml`): either one batch script (`template`,
+    /// `resources`, `outputs` at the top) or `steps`, each with its own template, resources and outputs,
+    /// chained by `needs` and optionally scattered over the rows of a `sample_sheet`.
     static let pipeline = """
     {
       "type": "object",
       "additionalProperties": false,
-      "required": ["name", "version", "description", "template", "resources", "outputs", "parameters"],
+      "required": ["name", "version", "description", "parameters"],
       "properties": {
         "name": \(identifier),
         "version": {"type": "string", "pattern": "^[0-9A-Za-z][0-9A-Za-z.+_-]{0,31}$", "errorMessage": "must be a version such as 1.2.0 (letters, digits, . + _ -)"},
         "title": {"type": "string", "minLength": 1},
         "description": {"type": "string", "minLength": 1, "x-allow-control-characters": true},
+        "template": {"$ref": "#/$defs/template"},
+        "resources": {"$ref": "#/$defs/resources"},
+        "outputs": {"$ref": "#/$defs/outputs"},
+        "parameters": {"type": "object"},
+        "sample_sheet": {"type": "object", "description": "the JSON Schema of one row of the sample sheet (type: object, with a sample_id)"},
+        "steps": {
+          "type": "array",
+          "minItems": 1,
+          "maxItems": 50,
+          "items": {
+            "type": "object",
+            "additionalProperties": false,
+            "required": ["name", "template"],
+            "properties": {
+              "name": \(identifier),
+              "title": {"type": "string", "minLength": 1},
+              "description": {"type": "string", "minLength": 1, "x-allow-control-characters": true},
+              "template": {"$ref": "#/$defs/template"},
+              "needs": {"type": "array", "uniqueItems": true, "items": \(identifier)},
+              "scatter": {"enum": ["sample_sheet"], "errorMessage": "must be sample_sheet: one array task per row of the run's sample sheet"},
+              "resources": {"$ref": "#/$defs/resources"},
+              "outputs": {"$ref": "#/$defs/outputs"}
+            }
+          }
+        }
+      },
+      "if": {"required": ["steps"]},
+      "then": {
+        "properties": {
+          "template": {"not": {}, "errorMessage": "a pipeline with steps names a template per step, not one at the top; move it into its step"},
+          "outputs": {"not": {}, "errorMessage": "a pipeline with steps declares outputs per step; move them into the step that writes them"}
+        }
+      },
+      "else": {"required": ["template", "resources", "outputs"]},
+      "$defs": {
         "template": {"type": "string", "pattern": "^[A-Za-z0-9_][A-Za-z0-9_./-]*[.]mustache$", "errorMessage": "must be a file name under the templates directory ending in .mustache"},
         "resources": {
           "type": "object",
@@ -62,15 +99,12 @@ enum FileFormats {
             "required": ["name", "path", "description"],
             "properties": {
               "name": \(identifier),
-              "path": {"type": "string", "pattern": "^[A-Za-z0-9_{][A-Za-z0-9_./{} -]*$", "errorMessage": "must be a relative path inside the run directory; it may use {{params.NAME}}"},
+              "path": {"type": "string", "pattern": "^[A-Za-z0-9_{][A-Za-z0-9_./{} -]*$", "errorMessage": "must be a relative path inside the run directory; it may use {{params.NAME}} (and {{row.FIELD}} in a scatter step)"},
               "description": {"type": "string", "x-allow-control-characters": true},
               "when": {"type": "string", "pattern": "^params[.][a-z][a-z0-9_]*$", "errorMessage": "must name a parameter, like params.design: the output exists only when it is set"}
             }
           }
         },
-        "parameters": {"type": "object"}
-      },
-      "$defs": {
         "countRange": {"type": "object", "additionalProperties": false, "required": ["max"], "properties": {"min": {"type": "integer", "minimum": 0}, "max": {"type": "integer", "minimum": 0}}}
       }
     }

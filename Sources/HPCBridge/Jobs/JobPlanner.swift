@@ -42,6 +42,11 @@ public struct JobPlanner: Sendable {
                 pointer: JSONPointer(tokens: ["pipeline_name"]),
                 message: "is not a pipeline of this site\(EditDistance.hint(for: request.pipelineName, among: site.catalog.pipelines.keys.sorted())); see GET /v1/pipelines")]))
         }
+        guard pipeline.isSingleJob else {
+            throw .invalid(ValidationFailure([ValidationError(
+                pointer: JSONPointer(tokens: ["pipeline_name"]),
+                message: "runs \(pipeline.steps.count == 1 ? "one step" : "\(pipeline.steps.count) steps") over a sample sheet, which one job cannot hold; submit it as a run (POST /v1/runs) with its samples")]))
+        }
         guard group.allowedPipelines.contains(pipeline.name) else {
             throw .notAllowed(.pipelineNotAllowed(pipeline: pipeline.name, group: group.name))
         }

@@ -15,6 +15,27 @@ public struct TemplateLinter: Sendable {
     /// parameters that name references. Empty for shared templates.
     public var parameterNames: Set<String> = []
     public var referenceParameters: Set<String> = []
+    /// The step being checked, in a pipeline with a sample sheet or several steps: which `row`,
+    /// `rows` and `steps.NAME.OUTPUT` names its template may use. Nil for a single-job pipeline.
+    public var step: StepNames?
+
+    /// What a step's template can see beyond the single-job names.
+    public struct StepNames: Sendable {
+        /// The sample-sheet row's fields (`row.FIELD`, and bare `FIELD` inside `{{#rows}}`); empty when
+        /// the pipeline takes no sample sheet.
+        public var rowFields: Set<String>
+        /// Whether the step runs once per row, so `row.FIELD` is its own row.
+        public var scatters: Bool
+        /// The outputs of this step and of every step it needs, directly or through others, by step name, and
+        /// whether that step scatters (then a path per row: inside `{{#rows}}` or from a scatter step).
+        public var upstream: [String: (outputs: Set<String>, perRow: Bool)]
+
+        public init(rowFields: Set<String>, scatters: Bool, upstream: [String: (outputs: Set<String>, perRow: Bool)]) {
+            self.rowFields = rowFields
+            self.scatters = scatters
+            self.upstream = upstream
+        }
+    }
 
     static let fixedRoots: [String: Set<String>] = [
         "job": ["id", "name", "description"],
@@ -126,7 +147,7 @@ public struct TemplateLinter: Sendable {
             return
         case "#", "^":
             let name = content.dropFirst().trimmingCharacters(in: .whitespaces)
-            checkName(name, kind: kind, insideSection: !sections.isEmpty, report: report)
+            checkName(name, kind: kind, sections: sections, report: report)
             sections.append(name)
         case "/":
             let name = content.dropFirst().trimmingCharacters(in: .whitespaces)
@@ -144,7 +165,7 @@ public struct TemplateLinter: Sendable {
                 report("a scheduler header may only use {{{directives.NAME}}} (values the renderer has checked for directive lines), not {{\(content)}}")
                 return
             }
-            checkName(content, kind: kind, insideSection: !sections.isEmpty, report: report)
+            checkName(content, kind: kind, sections: sections, report: report)
             switch state {
             case .plain: break
             case .singleQuoted: report("{{\(content)}} is inside '...'; a value is already one quoted word: write it outside the quotes")
@@ -162,7 +183,9 @@ public struct TemplateLinter: Sendable {
         }
     }
 
-    private func checkName(_ name: String, kind: Kind, insideSection: Bool, report: (String) -> Void) {
+    private func checkName(_ name: String, kind: Kind, sections: [String], report: (String) -> Void) {
+        let insideSection = !sections.isEmpty
+        let insideRows = sections.contains("rows")
         if name == "." {
             if !insideSection { report("{{.}} is only meaningful inside a section") }
             return
@@ -173,7 +196,13 @@ public struct TemplateLinter: Sendable {
             report("a scheduler header may only use directives.*, not \(name)")
             return
         }
-        let roots = Set(Self.fixedRoots.keys).union(kind == .body ? ["params", "ref"] : [])
+        var roots = Set(Self.fixedRoots.keys).union(kind == .body ? ["params", "ref"] : [])
+        if let step, kind == .body {
+            roots.formUnion(["steps"])
+            if !step.rowFields.isEmpty { roots.formUnion(["rows"]) }
+            if step.scatters { roots.formUnion(["row"]) }
+            if insideRows, parts.count == 1, step.rowFields.contains(root) { return }
+        }
         guard roots.contains(root) else {
             if !insideSection {
                 report("unknown name \"\(name)\"\(EditDistance.hint(for: root, among: roots.sorted())); templates can use \(roots.sorted().joined(separator: ", "))")
@@ -193,8 +222,25 @@ public struct TemplateLinter: Sendable {
             } else if parts.count > 2, !Self.referenceFields.contains(parts[2]) {
                 report("ref.\(second).\(parts[2]) is not a reference field\(EditDistance.hint(for: parts[2], among: Self.referenceFields.sorted())); fields: \(Self.referenceFields.sorted().joined(separator: ", "))")
             }
-        case "directives", "outputs":
+        case "directives", "outputs", "rows":
             return
+        case "row":
+            let fields = step?.rowFields ?? []
+            if !fields.contains(second) {
+                report("row.\(second) is not a field of the sample sheet\(EditDistance.hint(for: second, among: fields.sorted())); fields: \(fields.sorted().joined(separator: ", "))")
+            }
+        case "steps":
+            let upstream = step?.upstream ?? [:]
+            guard let producer = upstream[second] else {
+                report("steps.\(second) is neither this step nor one it needs\(EditDistance.hint(for: second, among: upstream.keys.sorted())); add it to needs to use its outputs (steps known here: \(upstream.keys.sorted().joined(separator: ", ")))")
+                return
+            }
+            guard parts.count > 2 else { return }
+            if !producer.outputs.contains(parts[2]) {
+                report("steps.\(second).\(parts[2]) is not an output of step \(second)\(EditDistance.hint(for: parts[2], among: producer.outputs.sorted())); it declares \(producer.outputs.sorted().joined(separator: ", "))")
+            } else if producer.perRow, !(step?.scatters ?? false), !insideRows {
+                report("steps.\(second).\(parts[2]) has one path per sample (step \(second) scatters); use it inside {{#rows}}...{{/rows}}")
+            }
         default:
             let known = Self.fixedRoots[root] ?? []
             if !known.contains(second) {

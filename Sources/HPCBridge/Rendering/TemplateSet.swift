@@ -44,10 +44,14 @@ public struct TemplateSet: Sendable {
         let prologue = parse(prologuePath, kind: .shared)
         var bodies: [String: MustacheTemplate] = [:]
         for pipeline in catalog.sorted {
-            let linter = TemplateLinter(
-                parameterNames: Set(pipeline.parameters.root.properties.keys),
-                referenceParameters: Set(pipeline.referenceParameters.map(\.name)))
-            bodies[pipeline.template] = parse(pipeline.template, kind: .body, linter: linter)
+            for (index, step) in pipeline.steps.enumerated() {
+                var linter = TemplateLinter(
+                    parameterNames: Set(pipeline.parameters.root.properties.keys),
+                    referenceParameters: Set(pipeline.referenceParameters.map(\.name)))
+                if !pipeline.isSingleJob { linter.step = pipeline.names(forStep: index) }
+                // A template shared by two steps is linted for each: each may see different names.
+                if let body = parse(step.template, kind: .body, linter: linter) { bodies[step.template] = body }
+            }
         }
         guard issues.isEmpty, let prologue else { throw LoadError(issues) }
         return TemplateSet(directory: directory, headers: headers, prologue: prologue, bodies: bodies)

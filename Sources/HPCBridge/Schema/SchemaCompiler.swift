@@ -12,8 +12,9 @@ struct SchemaCompiler {
     static let assertionKeywords: Set<String> = [
         "type", "enum", "const", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf",
         "minLength", "maxLength", "pattern", "format", "properties", "patternProperties", "additionalProperties",
-        "propertyNames", "required", "dependentRequired", "minProperties", "maxProperties", "items", "minItems",
-        "maxItems", "uniqueItems", "allOf", "anyOf", "oneOf", "not", "$ref", "$defs", "definitions",
+        "propertyNames", "required", "dependentRequired", "dependentSchemas", "minProperties", "maxProperties",
+        "prefixItems", "items", "minItems", "maxItems", "uniqueItems", "allOf", "anyOf", "oneOf", "not", "if", "then",
+        "else", "$ref", "$defs", "definitions",
         "x-allow-control-characters", "x-uri-schemes", "x-reference", "errorMessage",
     ]
     /// Keywords that only describe (JSON Schema annotations and nf-core's UI hints).
@@ -134,7 +135,20 @@ struct SchemaCompiler {
             return items.enumerated().map { compile($0.element, at: here.appending(key).appending($0.offset)) }
         }
         if case .array = k["items"] ?? .null {
-            issue(here.appending("items"), "in draft 2020-12 items is one schema for every element; a list of schemas (tuple form) is prefixItems, which hpcbridge does not support")
+            issue(here.appending("items"), "in draft 2020-12 items is one schema for the elements after prefixItems; a list of schemas (the tuple form of earlier drafts) is written prefixItems")
+        }
+        var dependentSchemas: [String: SchemaNode] = [:]
+        if let value = k["dependentSchemas"] {
+            if case .object(let members) = value {
+                for name in members.keys.sorted() { dependentSchemas[name] = compile(members[name]!, at: here.appending("dependentSchemas").appending(name)) }
+            } else { issue(here.appending("dependentSchemas"), "must be an object mapping a name to the schema the object must also satisfy when it is given") }
+        }
+        // JSON Schema ignores then/else without if; here that is an author's mistake (a misspelt or
+        // misplaced if) that would silently drop a condition, so it stops the load like an unknown keyword.
+        if k["if"] == nil {
+            for key in ["then", "else"] where k[key] != nil {
+                issue(here.appending(key), "\(key) without if has no effect; put it beside the if it belongs to")
+            }
         }
 
         var ref: JSONPointer?
@@ -159,9 +173,11 @@ struct SchemaCompiler {
             uriSchemes: uriSchemes, allowsControlCharacters: allowsControl, properties: properties,
             patternProperties: patternProperties, additionalProperties: sub("additionalProperties"),
             propertyNames: sub("propertyNames"), required: required, dependentRequired: dependentRequired,
-            minProperties: minProperties, maxProperties: maxProperties, items: sub("items"), minItems: minItems,
+            dependentSchemas: dependentSchemas, minProperties: minProperties, maxProperties: maxProperties,
+            prefixItems: list("prefixItems"), items: sub("items"), minItems: minItems,
             maxItems: maxItems, uniqueItems: uniqueItems, allOf: list("allOf"), anyOf: list("anyOf"),
-            oneOf: list("oneOf"), not: sub("not"), ref: ref,
+            oneOf: list("oneOf"), not: sub("not"), ifSchema: sub("if"), thenSchema: k["if"] == nil ? nil : sub("then"),
+            elseSchema: k["if"] == nil ? nil : sub("else"), ref: ref,
             title: string(k["title"], at: here.appending("title")),
             description: string(k["description"], at: here.appending("description")),
             defaultValue: k["default"], errorMessage: string(k["errorMessage"], at: here.appending("errorMessage")),

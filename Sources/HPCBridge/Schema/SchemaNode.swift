@@ -35,9 +35,14 @@ public final class SchemaNode: Sendable {
     public let propertyNames: SchemaNode?
     public let required: [String]
     public let dependentRequired: [String: [String]]
+    /// Subschemas the whole object must also satisfy when the named member is present.
+    public let dependentSchemas: [String: SchemaNode]
     public let minProperties: Int?
     public let maxProperties: Int?
 
+    /// Schemas for the first elements, by position (2020-12's tuple form); `items` covers the rest.
+    public let prefixItems: [SchemaNode]
+    /// The schema of every element after those `prefixItems` describe.
     public let items: SchemaNode?
     public let minItems: Int?
     public let maxItems: Int?
@@ -47,6 +52,11 @@ public final class SchemaNode: Sendable {
     public let anyOf: [SchemaNode]
     public let oneOf: [SchemaNode]
     public let not: SchemaNode?
+    /// A condition: when the value satisfies `ifSchema` it must satisfy `thenSchema`, otherwise
+    /// `elseSchema` (either may be absent). How pipelines make parameters depend on each other.
+    public let ifSchema: SchemaNode?
+    public let thenSchema: SchemaNode?
+    public let elseSchema: SchemaNode?
     /// A local reference (`#/$defs/sample`), resolved through the owning schema's table.
     public let ref: JSONPointer?
 
@@ -67,9 +77,11 @@ public final class SchemaNode: Sendable {
          allowsControlCharacters: Bool = false, properties: [String: SchemaNode] = [:],
          patternProperties: [(ECMARegex, SchemaNode)] = [], additionalProperties: SchemaNode? = nil,
          propertyNames: SchemaNode? = nil, required: [String] = [], dependentRequired: [String: [String]] = [:],
-         minProperties: Int? = nil, maxProperties: Int? = nil, items: SchemaNode? = nil, minItems: Int? = nil,
+         dependentSchemas: [String: SchemaNode] = [:], minProperties: Int? = nil, maxProperties: Int? = nil,
+         prefixItems: [SchemaNode] = [], items: SchemaNode? = nil, minItems: Int? = nil,
          maxItems: Int? = nil, uniqueItems: Bool = false, allOf: [SchemaNode] = [], anyOf: [SchemaNode] = [],
-         oneOf: [SchemaNode] = [], not: SchemaNode? = nil, ref: JSONPointer? = nil, title: String? = nil,
+         oneOf: [SchemaNode] = [], not: SchemaNode? = nil, ifSchema: SchemaNode? = nil, thenSchema: SchemaNode? = nil,
+         elseSchema: SchemaNode? = nil, ref: JSONPointer? = nil, title: String? = nil,
          description: String? = nil, defaultValue: JSONValue? = nil, errorMessage: String? = nil,
          referenceKind: String? = nil, raw: JSONValue) {
         self.location = location; self.booleanValue = booleanValue; self.types = types; self.enumValues = enumValues
@@ -79,17 +91,21 @@ public final class SchemaNode: Sendable {
         self.uriSchemes = uriSchemes; self.allowsControlCharacters = allowsControlCharacters
         self.properties = properties; self.patternProperties = patternProperties
         self.additionalProperties = additionalProperties; self.propertyNames = propertyNames; self.required = required
-        self.dependentRequired = dependentRequired; self.minProperties = minProperties; self.maxProperties = maxProperties
-        self.items = items; self.minItems = minItems; self.maxItems = maxItems; self.uniqueItems = uniqueItems
-        self.allOf = allOf; self.anyOf = anyOf; self.oneOf = oneOf; self.not = not; self.ref = ref
+        self.dependentRequired = dependentRequired; self.dependentSchemas = dependentSchemas
+        self.minProperties = minProperties; self.maxProperties = maxProperties
+        self.prefixItems = prefixItems; self.items = items; self.minItems = minItems; self.maxItems = maxItems
+        self.uniqueItems = uniqueItems
+        self.allOf = allOf; self.anyOf = anyOf; self.oneOf = oneOf; self.not = not
+        self.ifSchema = ifSchema; self.thenSchema = thenSchema; self.elseSchema = elseSchema; self.ref = ref
         self.title = title; self.description = description; self.defaultValue = defaultValue
         self.errorMessage = errorMessage; self.referenceKind = referenceKind; self.raw = raw
     }
 
     /// Every direct subschema, for walks over the whole schema (registry checks, defaults checks).
     var children: [SchemaNode] {
-        var all = Array(properties.values) + patternProperties.map(\.1) + allOf + anyOf + oneOf
-        for node in [additionalProperties, propertyNames, items, not] { if let node { all.append(node) } }
+        var all = Array(properties.values) + patternProperties.map(\.1) + allOf + anyOf + oneOf + prefixItems
+        all += dependentSchemas.keys.sorted().map { dependentSchemas[$0]! }
+        for node in [additionalProperties, propertyNames, items, not, ifSchema, thenSchema, elseSchema] { if let node { all.append(node) } }
         return all
     }
 }

@@ -64,8 +64,14 @@ public struct SchemaValidator: Sendable {
             }
             return .object(members)
         case .array(let items):
-            guard let itemNode = nodes.lazy.compactMap(\.items).first else { return value }
-            return .array(items.map { applyingDefaults(to: $0, node: itemNode) })
+            // Defaults inside if/then/else and dependentSchemas are not applied: whether they hold depends
+            // on the value being completed, so applying them first would be circular.
+            let prefix = nodes.first { !$0.prefixItems.isEmpty }?.prefixItems ?? []
+            let rest = nodes.lazy.compactMap(\.items).first
+            return .array(items.enumerated().map { i, item in
+                guard let itemNode = i < prefix.count ? prefix[i] : rest else { return item }
+                return applyingDefaults(to: item, node: itemNode)
+            })
         default:
             return value
         }
@@ -157,6 +163,16 @@ public struct SchemaValidator: Sendable {
                 fail("matches more than one of the allowed forms (numbers \(passing.map { String($0 + 1) }.joined(separator: " and "))); it must match exactly one")
             }
         }
+        if let condition = node.ifSchema {
+            // The condition's own errors never count; its annotations do when it holds (2020-12).
+            let test = branch(value, condition, here)
+            if test.errors.isEmpty {
+                annotations.formUnion(test.annotations)
+                if let then = node.thenSchema { check(value, against: then, at: here, errors: &local, annotations: &annotations) }
+            } else if let otherwise = node.elseSchema {
+                check(value, against: otherwise, at: here, errors: &local, annotations: &annotations)
+            }
+        }
         if let excluded = node.not, branch(value, excluded, here).errors.isEmpty {
             if excluded.required.count > 1, case .object = value {
                 fail("must not set \(excluded.required.map { "\"\($0)\"" }.joined(separator: " and ")) together; choose one")
@@ -222,8 +238,9 @@ public struct SchemaValidator: Sendable {
                 if let earlier = firstIndex[item] { fail("repeats item \(earlier) (\(Self.show(item))); items must be unique", here.appending(i)) } else { firstIndex[item] = i }
             }
         }
-        if let itemNode = node.items {
-            for (i, item) in items.enumerated() { check(item, against: itemNode, at: here.appending(i), errors: &errors, annotations: &annotations) }
+        for (i, item) in items.enumerated() {
+            guard let itemNode = i < node.prefixItems.count ? node.prefixItems[i] : node.items else { continue }
+            check(item, against: itemNode, at: here.appending(i), errors: &errors, annotations: &annotations)
         }
     }
 
@@ -235,6 +252,9 @@ public struct SchemaValidator: Sendable {
         }
         for (name, needs) in node.dependentRequired where members[name] != nil {
             for other in needs where members[other] == nil { fail("is required when \"\(name)\" is given", here.appending(other)) }
+        }
+        for name in node.dependentSchemas.keys.sorted() where members[name] != nil {
+            check(.object(members), against: node.dependentSchemas[name]!, at: here, errors: &errors, annotations: &annotations)
         }
         if let m = node.minProperties, members.count < m { fail("must have at least \(m) entries; got \(members.count)", nil) }
         if let m = node.maxProperties, members.count > m { fail("must have at most \(m) entries; got \(members.count)", nil) }
