@@ -15,8 +15,9 @@ public enum ScriptEscaping {
         "'" + value.replacingOccurrences(of: "'", with: #"'\''"#) + "'"
     }
 
-    /// Characters allowed in directive values: enough for names, numbers, times and run-directory paths.
-    static let directiveCharacters = Set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-:/=+,@%")
+    /// Characters allowed in directive values: enough for names, numbers, times and run-directory paths,
+    /// and the array-index patterns of log paths (Slurm's `%a`, PBS's `^array_index^`).
+    static let directiveCharacters = Set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-:/=+,@%^")
 
     /// `value` unchanged when every character is allowlisted and it is not empty, else an error.
     public static func directiveValue(_ value: String, for directive: String) throws -> String {

@@ -61,89 +61,160 @@ public struct ScriptRenderer: Sendable {
     public static let stderrFile = "stderr.log"
 
     public func render(_ request: ScriptRequest) throws -> RenderedScript {
-        try Self.refuseNul(in: request.parameters, at: .root)
-        if let description = request.description, description.contains("\0") { throw RenderError.nulByte(pointer: "/description") }
-
-        let pipeline = request.pipeline
+        let inputs = try ScriptInputs(request, references: references)
         let jobID = request.jobID.uuidString.lowercased()
-        let runDirectory = request.group.runRoot.hasSuffix("/") ? request.group.runRoot + jobID : request.group.runRoot + "/" + jobID
-        let stdoutPath = runDirectory + "/" + Self.stdoutFile
-        let stderrPath = runDirectory + "/" + Self.stderrFile
+        let runDirectory = Self.directory(request.group.runRoot, jobID)
         let sample = request.parameters["sample_id"]?.stringValue
-        let jobName = ScriptEscaping.jobName(sample.map { "\(pipeline.name).\($0)" } ?? pipeline.name)
-        let comment = "hpcbridge:\(jobID)"
-        let params = Self.renderable(request.parameters)
+        let layout = ScriptLayout(
+            jobID: jobID, jobName: ScriptEscaping.jobName(sample.map { "\(request.pipeline.name).\($0)" } ?? request.pipeline.name),
+            runDirectory: runDirectory, stdoutPath: runDirectory + "/" + Self.stdoutFile,
+            stderrPath: runDirectory + "/" + Self.stderrFile, exitCodePath: runDirectory + "/" + Self.exitCodeFile,
+            manifestPath: runDirectory + "/" + Self.manifestFile)
+        let outputs = try Self.outputs(request.pipeline.outputs, parameters: request.parameters, params: inputs.params, row: nil)
+        return try render(inputs, layout: layout, resources: request.resources, body: request.pipeline.template, outputs: outputs, names: [:])
+    }
 
-        var refs: [String: Any] = [:]
-        for (name, kind, _) in pipeline.referenceParameters {
-            guard let chosen = request.parameters[name]?.stringValue else { continue }
-            guard let entry = references.entries[chosen], entry.kind == kind else {
-                throw RenderError.unknownReference(parameter: name, name: chosen, kind: kind)
+    /// What every script of one request shares: the pipeline, validated parameters in the form Mustache
+    /// reads, the references they name, the group and the scheduler.
+    struct ScriptInputs {
+        let pipeline: Pipeline
+        let parameters: JSONValue
+        let params: Any
+        let refs: [String: Any]
+        let group: ResearchGroup
+        let description: String?
+        let scheduler: ClusterConfig.Scheduler
+
+        init(pipeline: Pipeline, parameters: JSONValue, group: ResearchGroup, description: String?,
+             scheduler: ClusterConfig.Scheduler, references: ReferenceRegistry) throws {
+            try ScriptRenderer.refuseNul(in: parameters, at: .root)
+            if let description, description.contains("\0") { throw RenderError.nulByte(pointer: "/description") }
+            var refs: [String: Any] = [:]
+            for (name, kind, _) in pipeline.referenceParameters {
+                guard let chosen = parameters[name]?.stringValue else { continue }
+                guard let entry = references.entries[chosen], entry.kind == kind else {
+                    throw RenderError.unknownReference(parameter: name, name: chosen, kind: kind)
+                }
+                refs[name] = entry.renderContext
             }
-            refs[name] = entry.renderContext
+            self.pipeline = pipeline
+            self.parameters = parameters
+            self.params = ScriptRenderer.renderable(parameters)
+            self.refs = refs
+            self.group = group
+            self.description = description
+            self.scheduler = scheduler
         }
 
-        var outputs: [[String: Any]] = []
-        var outputPaths: [String: String] = [:]
-        for output in pipeline.outputs {
+        init(_ request: ScriptRequest, references: ReferenceRegistry) throws {
+            try self.init(pipeline: request.pipeline, parameters: request.parameters, group: request.group,
+                          description: request.description, scheduler: request.scheduler, references: references)
+        }
+    }
+
+    /// Where one script's files go and what it is called: the run directory it works in, and its own
+    /// logs, exit-code file and manifest (in the run directory for a single job; in the step's directory
+    /// for a step or task of a run). Log paths may hold the scheduler's array-index pattern.
+    struct ScriptLayout {
+        var jobID: String
+        var jobName: String
+        var runDirectory: String
+        var stdoutPath: String
+        var stderrPath: String
+        var exitCodePath: String
+        var manifestPath: String
+        /// The directory of an array's task scripts, for the launcher.
+        var tasksDirectory: String?
+    }
+
+    /// Declared outputs whose condition holds, rendered (with `params`, and `row` in a scatter task) and
+    /// checked to stay inside the run directory.
+    static func outputs(_ declared: [Pipeline.Output], parameters: JSONValue, params: Any, row: Any?) throws -> [(name: String, path: String)] {
+        var outputs: [(name: String, path: String)] = []
+        for output in declared {
             if let condition = output.condition {
                 let parameter = String(condition.dropFirst("params.".count))
-                guard let value = request.parameters[parameter], value != .null, value != .bool(false) else { continue }
+                guard let value = parameters[parameter], value != .null, value != .bool(false) else { continue }
             }
             let template = try MustacheTemplate(string: "{{%CONTENT_TYPE:TEXT}}" + output.pathTemplate)
-            let path = template.render(["params": params])
-            guard Self.isSafeRelativePath(path) else { throw RenderError.unsafeOutputPath(output: output.name, path: path) }
-            outputs.append(["name": output.name, "path": path])
-            outputPaths[output.name] = path
+            var context: [String: Any] = ["params": params]
+            if let row { context["row"] = row }
+            let path = template.render(context)
+            guard isSafeRelativePath(path) else { throw RenderError.unsafeOutputPath(output: output.name, path: path) }
+            outputs.append((output.name, path))
         }
+        return outputs
+    }
 
-        let resources = request.resources
-        let partition = resources.partition ?? request.group.partition
-        let qos = resources.qos ?? request.group.qos
+    /// Renders one script: the scheduler header (unless `header` is false: an array task's own script),
+    /// the shared prologue and `body`, or the array launcher in place of prologue and body.
+    func render(_ inputs: ScriptInputs, layout: ScriptLayout, resources: ResourceRequest, body bodyPath: String?,
+                outputs: [(name: String, path: String)], names: [String: Any], header: Bool = true) throws -> RenderedScript {
+        let comment = "hpcbridge:\(layout.jobID)"
+        let partition = resources.partition ?? inputs.group.partition
+        let qos = resources.qos ?? inputs.group.qos
         var directives: [String: Any] = [
-            "job_name": try ScriptEscaping.directiveValue(jobName, for: "job name"),
-            "account": try ScriptEscaping.directiveValue(request.group.account, for: "account"),
+            "job_name": try ScriptEscaping.directiveValue(layout.jobName, for: "job name"),
+            "account": try ScriptEscaping.directiveValue(inputs.group.account, for: "account"),
             "cpus": String(resources.cpus),
             "memory_mb": String(resources.memoryMB),
             "time": ResourceQuantities.slurmTime(seconds: resources.timeLimitSeconds),
             "walltime": ResourceQuantities.pbsWalltime(seconds: resources.timeLimitSeconds),
-            "run_dir": try ScriptEscaping.directiveValue(runDirectory, for: "working directory"),
-            "stdout": try ScriptEscaping.directiveValue(stdoutPath, for: "output file"),
-            "stderr": try ScriptEscaping.directiveValue(stderrPath, for: "error file"),
+            "run_dir": try ScriptEscaping.directiveValue(layout.runDirectory, for: "working directory"),
+            "stdout": try ScriptEscaping.directiveValue(layout.stdoutPath, for: "output file"),
+            "stderr": try ScriptEscaping.directiveValue(layout.stderrPath, for: "error file"),
             "comment": try ScriptEscaping.directiveValue(comment, for: "comment"),
-            "job_id": jobID,
+            "job_id": layout.jobID,
         ]
         if let partition { directives["partition"] = try ScriptEscaping.directiveValue(partition, for: "partition") }
         if let qos { directives["qos"] = try ScriptEscaping.directiveValue(qos, for: "qos") }
         if resources.gpus > 0 { directives["gpus"] = String(resources.gpus) }
 
-        let context: [String: Any] = [
-            "job": ["id": jobID, "name": jobName, "description": request.description ?? ""],
-            "pipeline": ["name": pipeline.name, "version": pipeline.version],
-            "group": ["name": request.group.name, "account": request.group.account],
-            "params": params,
-            "ref": refs,
+        var run: [String: Any] = [
+            "dir": layout.runDirectory, "exit_code_file": layout.exitCodePath,
+            "manifest_file": layout.manifestPath, "stdout": layout.stdoutPath, "stderr": layout.stderrPath,
+        ]
+        if let tasks = layout.tasksDirectory { run["tasks_dir"] = tasks }
+        var context: [String: Any] = [
+            "job": ["id": layout.jobID, "name": layout.jobName, "description": inputs.description ?? ""],
+            "pipeline": ["name": inputs.pipeline.name, "version": inputs.pipeline.version],
+            "group": ["name": inputs.group.name, "account": inputs.group.account],
+            "params": inputs.params,
+            "ref": inputs.refs,
             "resources": [
                 "cpus": resources.cpus, "memory_mb": resources.memoryMB,
                 "time_limit_seconds": resources.timeLimitSeconds, "gpus": resources.gpus,
             ],
-            "run": [
-                "dir": runDirectory, "exit_code_file": runDirectory + "/" + Self.exitCodeFile,
-                "manifest_file": runDirectory + "/" + Self.manifestFile, "stdout": stdoutPath, "stderr": stderrPath,
-            ],
-            "outputs": outputs,
-            "scheduler": ["name": request.scheduler.rawValue, "slurm": request.scheduler == .slurm, "pbs": request.scheduler == .pbs],
+            "run": run,
+            "outputs": outputs.map { ["name": $0.name, "path": $0.path] },
+            "scheduler": ["name": inputs.scheduler.rawValue, "slurm": inputs.scheduler == .slurm, "pbs": inputs.scheduler == .pbs],
             "directives": directives,
         ]
-        guard let header = templates.headers[request.scheduler] else {
-            throw RenderError.missingTemplate(TemplateSet.headerPath(request.scheduler))
+        context.merge(names) { _, step in step }
+        var parts: [MustacheTemplate] = []
+        if header {
+            guard let template = templates.headers[inputs.scheduler] else {
+                throw RenderError.missingTemplate(TemplateSet.headerPath(inputs.scheduler))
+            }
+            parts.append(template)
         }
-        guard let body = templates.bodies[pipeline.template] else { throw RenderError.missingTemplate(pipeline.template) }
-        let text = [header, templates.prologue, body].map { Self.trimmed($0.render(context)) }.joined(separator: "\n\n") + "\n"
+        if let bodyPath {
+            guard let body = templates.bodies[bodyPath] else { throw RenderError.missingTemplate(bodyPath) }
+            parts += [templates.prologue, body]
+        } else {
+            parts.append(templates.arrayLauncher)
+        }
+        let text = (header ? "" : "#!/bin/bash\n") + parts.map { Self.trimmed($0.render(context)) }.joined(separator: "\n\n") + "\n"
         return RenderedScript(
-            text: text, jobName: jobName, runDirectory: runDirectory, stdoutPath: stdoutPath, stderrPath: stderrPath,
-            exitCodePath: runDirectory + "/" + Self.exitCodeFile, manifestPath: runDirectory + "/" + Self.manifestFile,
-            comment: comment, account: request.group.account, resources: resources, outputs: outputPaths)
+            text: text, jobName: layout.jobName, runDirectory: layout.runDirectory, stdoutPath: layout.stdoutPath,
+            stderrPath: layout.stderrPath, exitCodePath: layout.exitCodePath, manifestPath: layout.manifestPath,
+            comment: comment, account: inputs.group.account, resources: resources,
+            outputs: Dictionary(uniqueKeysWithValues: outputs.map { ($0.name, $0.path) }))
+    }
+
+    /// `root/name`, whether or not the root ends in a slash.
+    static func directory(_ root: String, _ name: String) -> String {
+        root.hasSuffix("/") ? root + name : root + "/" + name
     }
 
     /// Each template part without trailing blank lines, so the joined script has one blank line between.
@@ -173,7 +244,7 @@ public struct ScriptRenderer: Sendable {
         }
     }
 
-    private static func refuseNul(in value: JSONValue, at pointer: JSONPointer) throws {
+    static func refuseNul(in value: JSONValue, at pointer: JSONPointer) throws {
         switch value {
         case .string(let s) where s.contains("\0"): throw RenderError.nulByte(pointer: pointer.description)
         case .array(let items): for (i, item) in items.enumerated() { try refuseNul(in: item, at: pointer.appending(i)) }

@@ -42,7 +42,7 @@ public struct TemplateLinter: Sendable {
         "pipeline": ["name", "version"],
         "group": ["name", "account"],
         "resources": ["cpus", "memory_mb", "time_limit_seconds", "gpus"],
-        "run": ["dir", "exit_code_file", "manifest_file", "stdout", "stderr"],
+        "run": ["dir", "exit_code_file", "manifest_file", "stdout", "stderr", "tasks_dir"],
         "scheduler": ["name", "slurm", "pbs"],
         "outputs": [],
         "directives": [],

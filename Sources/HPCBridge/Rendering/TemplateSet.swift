@@ -11,9 +11,12 @@ public struct TemplateSet: Sendable {
     public let directory: String
     let headers: [ClusterConfig.Scheduler: MustacheTemplate]
     let prologue: MustacheTemplate
+    /// The script an array job submits: it runs the task's own script, written before submission.
+    let arrayLauncher: MustacheTemplate
     let bodies: [String: MustacheTemplate]
 
     static let prologuePath = "shared/prologue.mustache"
+    static let arrayLauncherPath = "shared/array-launcher.mustache"
     static func headerPath(_ scheduler: ClusterConfig.Scheduler) -> String { "\(scheduler.rawValue)/header.mustache" }
 
     /// Loads and lints the headers, the prologue and the body of every pipeline of `catalog`.
@@ -42,6 +45,7 @@ public struct TemplateSet: Sendable {
             headers[scheduler] = parse(headerPath(scheduler), kind: .header)
         }
         let prologue = parse(prologuePath, kind: .shared)
+        let arrayLauncher = parse(arrayLauncherPath, kind: .shared)
         var bodies: [String: MustacheTemplate] = [:]
         for pipeline in catalog.sorted {
             for (index, step) in pipeline.steps.enumerated() {
@@ -53,8 +57,8 @@ public struct TemplateSet: Sendable {
                 if let body = parse(step.template, kind: .body, linter: linter) { bodies[step.template] = body }
             }
         }
-        guard issues.isEmpty, let prologue else { throw LoadError(issues) }
-        return TemplateSet(directory: directory, headers: headers, prologue: prologue, bodies: bodies)
+        guard issues.isEmpty, let prologue, let arrayLauncher else { throw LoadError(issues) }
+        return TemplateSet(directory: directory, headers: headers, prologue: prologue, arrayLauncher: arrayLauncher, bodies: bodies)
     }
 
     /// Parses template text with the shell content type, so `{{value}}` is always a quoted shell word.

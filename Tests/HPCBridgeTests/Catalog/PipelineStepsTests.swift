@@ -55,13 +55,7 @@ struct PipelineStepsTests {
     /// Writes the pipeline and its templates into a scratch site, loads catalog and templates together
     /// (as `hpcbridge validate` does) and returns the problems, paths relative to the scratch directory.
     func problems(_ pipeline: String, call: String = callTemplate, joint: String = jointTemplate) throws -> [String] {
-        let directory = try TestPaths.scratchDirectory("steps")
-        try TestPaths.write(pipeline, to: directory + "/catalog/cohort.yaml")
-        try TestPaths.write(call, to: directory + "/templates/pipelines/call.mustache")
-        try TestPaths.write(joint, to: directory + "/templates/pipelines/joint.mustache")
-        for shipped in ["slurm/header.mustache", "pbs/header.mustache", "shared/prologue.mustache"] {
-            try TestPaths.write(try String(contentsOfFile: TestPaths.root + "/templates/" + shipped, encoding: .utf8), to: directory + "/templates/" + shipped)
-        }
+        let directory = try Self.scratchSite(pipeline, call: call, joint: joint)
         do {
             let catalog = try PipelineCatalog.load(directory: directory + "/catalog")
             _ = try TemplateSet.load(directory: directory + "/templates", catalog: catalog)
@@ -69,6 +63,19 @@ struct PipelineStepsTests {
         } catch let error as LoadError {
             return error.issues.map { $0.description.replacingOccurrences(of: directory + "/", with: "") }
         }
+    }
+
+    /// A scratch site directory with `catalog/cohort.yaml`, the two step templates and the shipped
+    /// headers and shared templates under `templates/`.
+    static func scratchSite(_ pipeline: String = cohort, call: String = callTemplate, joint: String = jointTemplate) throws -> String {
+        let directory = try TestPaths.scratchDirectory("steps")
+        try TestPaths.write(pipeline, to: directory + "/catalog/cohort.yaml")
+        try TestPaths.write(call, to: directory + "/templates/pipelines/call.mustache")
+        try TestPaths.write(joint, to: directory + "/templates/pipelines/joint.mustache")
+        for shipped in ["slurm/header.mustache", "pbs/header.mustache", "shared/prologue.mustache", "shared/array-launcher.mustache"] {
+            try TestPaths.write(try String(contentsOfFile: TestPaths.root + "/templates/" + shipped, encoding: .utf8), to: directory + "/templates/" + shipped)
+        }
+        return directory
     }
 
     func pipeline(_ text: String = cohort) throws -> Pipeline {
