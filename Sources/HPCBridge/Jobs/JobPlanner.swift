@@ -31,45 +31,67 @@ public struct JobPlanner: Sendable {
 
     /// Checks the request and builds the script request for `scheduler` (default: the group's cluster's).
     public func plan(_ request: JobRequest, jobID: UUID, scheduler: ClusterConfig.Scheduler? = nil) throws(Refusal) -> ScriptRequest {
-        let config = site.config
-        guard let group = config.groups[request.researchGroup] else {
-            throw .invalid(ValidationFailure([ValidationError(
-                pointer: JSONPointer(tokens: ["research_group"]),
-                message: "is not a research group of this site\(EditDistance.hint(for: request.researchGroup, among: config.groups.keys.sorted()))")]))
-        }
-        guard let pipeline = site.catalog.pipelines[request.pipelineName] else {
-            throw .invalid(ValidationFailure([ValidationError(
-                pointer: JSONPointer(tokens: ["pipeline_name"]),
-                message: "is not a pipeline of this site\(EditDistance.hint(for: request.pipelineName, among: site.catalog.pipelines.keys.sorted())); see GET /v1/pipelines")]))
-        }
+        let (group, pipeline) = try groupAndPipeline(request.researchGroup, request.pipelineName)
         guard pipeline.isSingleJob else {
             throw .invalid(ValidationFailure([ValidationError(
                 pointer: JSONPointer(tokens: ["pipeline_name"]),
                 message: "runs \(pipeline.steps.count == 1 ? "one step" : "\(pipeline.steps.count) steps") over a sample sheet, which one job cannot hold; submit it as a run (POST /v1/runs) with its samples")]))
         }
-        guard group.allowedPipelines.contains(pipeline.name) else {
-            throw .notAllowed(.pipelineNotAllowed(pipeline: pipeline.name, group: group.name))
-        }
-        var errors: [ValidationError] = []
-        let validation = pipeline.validate(parameters: request.parameters)
-        var parameterErrors = validation.errors
-        if let roots = group.inputRoots {
-            for pointer in validation.paths {
-                guard let path = validation.value.value(at: pointer)?.stringValue,
-                    let problem = roots.problem(with: path, resolving: resolver) else { continue }
-                parameterErrors.append(ValidationError(pointer: pointer, message: problem))
-            }
-        }
-        errors += parameterErrors.map { ValidationError(pointer: JSONPointer(tokens: ["parameters"] + $0.pointer.tokens), message: $0.message) }
+        let (parameters, parameterErrors) = validate(request.parameters, of: pipeline, for: group)
+        var errors = parameterErrors
         var resources = pipeline.resources.defaults
         switch pipeline.resources.resolve(overrides: request.resources) {
         case .success(let resolved): resources = resolved
-        case .failure(let failure):
-            errors += failure.errors.map { ValidationError(pointer: JSONPointer(tokens: ["resources"] + $0.pointer.tokens), message: $0.message) }
+        case .failure(let failure): errors += Self.prefixed(failure.errors, ["resources"])
         }
         guard errors.isEmpty else { throw .invalid(ValidationFailure(errors.sorted())) }
-        let schedulerKind = scheduler ?? config.clusters[group.cluster]?.scheduler ?? .slurm
-        return ScriptRequest(jobID: jobID, pipeline: pipeline, parameters: validation.value, group: group,
-                             description: request.description, resources: resources, scheduler: schedulerKind)
+        return ScriptRequest(jobID: jobID, pipeline: pipeline, parameters: parameters, group: group,
+                             description: request.description, resources: resources, scheduler: scheduler ?? self.scheduler(of: group))
+    }
+
+    /// The group and the pipeline a request names, when the group exists, the pipeline exists and the
+    /// group may run it.
+    func groupAndPipeline(_ groupName: String, _ pipelineName: String) throws(Refusal) -> (ResearchGroup, Pipeline) {
+        guard let group = site.config.groups[groupName] else {
+            throw .invalid(ValidationFailure([ValidationError(
+                pointer: JSONPointer(tokens: ["research_group"]),
+                message: "is not a research group of this site\(EditDistance.hint(for: groupName, among: site.config.groups.keys.sorted()))")]))
+        }
+        guard let pipeline = site.catalog.pipelines[pipelineName] else {
+            throw .invalid(ValidationFailure([ValidationError(
+                pointer: JSONPointer(tokens: ["pipeline_name"]),
+                message: "is not a pipeline of this site\(EditDistance.hint(for: pipelineName, among: site.catalog.pipelines.keys.sorted())); see GET /v1/pipelines")]))
+        }
+        guard group.allowedPipelines.contains(pipeline.name) else {
+            throw .notAllowed(.pipelineNotAllowed(pipeline: pipeline.name, group: group.name))
+        }
+        return (group, pipeline)
+    }
+
+    /// The parameters with defaults applied, and every error (schema, input roots) at its pointer under
+    /// `/parameters`.
+    func validate(_ parameters: JSONValue, of pipeline: Pipeline, for group: ResearchGroup) -> (JSONValue, [ValidationError]) {
+        let validation = pipeline.validate(parameters: parameters)
+        let errors = validation.errors + inputRootErrors(validation.value, paths: validation.paths, group: group)
+        return (validation.value, Self.prefixed(errors, ["parameters"]))
+    }
+
+    /// Every path a path format accepted must lie under one of the group's input roots.
+    func inputRootErrors(_ value: JSONValue, paths: [JSONPointer], group: ResearchGroup) -> [ValidationError] {
+        guard let roots = group.inputRoots else { return [] }
+        return paths.compactMap { pointer in
+            guard let path = value.value(at: pointer)?.stringValue, let problem = roots.problem(with: path, resolving: resolver) else { return nil }
+            return ValidationError(pointer: pointer, message: problem)
+        }
+    }
+
+    /// The scheduler of the group's cluster.
+    func scheduler(of group: ResearchGroup) -> ClusterConfig.Scheduler {
+        site.config.clusters[group.cluster]?.scheduler ?? .slurm
+    }
+
+    /// Errors moved under a member of the request (`/parameters/...`).
+    static func prefixed(_ errors: [ValidationError], _ tokens: [String]) -> [ValidationError] {
+        errors.map { ValidationError(pointer: JSONPointer(tokens: tokens + $0.pointer.tokens), message: $0.message) }
     }
 }
