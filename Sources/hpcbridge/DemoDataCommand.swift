@@ -40,7 +40,7 @@ struct DemoDataCommand: AsyncParsableCommand {
             case .upToDate:
                 print("demo-data: already in place (\(installer.stampPath) matches); nothing written (--force writes it again)")
             case .written(let written):
-                let seconds = (clock.now - start).components.seconds
+                let seconds = String(format: "%.1f", (clock.now - start).inSeconds)
                 print("demo-data: wrote the demo references and reads in \(seconds) s (stamp \(installer.stampPath))")
                 print("  \(DemoDataInstaller.genomeName): \(written.genome.fasta) (+ .fai), BWA index \(written.genome.bwaIndex)")
                 print("  \(DemoDataInstaller.transcriptomeName): \(written.transcriptome.fasta), salmon index \(written.transcriptome.salmonIndex)"
