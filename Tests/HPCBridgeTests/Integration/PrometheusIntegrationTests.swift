@@ -90,10 +90,9 @@ struct PrometheusIntegrationTests {
 
         let cancer = try service.token(group: "cancer_genomics_lab")
         let sysbio = try service.token(group: "systems_biology_lab")
-        var data = TinyData(root: service.root)
-        let genome = try data.genome()
+        let sample = try await service.writeDemoGenome().samples[0]
         var ids: [String] = []
-        for (r1, r2) in [(genome.r1, genome.r2), ("/data/cancer_genomics_lab/missing/a_R1.fastq", "/data/cancer_genomics_lab/missing/a_R2.fastq"), ("/data/cancer_genomics_lab/missing/b_R1.fastq", "/data/cancer_genomics_lab/missing/b_R2.fastq")] {
+        for (r1, r2) in [(sample.fastqR1, sample.fastqR2), ("/data/cancer_genomics_lab/missing/a_R1.fastq", "/data/cancer_genomics_lab/missing/a_R2.fastq"), ("/data/cancer_genomics_lab/missing/b_R1.fastq", "/data/cancer_genomics_lab/missing/b_R2.fastq")] {
             let created = try await service.request("POST", "/v1/jobs", token: cancer, body: ServiceEndToEndTests.gatk(r1, r2))
             ids.append(try #require(created.body?["id"]?.stringValue))
         }

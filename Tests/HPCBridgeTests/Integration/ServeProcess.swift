@@ -21,7 +21,7 @@ final class ServeProcess: @unchecked Sendable {
         self.root = root
         port = Int.random(in: 20_000...40_000)
         configPath = root + "/hpcbridge.yaml"
-        let config = try TestPaths.shippedConfig(scratch: root, extraInputRoot: root + "/reads")  // TinyData's reads
+        let config = try TestPaths.shippedConfig(scratch: root, extraInputRoot: root + "/reads")  // the demo reads tests write (DemoDataChecks)
             .replacingOccurrences(of: "listen: 127.0.0.1:8080", with: "listen: 127.0.0.1:\(port)")
             .replacingOccurrences(of: "reconcile_interval_seconds: 5", with: "reconcile_interval_seconds: 1\n    submission_grace_seconds: \(graceSeconds)")
         try TestPaths.write(edits.reduce(config) { $0.replacingOccurrences(of: $1.0, with: $1.1) }, to: configPath)

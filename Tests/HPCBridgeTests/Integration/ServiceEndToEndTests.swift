@@ -21,7 +21,7 @@ struct ServiceEndToEndTests {
 
     static func gatk(_ r1: String, _ r2: String, sample: String = "S1") -> JSONValue {
         ["pipeline_name": "gatk_variant_calling", "research_group": "cancer_genomics_lab", "description": "end-to-end test",
-         "parameters": ["sample_id": .string(sample), "reference_genome": "hg38", "fastq_r1": .string(r1), "fastq_r2": .string(r2),
+         "parameters": ["sample_id": .string(sample), "reference_genome": "demo_genome", "fastq_r1": .string(r1), "fastq_r2": .string(r2),
                         "caller": "bcftools", "quality_threshold": 20, "depth_threshold": 5],
          "resources": small]
     }
@@ -37,10 +37,9 @@ struct ServiceEndToEndTests {
     func realPipeline() async throws {
         let service = try await started()
         defer { service.stop() }
-        var data = TinyData(root: service.root)
-        let genome = try data.genome()
+        let sample = try await service.writeDemoGenome().samples[0]
         let token = try service.token(group: "cancer_genomics_lab")
-        try TestPaths.write(Self.gatk(genome.r1, genome.r2).jsonText, to: service.root + "/request.json")
+        try TestPaths.write(Self.gatk(sample.fastqR1, sample.fastqR2).jsonText, to: service.root + "/request.json")
         let submitted = try service.command(["submit", service.root + "/request.json", "--idempotency-key", "e2e-1"], token: token)
         #expect(submitted.status == 0, "\(submitted.stderr)")
         let id = try #require(try JSONValue.parse(Data(submitted.stdout.utf8))["id"]?.stringValue)

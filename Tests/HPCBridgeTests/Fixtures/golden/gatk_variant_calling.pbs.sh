@@ -1,9 +1,9 @@
 #!/bin/bash
-#PBS -N gatk_variant_calling.P0042_normal
+#PBS -N gatk_variant_calling.NA_01
 #PBS -A cancer_genomics_lab
 #PBS -q debug
-#PBS -l select=1:ncpus=4:mem=16384mb
-#PBS -l walltime=12:00:00
+#PBS -l select=1:ncpus=1:mem=1024mb
+#PBS -l walltime=00:10:00
 #PBS -o /var/lib/hpcbridge/runs/cancer_genomics_lab/0b7c52a4-8f0e-4a43-9d57-3c1a2b9d6e10/stdout.log
 #PBS -e /var/lib/hpcbridge/runs/cancer_genomics_lab/0b7c52a4-8f0e-4a43-9d57-3c1a2b9d6e10/stderr.log
 #PBS -v HPCBRIDGE_JOB_ID=0b7c52a4-8f0e-4a43-9d57-3c1a2b9d6e10
@@ -13,17 +13,17 @@ umask 0027
 
 # hpcbridge job environment. Every value below was placed by the renderer as one single-quoted word.
 HB_JOB_ID='0b7c52a4-8f0e-4a43-9d57-3c1a2b9d6e10'
-HB_JOB_NAME='gatk_variant_calling.P0042_normal'
+HB_JOB_NAME='gatk_variant_calling.NA_01'
 HB_PIPELINE='gatk_variant_calling'
 HB_PIPELINE_VERSION='1.0.0'
 HB_GROUP='cancer_genomics_lab'
-HB_DESCRIPTION='Germline variants of patient P-0042, tumour-adjacent normal tissue'
+HB_DESCRIPTION='Germline variants of demo sample NA_01 on the tiny demo genome (hpcbridge demo-data)'
 HB_RUN_DIR='/var/lib/hpcbridge/runs/cancer_genomics_lab/0b7c52a4-8f0e-4a43-9d57-3c1a2b9d6e10'
 HB_EXIT_CODE_FILE='/var/lib/hpcbridge/runs/cancer_genomics_lab/0b7c52a4-8f0e-4a43-9d57-3c1a2b9d6e10/hpcbridge.exit_code'
 HB_MANIFEST_FILE='/var/lib/hpcbridge/runs/cancer_genomics_lab/0b7c52a4-8f0e-4a43-9d57-3c1a2b9d6e10/hpcbridge.manifest.json'
-HB_CPUS='4'
-HB_MEMORY_MB='16384'
-HB_OUTPUTS=('alignments' 'P0042_normal.sorted.bam' 'alignments_index' 'P0042_normal.sorted.bam.bai' 'variants' 'P0042_normal.vcf.gz' 'variants_index' 'P0042_normal.vcf.gz.tbi' )
+HB_CPUS='1'
+HB_MEMORY_MB='1024'
+HB_OUTPUTS=('alignments' 'NA_01.sorted.bam' 'alignments_index' 'NA_01.sorted.bam.bai' 'variants' 'NA_01.vcf.gz' 'variants_index' 'NA_01.vcf.gz.tbi' )
 HB_STARTED_AT="$(date -u +%Y-%m-%dT%H:%M:%SZ)"
 export HB_JOB_ID HB_RUN_DIR HB_CPUS HB_MEMORY_MB
 
@@ -98,19 +98,19 @@ echo "hpcbridge: job $HB_JOB_ID ($HB_PIPELINE $HB_PIPELINE_VERSION) started on $
 # Germline short-variant calling: BWA-MEM alignment, coordinate sort and index with samtools, then
 # GATK HaplotypeCaller (or bcftools mpileup/call), then hard filters on QUAL and depth.
 
-sample_id='P0042_normal'
-fastq_r1='/data/cancer_genomics_lab/P0042/P0042_normal_R1.fastq.gz'
-fastq_r2='/data/cancer_genomics_lab/P0042/P0042_normal_R2.fastq.gz'
-caller='HaplotypeCaller'
+sample_id='NA_01'
+fastq_r1='/data/cancer_genomics_lab/demo/germline/NA_01_R1.fastq'
+fastq_r2='/data/cancer_genomics_lab/demo/germline/NA_01_R2.fastq'
+caller='bcftools'
 quality_threshold='30'
 depth_threshold='10'
 min_base_quality='10'
 stand_call_conf='30'
 emit_ref_confidence='NONE'
 intervals=""
-reference_fasta='/srv/references/hg38/hg38.fa'
+reference_fasta='/srv/references/demo_genome/demo_genome.fa'
 bwa_index="$reference_fasta"
-bwa_index='/srv/references/hg38/bwa/hg38.fa'
+bwa_index='/srv/references/demo_genome/bwa/demo_genome.fa'
 
 hb_require bwa samtools
 if [ "$caller" = HaplotypeCaller ]; then hb_require gatk; else hb_require bcftools; fi

@@ -1,9 +1,9 @@
 #!/bin/bash
-#PBS -N rnaseq_deseq2.liver_m17
+#PBS -N rnaseq_deseq2.treated_2
 #PBS -A systems_biology_lab
 #PBS -q debug
-#PBS -l select=1:ncpus=8:mem=32768mb
-#PBS -l walltime=08:00:00
+#PBS -l select=1:ncpus=1:mem=2048mb
+#PBS -l walltime=00:10:00
 #PBS -o /var/lib/hpcbridge/runs/systems_biology_lab/0b7c52a4-8f0e-4a43-9d57-3c1a2b9d6e10/stdout.log
 #PBS -e /var/lib/hpcbridge/runs/systems_biology_lab/0b7c52a4-8f0e-4a43-9d57-3c1a2b9d6e10/stderr.log
 #PBS -v HPCBRIDGE_JOB_ID=0b7c52a4-8f0e-4a43-9d57-3c1a2b9d6e10
@@ -13,17 +13,17 @@ umask 0027
 
 # hpcbridge job environment. Every value below was placed by the renderer as one single-quoted word.
 HB_JOB_ID='0b7c52a4-8f0e-4a43-9d57-3c1a2b9d6e10'
-HB_JOB_NAME='rnaseq_deseq2.liver_m17'
+HB_JOB_NAME='rnaseq_deseq2.treated_2'
 HB_PIPELINE='rnaseq_deseq2'
 HB_PIPELINE_VERSION='1.0.0'
 HB_GROUP='systems_biology_lab'
-HB_DESCRIPTION='Liver RNA-seq, mouse 17, baseline'
+HB_DESCRIPTION='Demo sample treated_2 (paired-end) on the tiny demo transcriptome (hpcbridge demo-data)'
 HB_RUN_DIR='/var/lib/hpcbridge/runs/systems_biology_lab/0b7c52a4-8f0e-4a43-9d57-3c1a2b9d6e10'
 HB_EXIT_CODE_FILE='/var/lib/hpcbridge/runs/systems_biology_lab/0b7c52a4-8f0e-4a43-9d57-3c1a2b9d6e10/hpcbridge.exit_code'
 HB_MANIFEST_FILE='/var/lib/hpcbridge/runs/systems_biology_lab/0b7c52a4-8f0e-4a43-9d57-3c1a2b9d6e10/hpcbridge.manifest.json'
-HB_CPUS='8'
-HB_MEMORY_MB='32768'
-HB_OUTPUTS=('sample_table' 'samples.tsv' 'quantification' 'quant/liver_m17/quant.sf' )
+HB_CPUS='1'
+HB_MEMORY_MB='2048'
+HB_OUTPUTS=('sample_table' 'samples.tsv' 'quantification' 'quant/treated_2/quant.sf' )
 HB_STARTED_AT="$(date -u +%Y-%m-%dT%H:%M:%SZ)"
 export HB_JOB_ID HB_RUN_DIR HB_CPUS HB_MEMORY_MB
 
@@ -98,15 +98,15 @@ echo "hpcbridge: job $HB_JOB_ID ($HB_PIPELINE $HB_PIPELINE_VERSION) started on $
 # RNA-seq: adapter and quality trimming with fastp, transcript quantification with salmon, one sample at
 # a time; with a design (conditions of at least two samples each), differential expression with DESeq2.
 
-study_id='liver_m17'
+study_id='treated_2'
 min_quality='20'
 library_type='A'
 quantification_method='salmon'
 adapter_sequence=""
 adapter_sequence='AGATCGGAAGAGCACACGTCTGAACTCCAGTCA'
-salmon_index='/srv/references/gencode_v38/salmon_index'
+salmon_index='/srv/references/demo_transcriptome/salmon_index'
 tx2gene=""
-tx2gene='/srv/references/gencode_v38/tx2gene.tsv'
+tx2gene='/srv/references/demo_transcriptome/tx2gene.tsv'
 
 hb_require fastp salmon
 [ "$quantification_method" = salmon ] || hb_fail "unknown quantification method $quantification_method"
@@ -140,7 +140,7 @@ quantify() {
   printf '%s\t%s\t%s\n' "$sample" "$condition" "quant/$sample/quant.sf" >> samples.tsv
 }
 
-single_sample_fastqs=('/data/systems_biology_lab/liver/liver_m17_R1.fastq.gz' '/data/systems_biology_lab/liver/liver_m17_R2.fastq.gz' )
+single_sample_fastqs=('/data/systems_biology_lab/demo/rnaseq/treated_2_R1.fastq' '/data/systems_biology_lab/demo/rnaseq/treated_2_R2.fastq' )
 if [ "${#single_sample_fastqs[@]}" -gt 0 ]; then
   quantify "$study_id" "" "${single_sample_fastqs[@]}"
 fi

@@ -1,12 +1,12 @@
 #!/bin/bash
-#SBATCH --job-name=rnaseq_deseq2.hepatocyte_drugx_24h
+#SBATCH --job-name=rnaseq_deseq2.demo_treated_vs_control
 #SBATCH --account=systems_biology_lab
 #SBATCH --partition=debug
 #SBATCH --nodes=1
 #SBATCH --ntasks=1
-#SBATCH --cpus-per-task=8
-#SBATCH --mem=32768M
-#SBATCH --time=08:00:00
+#SBATCH --cpus-per-task=1
+#SBATCH --mem=2048M
+#SBATCH --time=00:10:00
 #SBATCH --chdir=/var/lib/hpcbridge/runs/systems_biology_lab/0b7c52a4-8f0e-4a43-9d57-3c1a2b9d6e10
 #SBATCH --output=/var/lib/hpcbridge/runs/systems_biology_lab/0b7c52a4-8f0e-4a43-9d57-3c1a2b9d6e10/stdout.log
 #SBATCH --error=/var/lib/hpcbridge/runs/systems_biology_lab/0b7c52a4-8f0e-4a43-9d57-3c1a2b9d6e10/stderr.log
@@ -17,16 +17,16 @@ umask 0027
 
 # hpcbridge job environment. Every value below was placed by the renderer as one single-quoted word.
 HB_JOB_ID='0b7c52a4-8f0e-4a43-9d57-3c1a2b9d6e10'
-HB_JOB_NAME='rnaseq_deseq2.hepatocyte_drugx_24h'
+HB_JOB_NAME='rnaseq_deseq2.demo_treated_vs_control'
 HB_PIPELINE='rnaseq_deseq2'
 HB_PIPELINE_VERSION='1.0.0'
 HB_GROUP='systems_biology_lab'
-HB_DESCRIPTION='Hepatocytes, control vs. drug X at 24 h, three replicates each'
+HB_DESCRIPTION='Demo cohort, treated vs. control, two replicates each; geneB is planted ten times up in treated'
 HB_RUN_DIR='/var/lib/hpcbridge/runs/systems_biology_lab/0b7c52a4-8f0e-4a43-9d57-3c1a2b9d6e10'
 HB_EXIT_CODE_FILE='/var/lib/hpcbridge/runs/systems_biology_lab/0b7c52a4-8f0e-4a43-9d57-3c1a2b9d6e10/hpcbridge.exit_code'
 HB_MANIFEST_FILE='/var/lib/hpcbridge/runs/systems_biology_lab/0b7c52a4-8f0e-4a43-9d57-3c1a2b9d6e10/hpcbridge.manifest.json'
-HB_CPUS='8'
-HB_MEMORY_MB='32768'
+HB_CPUS='1'
+HB_MEMORY_MB='2048'
 HB_OUTPUTS=('sample_table' 'samples.tsv' 'deseq2_results' 'deseq2/results.tsv' 'normalized_counts' 'deseq2/normalized_counts.tsv' )
 HB_STARTED_AT="$(date -u +%Y-%m-%dT%H:%M:%SZ)"
 export HB_JOB_ID HB_RUN_DIR HB_CPUS HB_MEMORY_MB
@@ -102,14 +102,14 @@ echo "hpcbridge: job $HB_JOB_ID ($HB_PIPELINE $HB_PIPELINE_VERSION) started on $
 # RNA-seq: adapter and quality trimming with fastp, transcript quantification with salmon, one sample at
 # a time; with a design (conditions of at least two samples each), differential expression with DESeq2.
 
-study_id='hepatocyte_drugx_24h'
+study_id='demo_treated_vs_control'
 min_quality='15'
-library_type='ISR'
+library_type='A'
 quantification_method='salmon'
 adapter_sequence=""
-salmon_index='/srv/references/gencode_v38/salmon_index'
+salmon_index='/srv/references/demo_transcriptome/salmon_index'
 tx2gene=""
-tx2gene='/srv/references/gencode_v38/tx2gene.tsv'
+tx2gene='/srv/references/demo_transcriptome/tx2gene.tsv'
 
 hb_require fastp salmon
 [ "$quantification_method" = salmon ] || hb_fail "unknown quantification method $quantification_method"
@@ -150,14 +150,12 @@ fi
 
 run_deseq2=false
 condition='control'
-quantify 'ctrl_1' "$condition" '/data/systems_biology_lab/drugx/ctrl_1_R1.fastq.gz' '/data/systems_biology_lab/drugx/ctrl_1_R2.fastq.gz' 
-quantify 'ctrl_2' "$condition" '/data/systems_biology_lab/drugx/ctrl_2_R1.fastq.gz' '/data/systems_biology_lab/drugx/ctrl_2_R2.fastq.gz' 
-quantify 'ctrl_3' "$condition" '/data/systems_biology_lab/drugx/ctrl_3_R1.fastq.gz' '/data/systems_biology_lab/drugx/ctrl_3_R2.fastq.gz' 
+quantify 'ctrl_1' "$condition" '/data/systems_biology_lab/demo/rnaseq/ctrl_1.fastq' 
+quantify 'ctrl_2' "$condition" '/data/systems_biology_lab/demo/rnaseq/ctrl_2.fastq' 
 run_deseq2=true
-condition='drugx'
-quantify 'drugx_1' "$condition" 's3://systems-biology-raw/drugx/drugx_1_R1.fastq.gz' 's3://systems-biology-raw/drugx/drugx_1_R2.fastq.gz' 
-quantify 'drugx_2' "$condition" 's3://systems-biology-raw/drugx/drugx_2_R1.fastq.gz' 's3://systems-biology-raw/drugx/drugx_2_R2.fastq.gz' 
-quantify 'drugx_3' "$condition" 's3://systems-biology-raw/drugx/drugx_3_R1.fastq.gz' 's3://systems-biology-raw/drugx/drugx_3_R2.fastq.gz' 
+condition='treated'
+quantify 'treated_1' "$condition" '/data/systems_biology_lab/demo/rnaseq/treated_1.fastq' 
+quantify 'treated_2' "$condition" '/data/systems_biology_lab/demo/rnaseq/treated_2_R1.fastq' '/data/systems_biology_lab/demo/rnaseq/treated_2_R2.fastq' 
 run_deseq2=true
 
 if [ "$run_deseq2" = true ]; then
