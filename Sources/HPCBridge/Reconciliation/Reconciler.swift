@@ -329,6 +329,8 @@ public actor Reconciler: Service {
         case .preempted: return "the job was preempted by higher-priority work; resubmit"
         case .launchFailure: return "the scheduler could not launch the job\(seen.reason.map { " (\($0))" } ?? "")"
         case .cancelled: return "the job was cancelled"
+        case .dependencyNeverSatisfied:
+            return "the scheduler cancelled the job because a job it depends on failed, so it could never start; see the failed step"
         }
     }
 }

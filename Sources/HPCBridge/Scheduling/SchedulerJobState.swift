@@ -44,6 +44,10 @@ public enum FailureKind: Sendable, Hashable, Codable {
     case preempted
     case launchFailure
     case cancelled
+    /// Cancelled by the scheduler, not by a person: a job it depends on (afterok) failed, so it could
+    /// never start (Slurm: CANCELLED with reason DependencyNeverSatisfied, under KILL_INV_DEP; PBS
+    /// deletes such a job). The cause is upstream: fix the failed step, not this one.
+    case dependencyNeverSatisfied
 
     /// A stable label for APIs and metrics (`non_zero_exit`, `out_of_memory`, ...).
     public var label: String {
@@ -58,6 +62,7 @@ public enum FailureKind: Sendable, Hashable, Codable {
         case .preempted: return "preempted"
         case .launchFailure: return "launch_failure"
         case .cancelled: return "cancelled"
+        case .dependencyNeverSatisfied: return "dependency_failed"
         }
     }
 }

@@ -115,6 +115,7 @@ struct ReconcilerTests {
         (.failed(.timeout), ProcessExit(code: 0, signal: 15), .failed, "timeout"),
         (.failed(.outOfMemory), ProcessExit(code: 0, signal: 125), .failed, "out_of_memory"),
         (.failed(.cancelled), ProcessExit.success, .cancelled, "cancelled"),
+        (.failed(.dependencyNeverSatisfied), ProcessExit.success, .failed, "dependency_failed"),
     ])
     func failures(status: SchedulerStatus, exit: ProcessExit, state: JobState, kind: String) async throws {
         let job = try await submitter.submit(try accepted())
