@@ -37,7 +37,8 @@ enum RawLibslurm {
             var request = hb_submit_request(
                 script: owned[0], name: owned[1], account: owned[2], partition: owned[3], qos: nil, work_dir: owned[4],
                 std_out: owned[5], std_err: owned[5], comment: job.comment.isEmpty ? nil : owned[6], cpus: 1, memory_mb: 100,
-                time_minutes: 1, gpus: 0, hold: job.hold ? 1 : 0, environment: envp.baseAddress, environment_count: UInt32(environment.count))
+                time_minutes: 1, gpus: 0, hold: job.hold ? 1 : 0, environment: envp.baseAddress, environment_count: UInt32(environment.count),
+                array_inx: nil, dependency: nil, kill_invalid_dep: 0)
             return hb_slurm_submit(&request, &id, &number, &message, message.count)
         }
         guard result == HB_OK else {

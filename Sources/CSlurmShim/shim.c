@@ -142,6 +142,10 @@ static void hb_probe_once(void) {
     HB_RESOLVE(list_destroy, "slurm_list_destroy");
     HB_RESOLVE(load_ctl_conf, "slurm_load_ctl_conf");
     HB_RESOLVE(free_ctl_conf, "slurm_free_ctl_conf");
+    /* libslurm cuts an array's pending task list (array_task_str) at 64 bytes with "..." unless this is
+     * set; it reads it once per process, when it first formats one (squeue and scancel set it too).
+     * Set here, once, before the first call; 0 means "in full". */
+    setenv("SLURM_BITSTR_LEN", "0", 1);
     hb.init(NULL);
     s->usable = 1;
 }
@@ -193,6 +197,9 @@ int hb_slurm_submit(const hb_submit_request *r, uint32_t *job_id, int *errno_out
         desc.tres_per_job = gres;
     }
     if (r->hold) desc.priority = 0;
+    desc.array_inx = (char *)r->array_inx;
+    desc.dependency = (char *)r->dependency;
+    if (r->kill_invalid_dep) desc.bitflags |= KILL_INV_DEP;
     submit_response_msg_t *response = NULL;
     if (hb.submit_batch_job(&desc, &response) != SLURM_SUCCESS) return hb_fail(errno_out, message, size, "slurm_submit_batch_job");
     *job_id = response->job_id;
@@ -200,11 +207,31 @@ int hb_slurm_submit(const hb_submit_request *r, uint32_t *job_id, int *errno_out
     return HB_OK;
 }
 
-static void hb_fill(hb_job_record *out, const slurm_job_info_t *job) {
+/* Records come in one block: the records, then a pool with their strings (array_task_str, which can be
+ * kilobytes for a sparse array), so one hb_slurm_free releases everything and no string is cut short. */
+static size_t hb_pool_need(const char *text) { return text && text[0] ? strlen(text) + 1 : 0; }
+
+static hb_job_record *hb_records_alloc(size_t count, size_t pool_size, char **pool) {
+    hb_job_record *records = calloc(1, count * sizeof(hb_job_record) + pool_size);
+    if (records) *pool = (char *)(records + count);
+    return records;
+}
+
+static const char *hb_pool_copy(char **pool, const char *text) {
+    size_t size = hb_pool_need(text);
+    if (size == 0) return NULL;
+    char *copy = memcpy(*pool, text, size);
+    *pool += size;
+    return copy;
+}
+
+static void hb_fill(hb_job_record *out, const slurm_job_info_t *job, char **pool) {
     memset(out, 0, sizeof(*out));
     out->job_id = job->job_id;
     out->array_job_id = job->array_job_id;
     out->array_task_id = job->array_task_id;
+    out->array_max_tasks = job->array_max_tasks;
+    out->array_task_str = hb_pool_copy(pool, job->array_task_str);
     out->job_state = job->job_state;
     out->exit_code = job->exit_code;
     out->restart_count = job->restart_cnt;
@@ -228,13 +255,16 @@ int hb_slurm_load_jobs(int64_t update_time, hb_job_record **records, size_t *cou
     }
     *last_update = msg->last_update;
     if (msg->record_count > 0) {
-        *records = calloc(msg->record_count, sizeof(hb_job_record));
+        size_t pool_size = 0;
+        for (uint32_t i = 0; i < msg->record_count; i++) pool_size += hb_pool_need(msg->job_array[i].array_task_str);
+        char *pool = NULL;
+        *records = hb_records_alloc(msg->record_count, pool_size, &pool);
         if (*records == NULL) {
             hb.free_job_info_msg(msg);
             hb_copy(message, size, "out of memory");
             return HB_ERROR;
         }
-        for (uint32_t i = 0; i < msg->record_count; i++) hb_fill(&(*records)[i], &msg->job_array[i]);
+        for (uint32_t i = 0; i < msg->record_count; i++) hb_fill(&(*records)[i], &msg->job_array[i], &pool);
     }
     *count = msg->record_count;
     hb.free_job_info_msg(msg);
@@ -301,20 +331,30 @@ int hb_slurmdb_jobs(const uint32_t *job_ids, size_t id_count, int64_t since, con
         snprintf(message, size, "slurmdb_jobs_get: %s", hb.strerror(hb.get_errno()));
         result = HB_UNAVAILABLE;
     } else {
-        size_t capacity = id_count > 0 ? id_count : 1, n = 0;
-        hb_job_record *out = calloc(capacity, sizeof(hb_job_record));
+        /* Two passes: the first sizes the block (records and their strings), the second fills it. */
+        size_t n = 0, pool_size = 0;
         ListIterator it = hb.list_iterator_create(jobs);
         slurmdb_job_rec_t *job;
         while ((job = hb.list_next(it)) != NULL) {
-            if (n == capacity) {
-                capacity *= 2;
-                out = realloc(out, capacity * sizeof(hb_job_record));
-            }
-            hb_job_record *r = &out[n++];
-            memset(r, 0, sizeof(*r));
+            n++;
+            pool_size += hb_pool_need(job->array_task_str);
+        }
+        hb.list_iterator_destroy(it);
+        char *pool = NULL;
+        hb_job_record *out = hb_records_alloc(n > 0 ? n : 1, pool_size, &pool);
+        if (out == NULL) {
+            hb_copy(message, size, "out of memory");
+            result = HB_ERROR;
+            n = 0;
+        }
+        it = hb.list_iterator_create(jobs);
+        for (size_t i = 0; out != NULL && i < n && (job = hb.list_next(it)) != NULL; i++) {
+            hb_job_record *r = &out[i];
             r->job_id = job->jobid;
             r->array_job_id = job->array_job_id;
             r->array_task_id = job->array_task_id;
+            r->array_max_tasks = job->array_max_tasks;
+            r->array_task_str = hb_pool_copy(&pool, job->array_task_str);
             r->job_state = job->state;
             r->exit_code = job->exitcode;
             r->submit_time = job->submit;

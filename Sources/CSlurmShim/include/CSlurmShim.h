@@ -32,8 +32,14 @@ void hb_slurm_probe(hb_slurm_status *status);
 /* What hpcbridge needs of one job, from the controller or from accounting. */
 typedef struct hb_job_record {
     uint32_t job_id;
-    uint32_t array_job_id;      /* 0 when not an array task */
-    uint32_t array_task_id;     /* NO_VAL (0xfffffffe) when not an array task */
+    uint32_t array_job_id;      /* 0 when not part of an array; the array's (master) id otherwise */
+    uint32_t array_task_id;     /* NO_VAL (0xfffffffe) when not one task (a plain job, or the record of pending tasks) */
+    uint32_t array_max_tasks;   /* the array's throttle (%N), 0 when none */
+    /* The record of an array's pending tasks: their indices ("10-999%4", "0,6,16-32"), in full (the shim
+     * sets SLURM_BITSTR_LEN=0 before slurm_init, or libslurm cuts them at 64 bytes); NULL otherwise. From
+     * accounting it is slurmdbd's own text, which may be a hex bitmap ("0x1F"). It points into the block
+     * the records came in (after the records), so hb_slurm_free of the records frees it too. */
+    const char *array_task_str;
     uint32_t job_state;         /* base state | flag bits, as in slurm.h */
     uint32_t exit_code;         /* raw wait status */
     uint32_t restart_count;
@@ -61,6 +67,9 @@ typedef struct hb_submit_request {
     int hold;
     const char *const *environment;   /* "KEY=VALUE" strings */
     uint32_t environment_count;
+    const char *array_inx;            /* job array indices ("0-15%4", "0,6,16-32"); NULL: not an array */
+    const char *dependency;           /* "afterok:123:456"; NULL: none */
+    int kill_invalid_dep;             /* 1: KILL_INV_DEP, cancel the job when its dependency can never be satisfied */
 } hb_submit_request;
 
 /* Result codes of the calls below. */
@@ -70,14 +79,16 @@ enum { HB_OK = 0, HB_NO_CHANGE = 1, HB_ERROR = -1, HB_UNAVAILABLE = -2 };
 int hb_slurm_submit(const hb_submit_request *request, uint32_t *job_id, int *errno_out, char *message, size_t message_size);
 
 /* Loads every job changed since update_time (0: all). HB_NO_CHANGE when nothing changed; otherwise
- * *records (free with hb_slurm_free) and *count, and *last_update for the next call. */
+ * *records (one block with their strings: free it with hb_slurm_free) and *count, and *last_update for
+ * the next call. */
 int hb_slurm_load_jobs(int64_t update_time, hb_job_record **records, size_t *count, int64_t *last_update,
                        int *errno_out, char *message, size_t message_size);
 
 /* Signals/cancels a job ("123" or "123_4"); a job that already ended is not an error. */
 int hb_slurm_cancel(const char *job_id, int *errno_out, char *message, size_t message_size);
 
-/* Final records from accounting (slurmdbd) for job ids (none: every job) active since `since`. */
+/* Final records from accounting (slurmdbd) for job ids (none: every job) active since `since`; an array's
+ * id gives all its tasks. *records is one block with their strings, as from hb_slurm_load_jobs. */
 int hb_slurmdb_jobs(const uint32_t *job_ids, size_t id_count, int64_t since, const char *cluster,
                     hb_job_record **records, size_t *count, char *message, size_t message_size);
 

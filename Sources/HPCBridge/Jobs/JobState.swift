@@ -23,6 +23,8 @@ public enum JobState: String, Sendable, Codable, CaseIterable, Hashable {
         case .suspended: return (.suspended, nil)
         case .completed: return (.completed, nil)
         case .failed(.cancelled): return (.cancelled, .cancelled)
+        // Cancelled by the scheduler because an upstream job failed: a failure of the run, not a person's cancel.
+        case .failed(.dependencyNeverSatisfied): return (.failed, .dependencyNeverSatisfied)
         case .failed(let kind): return (.failed, kind)
         }
     }

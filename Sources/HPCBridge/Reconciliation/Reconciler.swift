@@ -256,10 +256,10 @@ public actor Reconciler: Service {
 
     /// An accepted job found in the scheduler by its id: record the native id and its current state.
     static func adoption(of job: Job, by state: SchedulerJobState) -> JobStore.Change {
-        var change = JobStore.Change(id: job.id, source: "recovery", reason: "adopted scheduler job \(state.id), found by its hpcbridge id") { _ in }
+        var change = JobStore.Change(id: job.id, source: "recovery", reason: "adopted scheduler job \(state.submissionID), found by its hpcbridge id") { _ in }
         let update = Self.change(for: job, seen: state)
         change.apply = { job in
-            job.nativeJobID = state.id.rawValue
+            job.nativeJobID = state.submissionID.rawValue
             job.submittedAt = job.submittedAt ?? state.submitTime
             update?.apply(&job)
         }
@@ -329,6 +329,8 @@ public actor Reconciler: Service {
         case .preempted: return "the job was preempted by higher-priority work; resubmit"
         case .launchFailure: return "the scheduler could not launch the job\(seen.reason.map { " (\($0))" } ?? "")"
         case .cancelled: return "the job was cancelled"
+        case .dependencyNeverSatisfied:
+            return "the scheduler cancelled the job because a job it depends on failed, so it could never start; see the failed step"
         }
     }
 }

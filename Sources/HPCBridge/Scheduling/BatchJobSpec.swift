@@ -1,5 +1,8 @@
 /// Everything a scheduler needs to run one batch script. Built from a `RenderedScript`; the library
 /// path needs the resources as fields because libslurm does not read `#SBATCH` lines.
+///
+/// Stored as JSON in the job store as the job's intent, so it must keep decoding what earlier versions
+/// stored: fields added later are optional or decode to their default when absent (`init(from:)`).
 public struct BatchJobSpec: Sendable, Hashable, Codable {
     public var script: String
     public var name: String
@@ -16,10 +19,20 @@ public struct BatchJobSpec: Sendable, Hashable, Codable {
     public var environment: [String: String]
     /// Submit held (benchmarks, tests): the job waits until released.
     public var hold: Bool
+    /// One task per index (a scatter step over a sample sheet) as one scheduler job; nil: a single job.
+    public var array: JobArray?
+    /// Jobs that must all complete successfully before this one starts (Slurm and PBS `afterok`). Name
+    /// only jobs the scheduler still knows: Slurm lifts a dependency on a job it has purged (see README).
+    public var afterOK: [NativeJobID]
+    /// Cancel the job inside the scheduler when a dependency can no longer be satisfied (Slurm's
+    /// KILL_INV_DEP; the cancellation cascades to its own dependants). Without it Slurm leaves the job
+    /// pending forever with reason DependencyNeverSatisfied; PBS always deletes such a job.
+    public var killOnInvalidDependency: Bool
 
     public init(script: String, name: String, account: String, partition: String? = nil, qos: String? = nil,
                 resources: ResourceRequest, workingDirectory: String, stdoutPath: String, stderrPath: String,
-                comment: String, environment: [String: String] = [:], hold: Bool = false) {
+                comment: String, environment: [String: String] = [:], hold: Bool = false,
+                array: JobArray? = nil, afterOK: [NativeJobID] = [], killOnInvalidDependency: Bool = false) {
         self.script = script
         self.name = name
         self.account = account
@@ -32,6 +45,25 @@ public struct BatchJobSpec: Sendable, Hashable, Codable {
         self.comment = comment
         self.environment = environment
         self.hold = hold
+        self.array = array
+        self.afterOK = afterOK
+        self.killOnInvalidDependency = killOnInvalidDependency
+    }
+
+    /// Decodes specs stored by every earlier version: those stored before arrays and dependencies have
+    /// none, which is what they meant.
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(
+            script: try c.decode(String.self, forKey: .script), name: try c.decode(String.self, forKey: .name),
+            account: try c.decode(String.self, forKey: .account), partition: try c.decodeIfPresent(String.self, forKey: .partition),
+            qos: try c.decodeIfPresent(String.self, forKey: .qos), resources: try c.decode(ResourceRequest.self, forKey: .resources),
+            workingDirectory: try c.decode(String.self, forKey: .workingDirectory), stdoutPath: try c.decode(String.self, forKey: .stdoutPath),
+            stderrPath: try c.decode(String.self, forKey: .stderrPath), comment: try c.decode(String.self, forKey: .comment),
+            environment: try c.decode([String: String].self, forKey: .environment), hold: try c.decode(Bool.self, forKey: .hold),
+            array: try c.decodeIfPresent(JobArray.self, forKey: .array),
+            afterOK: try c.decodeIfPresent([NativeJobID].self, forKey: .afterOK) ?? [],
+            killOnInvalidDependency: try c.decodeIfPresent(Bool.self, forKey: .killOnInvalidDependency) ?? false)
     }
 
     /// The spec for a rendered script, with the group's partition and qos where the pipeline sets none.

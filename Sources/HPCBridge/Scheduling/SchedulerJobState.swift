@@ -44,6 +44,10 @@ public enum FailureKind: Sendable, Hashable, Codable {
     case preempted
     case launchFailure
     case cancelled
+    /// Cancelled by the scheduler, not by a person: a job it depends on (afterok) failed, so it could
+    /// never start (Slurm: CANCELLED with reason DependencyNeverSatisfied, under KILL_INV_DEP; PBS
+    /// deletes such a job). The cause is upstream: fix the failed step, not this one.
+    case dependencyNeverSatisfied
 
     /// A stable label for APIs and metrics (`non_zero_exit`, `out_of_memory`, ...).
     public var label: String {
@@ -58,6 +62,7 @@ public enum FailureKind: Sendable, Hashable, Codable {
         case .preempted: return "preempted"
         case .launchFailure: return "launch_failure"
         case .cancelled: return "cancelled"
+        case .dependencyNeverSatisfied: return "dependency_failed"
         }
     }
 }
@@ -78,9 +83,12 @@ public struct SchedulerJobState: Sendable, Hashable {
     public var endTime: Date?
     /// How often the scheduler requeued the job; a rise between two snapshots is a requeue.
     public var restartCount: Int
+    /// Set when the record belongs to a job array: which array, which task, or which tasks still wait.
+    public var array: ArrayMembership?
 
     public init(id: NativeJobID, tag: UUID? = nil, name: String? = nil, status: SchedulerStatus, rawState: String, reason: String? = nil,
-                exit: ProcessExit? = nil, submitTime: Date? = nil, startTime: Date? = nil, endTime: Date? = nil, restartCount: Int = 0) {
+                exit: ProcessExit? = nil, submitTime: Date? = nil, startTime: Date? = nil, endTime: Date? = nil, restartCount: Int = 0,
+                array: ArrayMembership? = nil) {
         self.id = id
         self.tag = tag
         self.name = name
@@ -92,18 +100,36 @@ public struct SchedulerJobState: Sendable, Hashable {
         self.startTime = startTime
         self.endTime = endTime
         self.restartCount = restartCount
+        self.array = array
     }
 
-    /// The states among `states` that carry one of `tags`, by tag (when two carry the same tag, the
-    /// lower native id wins: the first submission).
+    /// The id of the submission this record came from: the array's id for every record of an array
+    /// (its tasks and the record of those still pending), the job's own id otherwise.
+    public var submissionID: NativeJobID { array?.arrayJobID ?? id }
+
+    /// The states among `states` that carry one of `tags`, by tag. When two submissions carry the same
+    /// tag, the lower submission id wins: the first submission. The records of one array (every task
+    /// carries the array's comment) are one submission, not duplicates; of those, the record of the
+    /// pending tasks is preferred, then the lowest task.
     public static func tagged(_ states: some Sequence<SchedulerJobState>, in tags: Set<UUID>? = nil) -> [UUID: SchedulerJobState] {
         var found: [UUID: SchedulerJobState] = [:]
         for state in states {
             guard let tag = state.tag, tags?.contains(tag) ?? true else { continue }
-            if let other = found[tag], other.id < state.id { continue }
+            if let other = found[tag], other.precedes(state) { continue }
             found[tag] = state
         }
         return found
+    }
+
+    /// Order among records carrying the same tag: by submission, then the array's pending record
+    /// before its tasks, then by task.
+    private func precedes(_ other: SchedulerJobState) -> Bool {
+        if submissionID != other.submissionID { return submissionID < other.submissionID }
+        switch (array?.taskIndex, other.array?.taskIndex) {
+        case (nil, _): return true
+        case (_, nil): return false
+        case let (a?, b?): return a < b
+        }
     }
 
     /// The job UUID from a Slurm comment or PBS variable value `hpcbridge:<uuid>` (or a bare UUID).

@@ -118,6 +118,15 @@ enum LiveCluster {
         }
     }
 
+    /// A value of the controller's configuration (`scontrol show config`), such as `MaxArraySize`.
+    static func configValue(_ name: String) throws -> String? {
+        let result = try run("/usr/bin/env", ["scontrol", "show", "config"])
+        guard result.status == 0 else { throw SchedulerError(.unavailable, operation: "scontrol", detail: result.stderr) }
+        return result.stdout.split(separator: "\n").lazy.map { $0.split(separator: "=", maxSplits: 1) }
+            .first { $0.count == 2 && $0[0].trimmingCharacters(in: .whitespaces) == name }
+            .map { $0[1].trimmingCharacters(in: .whitespaces) }
+    }
+
     /// Runs an admin command (scontrol) and fails the test with its message when it fails.
     static func scontrol(_ arguments: String...) throws {
         let result = try run("/usr/bin/env", ["scontrol"] + arguments)

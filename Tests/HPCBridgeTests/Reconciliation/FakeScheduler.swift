@@ -8,6 +8,8 @@ actor FakeScheduler: BatchScheduler {
     private(set) var jobs: [NativeJobID: SchedulerJobState] = [:]
     private(set) var accounting: [NativeJobID: SchedulerJobState] = [:]
     private(set) var submitCount = 0
+    /// Every id `cancel` was called with, in order.
+    private(set) var cancelled: [NativeJobID] = []
     private(set) var statesCount = 0
     private var nextID = 1000
     var down = false
@@ -28,7 +30,26 @@ actor FakeScheduler: BatchScheduler {
         nextID += 1
         let id = NativeJobID(String(nextID))
         jobs[id] = SchedulerJobState(id: id, tag: SchedulerJobState.tag(from: job.comment), name: job.name,
-                                     status: job.hold ? .held(reason: "JobHeldUser") : .queued(reason: "Priority"), rawState: "PENDING")
+                                     status: job.hold ? .held(reason: "JobHeldUser") : .queued(reason: "Priority"), rawState: "PENDING",
+                                     array: job.array.map { ArrayMembership(arrayJobID: id, pendingTasks: $0) })
+        return id
+    }
+
+    /// Puts an array into the controller as Slurm lists it: a record per started task (`ID_N`, each with
+    /// the array's tag) and, unless `pending` is nil, the meta record `ID` of the tasks not yet started.
+    func injectArray(tag: UUID, running: [Int], pending: JobArray?) -> NativeJobID {
+        version += 1
+        nextID += 1
+        let id = NativeJobID(String(nextID))
+        for index in running {
+            let task = NativeJobID("\(id)_\(index)")
+            jobs[task] = SchedulerJobState(id: task, tag: tag, status: .running, rawState: "RUNNING",
+                                           array: ArrayMembership(arrayJobID: id, taskIndex: index))
+        }
+        if let pending {
+            jobs[id] = SchedulerJobState(id: id, tag: tag, status: .queued(reason: "JobArrayTaskLimit"), rawState: "PENDING",
+                                         array: ArrayMembership(arrayJobID: id, pendingTasks: pending))
+        }
         return id
     }
 
@@ -43,6 +64,7 @@ actor FakeScheduler: BatchScheduler {
 
     func cancel(_ id: NativeJobID) async throws {
         if down { throw SchedulerError(.unavailable, operation: "cancel", detail: "controller down") }
+        cancelled.append(id)
         set(id, .failed(.cancelled))
     }
 

@@ -115,6 +115,7 @@ struct ReconcilerTests {
         (.failed(.timeout), ProcessExit(code: 0, signal: 15), .failed, "timeout"),
         (.failed(.outOfMemory), ProcessExit(code: 0, signal: 125), .failed, "out_of_memory"),
         (.failed(.cancelled), ProcessExit.success, .cancelled, "cancelled"),
+        (.failed(.dependencyNeverSatisfied), ProcessExit.success, .failed, "dependency_failed"),
     ])
     func failures(status: SchedulerStatus, exit: ProcessExit, state: JobState, kind: String) async throws {
         let job = try await submitter.submit(try accepted())
@@ -136,6 +137,31 @@ struct ReconcilerTests {
         let stored = try #require(try store.job(job.id))
         #expect(stored.nativeJobID == native.rawValue)
         #expect(stored.state == .running)
+    }
+
+    @Test("after a crash, an array's records (all carrying the job's tag) are adopted as one submission, by the array's id")
+    func arrayAdoption() async throws {
+        let job = try accepted()
+        // Tasks 0 and 1 split off and running, 2-5 still pending in the meta record, as Slurm lists them.
+        let array = await fake.injectArray(tag: job.id, running: [0, 1], pending: try JobArray(indices: [2...5], maxRunning: 2))
+        let report = try await reconciler().cycle()
+        #expect(report.adopted == 1)
+        #expect(await fake.submitCount == 0)
+        #expect(await fake.cancelled.isEmpty, "no task taken for a duplicate submission and cancelled")
+        let stored = try #require(try store.job(job.id))
+        #expect(stored.nativeJobID == array.rawValue)
+        #expect(stored.state == .queued)
+        #expect(try store.transitions(of: job.id).last?.reason?.contains("adopted scheduler job \(array)") == true)
+    }
+
+    @Test("after a crash, an array whose pending record is gone (tasks all split off) is still adopted by the array's id")
+    func arrayAdoptionAllSplit() async throws {
+        let job = try accepted()
+        let array = await fake.injectArray(tag: job.id, running: [0, 1, 2], pending: nil)
+        #expect(try await reconciler().cycle().adopted == 1)
+        #expect(await fake.submitCount == 0)
+        #expect(try store.job(job.id)?.nativeJobID == array.rawValue)
+        #expect(try store.job(job.id)?.state == .running)
     }
 
     @Test("a job submitted before a crash that finished and left the controller is found in accounting, not resubmitted")

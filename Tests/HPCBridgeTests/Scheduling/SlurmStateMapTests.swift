@@ -17,6 +17,11 @@ struct SlurmStateMapTests {
         ("SUSPENDED", [], nil, nil, .suspended),
         ("COMPLETED", [], nil, ProcessExit(code: 0), .completed),
         ("CANCELLED", [], nil, ProcessExit(code: 0, signal: 15), .failed(.cancelled)),
+        // a user's scancel keeps the reason the job waited with; Slurm's own cancel of a dependant names why
+        ("CANCELLED", [], "Dependency", ProcessExit(code: 0), .failed(.cancelled)),
+        ("CANCELLED", [], "DependencyNeverSatisfied", ProcessExit(code: 0), .failed(.dependencyNeverSatisfied)),
+        ("PENDING", [], "Dependency", nil, .queued(reason: "Dependency")),
+        ("PENDING", [], "DependencyNeverSatisfied", nil, .queued(reason: "DependencyNeverSatisfied")),
         ("FAILED", [], "NonZeroExitCode", ProcessExit(code: 3), .failed(.nonZeroExit(code: 3))),
         ("FAILED", [], "JobLaunchFailure", ProcessExit(code: 0, signal: 9), .failed(.signal(9))),
         ("FAILED", [], "JobLaunchFailure", ProcessExit(code: 0), .failed(.launchFailure)),
@@ -65,6 +70,31 @@ struct SlurmStateMapTests {
         for base in SlurmStateMap.baseStates {
             #expect(SlurmStateMap.status(base: base, flags: [], reason: nil, exit: ProcessExit(code: 1)) != nil)
         }
+    }
+
+    /// One number per failure kind, through an exhaustive switch: a new kind does not compile until it is
+    /// listed here, and then the test below asks for a table row that produces it.
+    static func ordinal(_ kind: FailureKind) -> Int {
+        switch kind {
+        case .nonZeroExit: 0
+        case .signal: 1
+        case .timeout: 2
+        case .outOfMemory: 3
+        case .nodeFailure: 4
+        case .bootFailure: 5
+        case .deadline: 6
+        case .preempted: 7
+        case .launchFailure: 8
+        case .cancelled: 9
+        case .dependencyNeverSatisfied: 10
+        }
+    }
+
+    @Test("every failure kind comes out of some row of the table, with a distinct label")
+    func everyFailureKind() {
+        let kinds = Self.table.compactMap { row -> FailureKind? in if case .failed(let kind) = row.expected { kind } else { nil } }
+        #expect(Set(kinds.map(Self.ordinal)) == Set(0...10))
+        #expect(Set(kinds.map(\.label)).count == 11)
     }
 
     @Test("numeric job_state splits into base and flag names as in slurm.h")

@@ -1,10 +1,10 @@
 import Foundation
 
-/// PBS (OpenPBS / PBS Pro) through `qsub`, `qstat -f -F json -x` and `qdel`.
+/// PBS (OpenPBS / PBS Pro) through `qsub`, `qstat -f -F json -x -t` and `qdel`.
 ///
 /// One `qstat` per cycle for every job (with `-x`, finished jobs stay visible from the server's
-/// history, which also serves as accounting). The hpcbridge job id travels as the job variable
-/// `HPCBRIDGE_JOB_ID`.
+/// history, which also serves as accounting; with `-t`, every subjob of an array is listed as well as
+/// the array). The hpcbridge job id travels as the job variable `HPCBRIDGE_JOB_ID`.
 public struct PBSCLIScheduler: BatchScheduler {
     public let path = "pbs-cli"
     public var runner: CommandRunner
@@ -18,8 +18,8 @@ public struct PBSCLIScheduler: BatchScheduler {
     }
 
     /// The qsub options for a spec. PBS has no working-directory option: the prologue changes into the
-    /// run directory itself.
-    static func qsubArguments(_ job: BatchJobSpec) -> [String] {
+    /// run directory itself. Throws where PBS cannot express the spec (see `pbsArrayAndDependencyArguments`).
+    static func qsubArguments(_ job: BatchJobSpec) throws -> [String] {
         var select = "1:ncpus=\(job.resources.cpus):mem=\(job.resources.memoryMB)mb"
         if job.resources.gpus > 0 { select += ":ngpus=\(job.resources.gpus)" }
         var variables = ["HPCBRIDGE_JOB_ID=\(job.comment.dropFirst("hpcbridge:".count))"]
@@ -29,11 +29,11 @@ public struct PBSCLIScheduler: BatchScheduler {
                          "-o", job.stdoutPath, "-e", job.stderrPath, "-v", variables.joined(separator: ",")]
         if let queue = job.partition { arguments += ["-q", queue] }
         if job.hold { arguments.append("-h") }
-        return arguments
+        return arguments + (try job.pbsArrayAndDependencyArguments())
     }
 
     public func submit(_ job: BatchJobSpec) async throws -> NativeJobID {
-        let output = try await runner.run("qsub", Self.qsubArguments(job), input: job.script, timeout: timeout, operation: "submit")
+        let output = try await runner.run("qsub", try Self.qsubArguments(job), input: job.script, timeout: timeout, operation: "submit")
         guard output.status == 0 else { throw Self.error(output, operation: "submit", command: "qsub") }
         let id = output.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)
         guard let first = id.first, first.isNumber, !id.contains(" ") else {
@@ -51,7 +51,7 @@ public struct PBSCLIScheduler: BatchScheduler {
     }
 
     public func states(changedSince: Date?) async throws -> SchedulerSnapshot {
-        let output = try await runner.run("qstat", ["-f", "-F", "json", "-x"], timeout: timeout, operation: "states")
+        let output = try await runner.run("qstat", ["-f", "-F", "json", "-x", "-t"], timeout: timeout, operation: "states")
         guard output.status == 0 else { throw Self.error(output, operation: "states", command: "qstat") }
         return SchedulerSnapshot(takenAt: Date(), states: try QstatJSONParser.parse(output.stdout))
     }
@@ -60,7 +60,7 @@ public struct PBSCLIScheduler: BatchScheduler {
         var result: [NativeJobID: SchedulerJobState] = [:]
         for start in stride(from: 0, to: ids.count, by: max(1, accountingChunk)) {
             let chunk = ids[start..<min(ids.count, start + accountingChunk)].map(\.rawValue)
-            let output = try await runner.run("qstat", ["-f", "-F", "json", "-x"] + chunk, timeout: timeout, operation: "accounting")
+            let output = try await runner.run("qstat", ["-f", "-F", "json", "-x", "-t"] + chunk, timeout: timeout, operation: "accounting")
             // qstat prints the jobs it knows and complains about the others; both are useful.
             guard output.status == 0 || !output.stdout.isEmpty else { throw Self.error(output, operation: "accounting", command: "qstat") }
             for state in try QstatJSONParser.parse(output.stdout) where state.status.isTerminal { result[state.id] = state }

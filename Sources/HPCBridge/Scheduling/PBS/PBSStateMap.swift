@@ -16,6 +16,9 @@ public enum PBSStateMap {
         "X": nil,
     ]
 
+    /// The substate of a job PBS holds until its dependencies are met (JOB_SUBSTATE_DEPNHOLD in job.h).
+    static let dependencyHoldSubstate = 22
+
     /// PBS-internal exit statuses (`JOB_EXEC_*` in job.h). Requeue codes return the job to the queue.
     static let execCodes: [Int: SchedulerStatus] = [
         -1: .failed(.launchFailure),    // JOB_EXEC_FAIL1: exec failed before files, no retry
@@ -51,6 +54,8 @@ public enum PBSStateMap {
     /// `nil` when the state letter is unknown.
     public static func status(state: String, exitStatus: Int?, substate: Int? = nil, comment: String? = nil) -> SchedulerStatus? {
         guard let entry = stateTable[state] else { return nil }
+        // Held by the server until its dependencies are met (JOB_SUBSTATE_DEPNHOLD): waiting, not held by anyone.
+        if state == "H", substate == dependencyHoldSubstate { return .queued(reason: "Dependency") }
         if let fixed = entry {
             if case .held = fixed { return .held(reason: comment) }
             return fixed

@@ -4,6 +4,12 @@ import Foundation
 ///
 /// Times are ctime strings (`Thu Jun 19 21:27:51 2025`) on some sites and epoch seconds on others;
 /// both are read. The hpcbridge job id travels in `Variable_List` as `HPCBRIDGE_JOB_ID`.
+///
+/// Arrays (`qstat -t`, OpenPBS's job attributes): the array `123[].server` has `array` True,
+/// `array_indices_remaining` (the indices still queued, `5-99` or `-` when none) and `max_run_subjobs`;
+/// each subjob `123[4].server` has `array_id` and `array_index`. A job PBS deleted because its afterok
+/// dependency failed ends `F` without an exit status, like a job deleted by hand; PBS says why only in
+/// its logs, so it is told apart here by its `depend` list naming a job of the same answer that failed.
 public enum QstatJSONParser {
     public static func parse(_ data: Data) throws -> [SchedulerJobState] {
         let document: JSONValue
@@ -14,7 +20,48 @@ public enum QstatJSONParser {
             throw SchedulerError(.malformedOutput, operation: "states", detail: "qstat -F json did not print an object")
         }
         let jobs = document["Jobs"]?.objectValue ?? [:]
-        return try jobs.keys.sorted().map { id in try state(id: id, job: jobs[id]!) }
+        var states = try jobs.keys.sorted().map { id in try state(id: id, job: jobs[id]!) }
+        let failed = Set(states.filter { if case .failed = $0.status { true } else { false } }.map(\.id))
+        for i in states.indices where states[i].status == .failed(.cancelled) && states[i].exit == nil {
+            if afterOKParents(jobs[states[i].id.rawValue]?["depend"]?.stringValue).contains(where: failed.contains) {
+                states[i].status = .failed(.dependencyNeverSatisfied)
+            }
+        }
+        return states
+    }
+
+    /// The jobs an afterok dependency names (`afterok:101.server@host:102.server@host,afterany:...`),
+    /// without the `@host` PBS appends.
+    static func afterOKParents(_ depend: String?) -> [NativeJobID] {
+        guard let depend else { return [] }
+        return depend.split(separator: ",").flatMap { part -> [NativeJobID] in
+            let items = part.split(separator: ":")
+            guard items.first == "afterok" else { return [] }
+            return items.dropFirst().map { NativeJobID(String($0.split(separator: "@").first ?? $0)) }
+        }
+    }
+
+    /// The array facts of the array itself or of one subjob; nil for a plain job.
+    static func arrayMembership(id: String, job: JSONValue) throws -> ArrayMembership? {
+        if let arrayID = job["array_id"]?.stringValue {
+            guard let index = integer(job["array_index"]) else {
+                throw SchedulerError(.malformedOutput, operation: "states", detail: "subjob \(id) of \(arrayID) has no array_index")
+            }
+            return ArrayMembership(arrayJobID: NativeJobID(arrayID), taskIndex: index)
+        }
+        let isArray = job["array"] == .bool(true) || job["array"]?.stringValue?.lowercased() == "true"
+        guard isArray else { return nil }
+        var membership = ArrayMembership(arrayJobID: NativeJobID(id))
+        let remaining = job["array_indices_remaining"]?.stringValue ?? "-"
+        if remaining != "-", !remaining.isEmpty {
+            do {
+                let queued = try JobArray(parsing: remaining.filter { $0 != " " })
+                membership.pendingTasks = try JobArray(indices: queued.indices, maxRunning: integer(job["max_run_subjobs"]))
+            } catch let error as JobArray.Invalid {
+                throw SchedulerError(.malformedOutput, operation: "states", detail: "array \(id) lists its queued subjobs as \(JSONValue.quote(remaining)), which hpcbridge cannot read (\(error))")
+            }
+        }
+        return membership
     }
 
     static func state(id: String, job: JSONValue) throws -> SchedulerJobState {
@@ -31,7 +78,7 @@ public enum QstatJSONParser {
             reason: comment, exit: exitStatus.flatMap(PBSStateMap.exit(exitStatus:)),
             submitTime: time(job["qtime"] ?? job["ctime"]), startTime: time(job["stime"]),
             endTime: status.isTerminal ? time(job["obittime"] ?? job["mtime"]) : nil,
-            restartCount: max(0, (integer(job["run_count"]) ?? 1) - 1))
+            restartCount: max(0, (integer(job["run_count"]) ?? 1) - 1), array: try arrayMembership(id: id, job: job))
     }
 
     /// Numbers arrive as numbers or as strings, depending on the PBS version.

@@ -16,6 +16,8 @@ public struct SlurmCLIScheduler: BatchScheduler {
     public init(runner: CommandRunner = CommandRunner(), timeout: Duration = .seconds(30), accountingChunk: Int = 500) {
         var runner = runner
         runner.environment["SLURM_TIME_FORMAT"] = "%s"
+        // squeue and sacct cut an array's pending task list at 64 bytes ("...") unless this is 0.
+        runner.environment["SLURM_BITSTR_LEN"] = "0"
         self.runner = runner
         self.timeout = timeout
         self.accountingChunk = accountingChunk
@@ -35,6 +37,9 @@ public struct SlurmCLIScheduler: BatchScheduler {
         if let qos = job.qos { arguments.append("--qos=\(qos)") }
         if job.resources.gpus > 0 { arguments.append("--gpus=\(job.resources.gpus)") }
         if job.hold { arguments.append("--hold") }
+        if let array = job.array { arguments.append("--array=\(array.indexList)") }
+        if let dependency = job.slurmDependency { arguments.append("--dependency=\(dependency)") }
+        if job.killOnInvalidDependency { arguments.append("--kill-on-invalid-dep=yes") }
         if !job.environment.isEmpty {
             arguments.append("--export=ALL," + job.environment.keys.sorted().map { "\($0)=\(job.environment[$0]!)" }.joined(separator: ","))
         }
@@ -42,6 +47,7 @@ public struct SlurmCLIScheduler: BatchScheduler {
     }
 
     public func submit(_ job: BatchJobSpec) async throws -> NativeJobID {
+        try job.checkForSlurm()
         let output = try await runner.run("sbatch", Self.sbatchArguments(job), input: job.script, timeout: timeout, operation: "submit")
         guard output.status == 0 else { throw Self.error(output, operation: "submit", command: "sbatch") }
         // --parsable prints "id" or "id;cluster".
@@ -103,7 +109,9 @@ public struct SlurmCLIScheduler: BatchScheduler {
     static func error(_ output: CommandRunner.Output, operation: String, command: String) -> SchedulerError {
         let message = output.stderr.trimmingCharacters(in: .whitespacesAndNewlines)
         let transientMarkers = ["Unable to contact slurm controller", "Socket timed out", "Connection refused",
-                                "slurm_persist_conn_open", "Slurm backup controller in standby", "Zero Bytes were transmitted"]
+                                "slurm_persist_conn_open", "Slurm backup controller in standby", "Zero Bytes were transmitted",
+                                // EAGAIN (over MaxJobCount, or busy) after sbatch's own retries.
+                                "Resource temporarily unavailable"]
         let kind: SchedulerError.Kind
         if transientMarkers.contains(where: message.contains) {
             kind = .unavailable
@@ -114,6 +122,7 @@ public struct SlurmCLIScheduler: BatchScheduler {
         } else {
             kind = .rejected
         }
-        return SchedulerError(kind, operation: operation, detail: "\(command) exited with \(output.status): \(message.isEmpty ? "(no message)" : message)")
+        let words = kind == .rejected ? SlurmErrorCodes.explainRefusal(number: nil, message: message) ?? message : message
+        return SchedulerError(kind, operation: operation, detail: "\(command) exited with \(output.status): \(words.isEmpty ? "(no message)" : words)")
     }
 }

@@ -33,4 +33,23 @@ public enum SlurmErrorCodes {
 
     /// True when a call that failed with this error number is worth retrying later.
     public static func isTransient(_ number: Int32) -> Bool { transient[number] != nil }
+
+    /// Refusals of arrays and dependencies, in words a user can act on, by error number and by the words
+    /// libslurm's `slurm_strerror` (and so sbatch) gives for it. All are final: trying again cannot help.
+    static let arrayAndDependencyRefusals: [(number: Int32, slurmWords: String, explanation: String)] = [
+        (2081, "Invalid job array specification",
+         "ESLURM_INVALID_ARRAY: the array has an index at or over the cluster's MaxArraySize (1001 unless slurm.conf says otherwise), more tasks than MaxArraySize, or a malformed index list"),
+        (2012, "Pathname of a file, directory or other parameter too long",
+         "ESLURM_PATHNAME_TOO_LONG: a value is over Slurm's limit; an array's index list may be at most 4096 characters, so split the tasks over several arrays"),
+        (2038, "Job dependency problem",
+         "ESLURM_DEPENDENCY: the dependency names no valid job (a malformed id, or a job of another user) or has a malformed form"),
+        (2071, "Circular job dependency", "ESLURM_CIRCULAR_DEPENDENCY: the job would depend on itself through its dependencies"),
+    ]
+
+    /// Slurm's words for a refusal followed by what they mean, when the error number (library path) or
+    /// the message (CLI path) is one of `arrayAndDependencyRefusals`; nil otherwise.
+    public static func explainRefusal(number: Int32?, message: String) -> String? {
+        guard let refusal = arrayAndDependencyRefusals.first(where: { $0.number == number || message.contains($0.slurmWords) }) else { return nil }
+        return "\(message) (\(refusal.explanation))"
+    }
 }

@@ -22,20 +22,24 @@ public struct SlurmLibraryScheduler: BatchScheduler {
     }
 
     public func submit(_ job: BatchJobSpec) async throws -> NativeJobID {
+        try job.checkForSlurm()
         let environment = inheritedEnvironment.merging(job.environment) { $1 }
         let pairs = environment.keys.sorted().map { "\($0)=\(environment[$0]!)" }
         var id: UInt32 = 0
         var number: Int32 = 0
         var message = [CChar](repeating: 0, count: 512)
+        let arrayIndices = job.array?.indexList, dependency = job.slurmDependency
         let result: Int32 = withCStrings(pairs) { environmentPointers in
             environmentPointers.withUnsafeBufferPointer { envp in
             withCStrings([job.script, job.name, job.account, job.partition ?? "", job.qos ?? "", job.workingDirectory,
-                          job.stdoutPath, job.stderrPath, job.comment]) { s in
+                          job.stdoutPath, job.stderrPath, job.comment, arrayIndices ?? "", dependency ?? ""]) { s in
                 var request = hb_submit_request(
                     script: s[0], name: s[1], account: s[2], partition: job.partition == nil ? nil : s[3], qos: job.qos == nil ? nil : s[4],
                     work_dir: s[5], std_out: s[6], std_err: s[7], comment: s[8], cpus: UInt32(job.resources.cpus),
                     memory_mb: UInt64(job.resources.memoryMB), time_minutes: UInt32((job.resources.timeLimitSeconds + 59) / 60),
-                    gpus: UInt32(job.resources.gpus), hold: job.hold ? 1 : 0, environment: envp.baseAddress, environment_count: UInt32(pairs.count))
+                    gpus: UInt32(job.resources.gpus), hold: job.hold ? 1 : 0, environment: envp.baseAddress, environment_count: UInt32(pairs.count),
+                    array_inx: arrayIndices == nil ? nil : s[9], dependency: dependency == nil ? nil : s[10],
+                    kill_invalid_dep: job.killOnInvalidDependency ? 1 : 0)
                 return hb_slurm_submit(&request, &id, &number, &message, message.count)
             }
             }
@@ -93,8 +97,11 @@ public struct SlurmLibraryScheduler: BatchScheduler {
     /// One shim record as a job state, through the same state map as the CLI path.
     static func state(_ record: hb_job_record) throws -> SchedulerJobState {
         let noValue: UInt32 = 0xfffffffe
-        let id = record.array_job_id != 0 && record.array_task_id != noValue
-            ? NativeJobID("\(record.array_job_id)_\(record.array_task_id)") : NativeJobID(String(record.job_id))
+        let task = record.array_job_id != 0 && record.array_task_id != noValue ? Int(record.array_task_id) : nil
+        let id = task.map { NativeJobID("\(record.array_job_id)_\($0)") } ?? NativeJobID(String(record.job_id))
+        let array = try record.array_job_id == 0 ? nil : SlurmArrayFields.membership(
+            arrayJobID: Int(record.array_job_id), taskID: task, taskList: record.array_task_str.map { String(cString: $0) },
+            maxTasks: Int(record.array_max_tasks), jobID: id)
         let (base, flags) = SlurmStateMap.names(of: record.job_state)
         let reason = text(record.reason)
         let exit = ProcessExit(waitStatus: Int(record.exit_code))
@@ -106,7 +113,7 @@ public struct SlurmLibraryScheduler: BatchScheduler {
             id: id, tag: SchedulerJobState.tag(from: text(record.comment)), name: text(record.name), status: status,
             rawState: ([base] + flags.sorted()).joined(separator: "+"), reason: reason == "None" ? nil : reason, exit: exit,
             submitTime: date(record.submit_time), startTime: status.hasStarted ? date(record.start_time) : nil,
-            endTime: status.isTerminal ? date(record.end_time) : nil, restartCount: Int(record.restart_count))
+            endTime: status.isTerminal ? date(record.end_time) : nil, restartCount: Int(record.restart_count), array: array)
     }
 
     static func text<T>(_ tuple: T) -> String {
@@ -117,7 +124,7 @@ public struct SlurmLibraryScheduler: BatchScheduler {
         let detail = String(decoding: message.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
         // Controller unreachable, socket timeouts and communication errors are worth retrying.
         let kind: SchedulerError.Kind = result == HB_UNAVAILABLE || SlurmErrorCodes.isTransient(number) ? .unavailable : .rejected
-        return SchedulerError(kind, operation: operation, detail: detail)
+        return SchedulerError(kind, operation: operation, detail: kind == .rejected ? SlurmErrorCodes.explainRefusal(number: number, message: detail) ?? detail : detail)
     }
 }
 

@@ -65,6 +65,15 @@ public enum SlurmStateMap {
         "REQUEUE_FED": .requeue, "RESV_DEL_HOLD": .hold, "SIGNALING": .annotation, "STAGE_OUT": .annotation,
     ]
 
+    /// CANCELLED reasons that name who cancelled: Slurm itself, not a person. DependencyNeverSatisfied
+    /// (WAIT_DEP_INVALID) is what a job with KILL_INV_DEP is cancelled with when an afterok parent failed,
+    /// and what its own dependants get as the cancellation cascades. A user's scancel keeps the reason the
+    /// job was waiting with (`Dependency`, `Priority`, ...); only a job already stuck with
+    /// DependencyNeverSatisfied (no KILL_INV_DEP) and then cancelled by hand reads the same, and its
+    /// dependency had failed then too. Accounting keeps no such reason: sacct shows `CANCELLED`, Reason
+    /// `None` (checked live), so a child read only from accounting is `cancelled`.
+    static let cancelReasons: [String: FailureKind] = ["DependencyNeverSatisfied": .dependencyNeverSatisfied]
+
     /// Pending reasons that mean "held until released" rather than "waiting for resources".
     static let holdReasons: Set<String> = ["JobHeldUser", "JobHeldAdmin", "BeginTime_Hold", "ReqNodeNotAvail_Hold"]
 
@@ -115,6 +124,8 @@ public enum SlurmStateMap {
             return .completed
         case .failedByExit:
             return .failed(failure(exit: exit, reason: reason, launchFailed: meanings.contains(.launchFailed)))
+        case .failed(.cancelled):
+            return .failed(reason.flatMap { cancelReasons[$0] } ?? .cancelled)
         case .failed(let kind):
             return .failed(kind)
         }
