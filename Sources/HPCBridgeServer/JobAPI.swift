@@ -8,7 +8,7 @@ import OpenAPIRuntime
 /// input into a service call and the outcome (or the service's refusal) into the declared response.
 struct JobAPI: APIProtocol {
     let service: JobService
-    private let serviceLogger: Logger
+    let serviceLogger: Logger
 
     init(service: JobService, logger: Logger) {
         self.service = service
@@ -16,10 +16,10 @@ struct JobAPI: APIProtocol {
     }
 
     /// The request's logger (with its request id) inside a request, else the service's.
-    private var logger: Logger { RequestLogger.current ?? serviceLogger }
+    var logger: Logger { RequestLogger.current ?? serviceLogger }
 
     /// The caller, as `BearerAuthMiddleware` established it (it refuses requests without one first).
-    private var principal: APITokens.Principal {
+    var principal: APITokens.Principal {
         get throws {
             guard let principal = RequestPrincipal.current else { throw MissingPrincipal() }
             return principal

@@ -17,7 +17,7 @@ struct ProblemMiddleware: ServerMiddleware {
         do {
             return try await next(request, body, metadata)
         } catch let error as ServerError {
-            if let decoding = error.underlyingError as? DecodingError, operationID == "submitJob" {
+            if let decoding = error.underlyingError as? DecodingError, (operationID == "submitJob" || operationID == "submitRun") {
                 let (pointer, message) = Self.describe(decoding)
                 return try ProblemResponse.validation([ValidationError(pointer: pointer, message: message)])
             }

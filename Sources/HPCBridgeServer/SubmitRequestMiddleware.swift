@@ -16,17 +16,17 @@ struct SubmitRequestMiddleware: ServerMiddleware {
 
     func intercept(_ request: HTTPRequest, body: HTTPBody?, metadata: ServerRequestMetadata, operationID: String,
                    next: @Sendable (HTTPRequest, HTTPBody?, ServerRequestMetadata) async throws -> (HTTPResponse, HTTPBody?)) async throws -> (HTTPResponse, HTTPBody?) {
-        guard operationID == "submitJob" else { return try await next(request, body, metadata) }
+        guard operationID == "submitJob" || operationID == "submitRun" else { return try await next(request, body, metadata) }
         let contentType = request.headerFields[.contentType]?.split(separator: ";").first?.trimmingCharacters(in: .whitespaces).lowercased()
         guard contentType == "application/json" else {
-            return ProblemResponse.make(.unsupportedMediaType, detail: "send the job request as `Content-Type: application/json`; got \(contentType.map { "`\($0)`" } ?? "no Content-Type")")
+            return ProblemResponse.make(.unsupportedMediaType, detail: "send the request as `Content-Type: application/json`; got \(contentType.map { "`\($0)`" } ?? "no Content-Type")")
         }
         let data: Data
         switch await Self.collect(body ?? HTTPBody(), upTo: Self.maximumBodyBytes, within: bodyTimeoutSeconds()) {
         case .complete(let collected):
             data = collected
         case .tooLarge:
-            return ProblemResponse.make(.contentTooLarge, detail: "the request body is over \(Self.maximumBodyBytes) bytes; a job request carries parameters, not data: pass file paths")
+            return ProblemResponse.make(.contentTooLarge, detail: "the request body is over \(Self.maximumBodyBytes) bytes; a request carries parameters and a sample sheet, not data: pass file paths")
         case .timedOut(let seconds):
             return ProblemResponse.make(.requestTimeout, detail: "the request body did not arrive within \(Int(seconds)) s; send it in one go",
                                         headers: [.connection: "close"])
@@ -36,7 +36,11 @@ struct SubmitRequestMiddleware: ServerMiddleware {
             return ProblemResponse.make(.badRequest, detail: "the request body is not valid JSON; check quotes, commas and brackets")
         }
         do {
-            _ = try JobRequest(document: document)
+            if operationID == "submitRun" {
+                _ = try RunRequest(document: document)
+            } else {
+                _ = try JobRequest(document: document)
+            }
             if let resources = document["resources"], case .object = resources {} else if let resources = document["resources"], resources != .null {
                 throw ValidationFailure([ValidationError(pointer: JSONPointer(tokens: ["resources"]), message: "must be an object such as {\"cpus\": 8, \"memory\": \"32G\"}; got \(resources.kindForHumans)")])
             }

@@ -107,8 +107,14 @@ public struct JobService: Sendable {
     }
 
     private func accept(_ request: JobRequest, idempotencyKey: String?, activeLimit: Int? = nil, now: Date) throws -> (job: Job, created: Bool, spec: BatchJobSpec?) {
+        try refusingInTheAPIsTerms { try submitter.acceptAndPlan(request, idempotencyKey: idempotencyKey, activeLimit: activeLimit, now: now) }
+    }
+
+    /// Runs `body`, turning the planner's and the store's refusals into the API's (`Refusal`), for jobs
+    /// and runs alike.
+    func refusingInTheAPIsTerms<T>(_ body: () throws -> T) throws -> T {
         do {
-            return try submitter.acceptAndPlan(request, idempotencyKey: idempotencyKey, activeLimit: activeLimit, now: now)
+            return try body()
         } catch let refusal as JobPlanner.Refusal {
             switch refusal {
             case .invalid(let failure): throw Refusal.invalid(failure.errors)
@@ -120,12 +126,16 @@ public struct JobService: Sendable {
             throw Refusal.conflict(JobStore.StoreError.idempotencyConflict(key: key).description)
         } catch JobStore.StoreError.overQuota(let group, let active) {
             throw activeJobsRefusal(group: group, active: active)
+        } catch let error as RenderError {
+            // Values that passed validation but cannot be placed safely (an output path leaving the run
+            // directory): the request's fault, never the service's.
+            throw Refusal.invalid([ValidationError(pointer: .root, message: error.description)])
         }
     }
 
     /// A submission over `max_active_jobs`, counted in metrics: from the first look before planning or
     /// from the store's count where the job is inserted.
-    private func activeJobsRefusal(group: String, active: Int) -> Refusal {
+    func activeJobsRefusal(group: String, active: Int) -> Refusal {
         metrics?.quotaRefused(group: group, quota: "max_active_jobs")
         return .overQuota(JobStore.StoreError.overQuota(group: group, active: active).description, retryAfter: 30)
     }

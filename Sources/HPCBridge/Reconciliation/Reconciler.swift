@@ -170,7 +170,26 @@ public actor Reconciler: Service {
         var changes: [JobStore.Change] = []
         var vanished: [Job] = []
         var toSubmit: [Job] = []
+        // Scatter steps are job arrays: their tasks are folded from this same snapshot (Reconciler+Arrays).
+        let arraySteps = open.isEmpty ? [:] : try store.openArraySteps(cluster: cluster)
+        let arrayRecords = arraySteps.isEmpty ? [:] : Dictionary(grouping: jobs.values.filter { $0.array != nil }, by: \.submissionID)
+        var taskWrites: [(step: RunStep, tasks: [RunTask])] = []
+        var vanishedArrays: [(job: Job, step: RunStep)] = []
         for job in open {
+            if let step = arraySteps[job.id], let native = job.nativeJobID {
+                let folded = SchedulerSnapshot.arrayTasks(of: NativeJobID(native), in: arrayRecords[NativeJobID(native)] ?? [])
+                guard !folded.isEmpty else {
+                    vanishedArrays.append((job, step))
+                    continue
+                }
+                let (updates, seen) = Self.arrayProgress(job: job, step: step, tasks: folded, stored: try store.tasks(of: step.runID, step: step.name))
+                taskWrites.append((step, updates))
+                if let seen, let change = Self.change(for: job, seen: seen) {
+                    if let started = Self.missedStart(of: job, seen: seen) { changes.append(started) }
+                    changes.append(change)
+                }
+                continue
+            }
             guard let native = job.nativeJobID else {
                 if let found = byTag[job.id] {
                     changes.append(Self.adoption(of: job, by: found))
@@ -226,6 +245,27 @@ public actor Reconciler: Service {
             }
         }
 
+        if !vanishedArrays.isEmpty {
+            let since = vanishedArrays.compactMap(\.job.submittedAt).min() ?? now.addingTimeInterval(-86400)
+            var accounting: [NativeJobID: SchedulerJobState] = [:]
+            var accountingError: String?
+            do { accounting = try await scheduler.accountingStates(for: vanishedArrays.compactMap { $0.job.nativeJobID.map { NativeJobID($0) } }, since: since) } catch {
+                accountingError = "\(error)"
+            }
+            for (job, step) in vanishedArrays {
+                let outcome = try resolveVanishedArray(job: job, step: step, accounting: Array(accounting.values), accountingError: accountingError, now: now)
+                if outcome.pending {
+                    if job.vanishedAt == nil { changes.append(JobStore.Change(id: job.id, source: "reconciler") { $0.vanishedAt = now }) }
+                    continue
+                }
+                taskWrites.append((step, outcome.updates))
+                if let seen = outcome.seen, var change = Self.change(for: job, seen: seen) {
+                    change.reason = "the controller forgot the array; its tasks' outcomes from accounting or their exit-code files"
+                    changes.append(change)
+                }
+            }
+        }
+
         // Before submitting an accepted job the controller does not know, ask accounting: the job may
         // have been submitted before a crash and have finished and left the controller since.
         if !toSubmit.isEmpty {
@@ -241,14 +281,24 @@ public actor Reconciler: Service {
 
         // Read without scripts: a batch can touch every open job (a mass cancel), and whole rows held
         // 6.5 KB each until the transaction ended (65 MB for 10,000 jobs, heaptrack).
+        // Tasks first, so a reader who sees the step's new state sees its tasks' too.
+        for (step, tasks) in taskWrites { try store.updateTasks(of: step.runID, step: step.name, tasks) }
         report.transitions = try store.apply(changes, at: now, reading: .withoutScripts).count
+        let listed = Set(jobs.values.map(\.submissionID))
         for job in toSubmit {
+            // A step of a run waits for the steps it needs, and depends only on jobs the controller lists.
+            if let step = try store.step(ofJob: job.id) {
+                let after = try await RunSubmitter(jobs: submitter).submitReadySteps(of: step.runID, known: { listed.contains($0) }, source: "recovery")
+                if after.first(where: { $0.job.id == job.id })?.job.nativeJobID != nil { report.submitted += 1 }
+                continue
+            }
             // Open jobs are read without their intent; the submission needs it.
             let after = try await submitter.submit(try store.job(job.id) ?? job, source: "recovery")
             if after.nativeJobID != nil { report.submitted += 1 }
         }
         // Settled: nothing changed, nothing vanished, and no accepted job waits for its grace to pass.
-        if changes.isEmpty, vanished.isEmpty, toSubmit.isEmpty, !open.contains(where: { $0.nativeJobID == nil }) {
+        if changes.isEmpty, vanished.isEmpty, vanishedArrays.isEmpty, toSubmit.isEmpty, taskWrites.allSatisfy(\.tasks.isEmpty),
+           !open.contains(where: { $0.nativeJobID == nil }) {
             settledAtSequence = sequence
         }
         return report

@@ -33,7 +33,7 @@ public final class JobStore: Sendable {
         observers.withLock { $0.append(observer) }
     }
 
-    private func notify(_ events: [Event]) {
+    func notify(_ events: [Event]) {
         guard !events.isEmpty else { return }
         for observer in observers.withLock({ $0 }) { observer(events) }
     }
@@ -164,6 +164,7 @@ public final class JobStore: Sendable {
             // cannot take writes (read-only, immutable, failing) shows in /readyz, not only on a submission.
             try db.execute(sql: "CREATE TABLE storeProbe (id INTEGER PRIMARY KEY CHECK (id = 1), writtenAt REAL NOT NULL)")
         }
+        migrator.registerMigration("v5: runs, their steps and array tasks", migrate: createRunTables)
         return migrator
     }
 
@@ -230,7 +231,7 @@ public final class JobStore: Sendable {
     }
 
     @discardableResult
-    private static func record(_ transition: JobTransition, in db: Database) throws -> JobTransition {
+    static func record(_ transition: JobTransition, in db: Database) throws -> JobTransition {
         var record = TransitionRecord(transition)
         try db.cachedStatement(sql: TransitionRecord.insertSQL).execute(arguments: StatementArguments(record.insertValues))
         record.sequence = db.lastInsertedRowID

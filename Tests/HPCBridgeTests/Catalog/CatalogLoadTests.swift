@@ -45,7 +45,7 @@ struct CatalogLoadTests {
     @Test("the shipped catalogs load")
     func shipped() throws {
         let catalog = try PipelineCatalog.load(directory: TestPaths.catalog)
-        #expect(catalog.pipelines.keys.sorted() == ["gatk_variant_calling", "rnaseq_deseq2"])
+        #expect(catalog.pipelines.keys.sorted() == ["gatk_variant_calling", "germline_cohort", "rnaseq_cohort", "rnaseq_deseq2"])
     }
 
     @Test("a typo in a schema keyword names file, line and column")

@@ -29,7 +29,21 @@ struct CatalogRoutesTests {
             #expect(response.status == .ok)
             #expect(response.headers[.contentType]?.hasPrefix("application/json") == true)
             let names = try json(response.body)["pipelines"]?.arrayValue?.compactMap { $0["name"]?.stringValue }
-            #expect(names == ["gatk_variant_calling", "rnaseq_deseq2"])
+            #expect(names == ["gatk_variant_calling", "germline_cohort", "rnaseq_cohort", "rnaseq_deseq2"])
+        }
+    }
+
+    @Test("GET /v1/pipelines/{name} of a cohort pipeline shows its steps and the sample sheet's row schema")
+    func cohortDetail() async throws {
+        try await withClient { client in
+            let response = try await client.execute(uri: "/v1/pipelines/germline_cohort", method: .get)
+            #expect(response.status == .ok)
+            let body = try json(response.body)
+            #expect(body["steps"]?.arrayValue?.map { $0["name"] } == ["align", "joint_genotype"])
+            #expect(body["steps"]?.arrayValue?.first?["scatter"] == "sample_sheet")
+            #expect(body["steps"]?.arrayValue?.last?["needs"] == ["align"])
+            #expect(body["sample_sheet"]?["required"] == ["sample_id", "fastq_r1", "fastq_r2"])
+            #expect(body["resources"] == nil && body["outputs"] == nil, "a run's resources and outputs are per step")
         }
     }
 

@@ -1,0 +1,124 @@
+import Foundation
+
+/// What the API does with runs, for one caller at a time, under the same rules as single jobs: a group
+/// sees and changes only its own runs (another group's run answers as a missing one), submissions count
+/// against the group's rate, and a run larger than the group's `max_active_jobs` is throttled (its
+/// arrays' `%` limit), not refused.
+extension JobService {
+    /// A run with its steps and how many tasks of each step are in each state: what `GET /v1/runs/{id}` shows.
+    public struct RunView: Sendable {
+        public let run: Run
+        public let steps: [(step: RunStep, job: Job)]
+        public let taskCounts: [String: [JobState: Int]]
+
+        /// Where the run stands, derived from its steps.
+        public var state: JobState { Run.state(of: steps.map(\.job.state)) }
+        /// When the last step ended, once every step has.
+        public var finishedAt: Date? {
+            steps.allSatisfy(\.job.state.isTerminal) ? steps.compactMap(\.job.finishedAt).max() : nil
+        }
+        /// Rows of the sample sheet.
+        public var sampleCount: Int { steps.compactMap(\.step.taskCount).max() ?? 0 }
+    }
+
+    var runs: RunSubmitter { RunSubmitter(jobs: submitter) }
+
+    /// Accepts a run for the caller and, when the controller is answering, submits its steps at once;
+    /// with the controller down it stays accepted and the reconciler submits it later.
+    public func submitRun(_ request: RunRequest, by principal: Principal, idempotencyKey: String?, now: Date = Date()) async throws -> (run: RunView, created: Bool) {
+        let groupName = request.base.researchGroup
+        if case .group(let own) = principal, groupName != own {
+            throw Refusal.forbidden("this token acts for research group \"\(own)\"; a request may only name its own group, not \"\(groupName)\"")
+        }
+        let group = site.config.groups[groupName]
+        if let group, let wait = await rateLimiter.admit(group: group.name, perMinute: group.submissionsPerMinute, now: now) {
+            metrics?.quotaRefused(group: group.name, quota: "submissions_per_minute")
+            throw Refusal.overQuota("research group \"\(group.name)\" may submit \(group.submissionsPerMinute) jobs or runs per minute; retry in \(wait) s", retryAfter: wait)
+        }
+        let accepted: (run: Run, created: Bool)
+        do {
+            accepted = try refusingInTheAPIsTerms { try runs.accept(request, idempotencyKey: idempotencyKey, activeLimit: group?.maxActiveJobs, now: now) }
+        } catch {
+            await rateLimiter.refund(group: groupName)
+            if case Refusal.invalid = error { metrics?.validationRejected(group: groupName, pipeline: request.base.pipelineName) }
+            throw error
+        }
+        if !accepted.created { await rateLimiter.refund(group: groupName) }
+        if accepted.created {
+            if let reconciler = reconcilers[accepted.run.cluster], await reconciler.health().knownDown {
+                logger.info("controller unreachable; the run stays accepted until the reconciler submits it", metadata: ["run_id": "\(accepted.run.id.uuidString.lowercased())"])
+            } else {
+                do {
+                    try await runs.submitReadySteps(of: accepted.run.id)
+                } catch {
+                    // The run is durable as accepted; the reconciler retries. The caller still gets its 201.
+                    logger.error("immediate submission of a run failed; the reconciler will retry", metadata: ["run_id": "\(accepted.run.id.uuidString.lowercased())", "error": "\(error)"])
+                }
+            }
+        }
+        return (try runView(of: accepted.run), accepted.created)
+    }
+
+    private func runView(of run: Run) throws -> RunView {
+        RunView(run: run, steps: try store.steps(of: run.id), taskCounts: try store.taskCounts(of: run.id))
+    }
+
+    /// A run, if the caller may see it.
+    public func run(_ id: UUID, for principal: Principal) throws -> RunView {
+        guard let run = try store.run(id), Self.may(principal, seeGroup: run.researchGroup) else {
+            throw Refusal.notFound("no run \(id) for this token; GET /v1/runs lists yours")
+        }
+        return try runView(of: run)
+    }
+
+    /// One page of the caller's runs, newest first. A group token may name only its own group.
+    public func runs(_ filter: JobStore.RunFilter, after cursor: JobCursor?, limit: Int, for principal: Principal) throws -> (runs: [RunView], next: JobCursor?) {
+        var filter = filter
+        if case .group(let own) = principal {
+            if let asked = filter.researchGroup, asked != own {
+                throw Refusal.forbidden("this token acts for research group \"\(own)\" and may not list \"\(asked)\"")
+            }
+            filter.researchGroup = own
+        }
+        let page = try store.runs(filter, after: cursor.map { ($0.createdAt, $0.id) }, limit: limit)
+        let views = try page.runs.map { RunView(run: $0.run, steps: $0.steps, taskCounts: try store.taskCounts(of: $0.run.id)) }
+        return (views, page.next.map { JobCursor(createdAt: $0.createdAt, id: $0.id) })
+    }
+
+    /// The tasks of a run the caller may see, optionally of one step or some states.
+    public func tasks(ofRun id: UUID, step: String?, states: [JobState]?, for principal: Principal) throws -> (view: RunView, tasks: [RunTask]) {
+        let view = try run(id, for: principal)
+        return (view, try store.tasks(of: id, step: step, states: states))
+    }
+
+    /// Cancels every step of a run that has not ended, the last steps first (so a step is cancelled by
+    /// the person, not failed by Slurm for a cancelled parent): a step never submitted is cancelled at
+    /// once, with its tasks; a submitted one is cancelled in the scheduler and the reconciler records it.
+    public func cancelRun(_ id: UUID, by principal: Principal, now: Date = Date()) async throws -> RunView {
+        let view = try run(id, for: principal)
+        let open = view.steps.filter { !$0.job.state.isTerminal }
+        guard !open.isEmpty else {
+            throw Refusal.conflict("run \(id) already ended as \(view.state.rawValue); nothing to cancel")
+        }
+        for (step, job) in open.reversed() {
+            let before = try store.job(job.id)
+            _ = try await cancel(job.id, by: principal, now: now)
+            if before?.nativeJobID == nil, let count = step.taskCount {
+                try store.updateTasks(of: id, step: step.name, (0..<count).map { index in
+                    var task = RunTask(runID: id, step: step.name, index: index, sampleID: "", state: .cancelled)
+                    task.failureKind = FailureKind.cancelled.label
+                    task.finishedAt = now
+                    return task
+                })
+            }
+        }
+        return try runView(of: view.run)
+    }
+
+    static func may(_ principal: Principal, seeGroup group: String) -> Bool {
+        switch principal {
+        case .admin: return true
+        case .group(let name): return group == name
+        }
+    }
+}

@@ -1,0 +1,136 @@
+import Crypto
+import Foundation
+import Logging
+
+/// Accepts runs and submits their steps, in the order that makes a crash harmless: the whole run
+/// (every step's intent, every task's script) is durable before the first scheduler call; then each
+/// step is submitted once its parents are, a scatter step as one job array and a step that needs
+/// others with `afterok` on their jobs and the kill-on-invalid-dependency flag, so that a failure
+/// cancels what depends on it inside the scheduler, with no engine in between.
+///
+/// Steps are `job` rows, so everything that keeps single jobs safe applies to them: adoption by the
+/// scheduler comment after a crash, a surplus submission cancelled, an outage that only defers.
+public struct RunSubmitter: Sendable {
+    public let jobs: JobSubmitter
+    var store: JobStore { jobs.store }
+    var logger: Logger { jobs.logger }
+
+    public init(jobs: JobSubmitter) { self.jobs = jobs }
+
+    /// Validates, renders and stores a run as accepted. With an idempotency key, a retry of the same
+    /// request returns the run of the first attempt (`created` is false then).
+    public func accept(_ request: RunRequest, idempotencyKey: String? = nil, activeLimit: Int? = nil, now: Date = Date()) throws -> (run: Run, created: Bool) {
+        let site = jobs.site
+        let id = UUID()
+        let plan = try RunPlanner(site: site).plan(request, runID: id)
+        let rendered = try site.renderer.render(plan)
+        let pipeline = plan.pipeline, group = plan.group
+        let rows = plan.samples?.rows ?? []
+        let run = Run(id: id, pipelineName: pipeline.name, pipelineVersion: pipeline.version, researchGroup: group.name, cluster: group.cluster,
+                      description: plan.description, parametersJSON: plan.parameters.jsonText, samplesJSON: JSONValue.array(rows).jsonText,
+                      runDirectory: rendered.runDirectory, parallelLimit: Self.throttle(request.parallelLimit, activeLimit: activeLimit), createdAt: now)
+        var steps: [(step: RunStep, job: Job)] = []
+        var tasks: [(task: RunTask, script: String)] = []
+        for step in rendered.steps {
+            var spec = BatchJobSpec(step.script, group: group)
+            if !step.tasks.isEmpty {
+                spec.array = try JobArray(indices: [0...(step.tasks.count - 1)], maxRunning: run.parallelLimit.map { min($0, step.tasks.count) })
+            }
+            spec.killOnInvalidDependency = !step.needs.isEmpty
+            let intent = String(decoding: try JSONEncoder().encode(spec), as: UTF8.self)
+            var job = Job(id: step.id, pipelineName: pipeline.name, pipelineVersion: pipeline.version, parametersJSON: plan.parameters.jsonText,
+                          researchGroup: group.name, description: plan.description, cluster: group.cluster, createdAt: now,
+                          scriptDigest: SHA256.hash(data: Data(step.script.text.utf8)).hexString, intentJSON: intent)
+            job.state = .accepted
+            let outputs = step.tasks.isEmpty
+                ? step.script.outputs.keys.sorted().map { RunOutput(name: $0, path: step.script.outputs[$0]!) }
+                : step.tasks.flatMap { task in task.outputs.keys.sorted().map { RunOutput(name: $0, path: task.outputs[$0]!, sampleID: task.sampleID) } }
+            steps.append((RunStep(runID: id, name: step.name, jobID: step.id, needs: step.needs,
+                                  taskCount: step.tasks.isEmpty ? nil : step.tasks.count, directory: step.directory, outputs: outputs), job))
+            tasks += step.tasks.map { (RunTask(runID: id, step: step.name, index: $0.index, sampleID: $0.sampleID), $0.text) }
+        }
+        // The request's identity for idempotency: what was asked, not when.
+        let requestHash = SHA256.hash(data: Data(JSONValue.object([
+            "pipeline_name": .string(request.base.pipelineName), "research_group": .string(request.base.researchGroup),
+            "parameters": request.base.parameters, "description": request.base.description.map(JSONValue.string) ?? .null,
+            "samples": request.samples ?? .null, "resources": request.resources ?? .null,
+            "parallel_limit": request.parallelLimit.map { .number(Double($0)) } ?? .null,
+        ]).jsonText.utf8)).hexString
+        switch try store.insert(JobStore.NewRun(run: run, steps: steps, tasks: tasks), idempotencyKey: idempotencyKey, requestHash: requestHash) {
+        case .created(let run): return (run, true)
+        case .existing(let run): return (run, false)
+        }
+    }
+
+    /// The `%` throttle of a run's arrays: the request's parallel limit, and never more tasks at once
+    /// than the group's quota of active jobs (a run larger than the quota is throttled, not refused).
+    static func throttle(_ requested: Int?, activeLimit: Int?) -> Int? {
+        switch (requested, activeLimit) {
+        case (let r?, let q?): return min(r, q)
+        case (let r?, nil): return r
+        case (nil, let q?): return q
+        case (nil, nil): return nil
+        }
+    }
+
+    /// Submits every step of the run that can go now: in dependency order, each accepted step whose
+    /// parents are submitted (and still known to the controller, per `known`) or completed. A step whose
+    /// parent failed is failed without a scheduler call. Returns the steps as they are afterwards.
+    @discardableResult
+    public func submitReadySteps(of runID: UUID, known: (NativeJobID) -> Bool = { _ in true }, source: String = "submitter",
+                                 now: @Sendable () -> Date = Date.init) async throws -> [(step: RunStep, job: Job)] {
+        var steps = try store.steps(of: runID)
+        let order = Self.dependencyOrder(steps.map(\.step))
+        for index in order {
+            let (step, job) = steps[index]
+            guard job.state == .accepted, job.nativeJobID == nil else { continue }
+            let parents = step.needs.compactMap { name in steps.first { $0.step.name == name }.map { (name, $0.job) } }
+            switch RunDependencies.decide(parents: parents, known: known) {
+            case .wait(let reason):
+                logger.debug("step waits", metadata: ["run_id": "\(runID.uuidString.lowercased())", "step": "\(step.name)", "reason": "\(reason)"])
+            case .blocked(let reason):
+                let finished = now()
+                steps[index].job = try store.update(job.id, source: source, reason: reason, at: finished) {
+                    $0.state = .failed
+                    $0.failureKind = FailureKind.dependencyNeverSatisfied.label
+                    $0.failureReason = reason
+                    $0.finishedAt = finished
+                }
+                try store.updateTasks(of: runID, step: step.name, (0..<(step.taskCount ?? 0)).map { index in
+                    var task = RunTask(runID: runID, step: step.name, index: index, sampleID: "", state: .failed)
+                    task.failureKind = FailureKind.dependencyNeverSatisfied.label
+                    task.finishedAt = finished
+                    return task
+                })
+            case .submit(let afterOK):
+                guard let whole = try store.job(job.id) else { continue }
+                var spec = try JobSubmitter.spec(of: whole)
+                spec.afterOK = afterOK
+                if step.taskCount != nil { try writeTaskScripts(runID: runID, step: step) }
+                steps[index].job = try await jobs.submit(whole, spec: spec, source: source, now: now)
+            }
+        }
+        return steps
+    }
+
+    /// Writes a scatter step's task scripts (from the store) where its array launcher runs them. Done
+    /// before every submission of the array, so a script lost from the file system is written again.
+    func writeTaskScripts(runID: UUID, step: RunStep) throws {
+        let directory = step.directory + "/tasks"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        for (index, script) in try store.taskScripts(of: runID, step: step.name) {
+            try Data(script.utf8).write(to: URL(fileURLWithPath: "\(directory)/\(index).sh"), options: .atomic)
+        }
+    }
+
+    /// Step positions in an order where each comes after the steps it needs.
+    static func dependencyOrder(_ steps: [RunStep]) -> [Int] {
+        var done = Set<String>(), order: [Int] = []
+        while order.count < steps.count {
+            guard let next = steps.indices.first(where: { !order.contains($0) && steps[$0].needs.allSatisfy(done.contains) }) else { break }
+            done.insert(steps[next].name)
+            order.append(next)
+        }
+        return order
+    }
+}

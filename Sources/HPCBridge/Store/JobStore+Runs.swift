@@ -1,0 +1,292 @@
+import Foundation
+import GRDB
+
+/// Runs in the job store: the run itself, its steps (each one `job` row, so the reconciler, the event
+/// stream and the metrics follow a step like any job) and the array tasks of its scatter steps.
+extension JobStore {
+    static func createRunTables(_ db: Database) throws {
+        try db.create(table: "run") { t in
+            t.primaryKey("id", .text)
+            t.column("pipelineName", .text).notNull()
+            t.column("pipelineVersion", .text).notNull()
+            t.column("researchGroup", .text).notNull()
+            t.column("cluster", .text).notNull()
+            t.column("description", .text)
+            t.column("parametersJSON", .text).notNull()
+            t.column("samplesJSON", .text).notNull()
+            t.column("runDirectory", .text).notNull()
+            t.column("parallelLimit", .integer)
+            t.column("createdAt", .double).notNull()
+        }
+        try db.create(index: "run_group_created", on: "run", columns: ["researchGroup", "createdAt"])
+        try db.create(table: "runStep") { t in
+            t.column("runID", .text).notNull().references("run", onDelete: .cascade)
+            t.column("name", .text).notNull()
+            t.column("jobID", .text).notNull().unique().references("job", onDelete: .cascade)
+            t.column("needs", .text).notNull()
+            t.column("taskCount", .integer)
+            t.column("position", .integer).notNull()
+            t.column("directory", .text).notNull()
+            t.column("outputsJSON", .text).notNull()
+            t.primaryKey(["runID", "name"])
+        }
+        try db.create(table: "runTask") { t in
+            t.column("runID", .text).notNull().references("run", onDelete: .cascade)
+            t.column("step", .text).notNull()
+            t.column("taskIndex", .integer).notNull()
+            t.column("sampleID", .text).notNull()
+            t.column("state", .text).notNull()
+            t.column("failureKind", .text)
+            t.column("exitCode", .integer)
+            t.column("nativeJobID", .text)
+            t.column("startedAt", .double)
+            t.column("finishedAt", .double)
+            // The task's rendered script: durable before any scheduler call, as a job's intent is.
+            t.column("script", .text).notNull()
+            t.primaryKey(["runID", "step", "taskIndex"])
+        }
+        try db.create(table: "runIdempotencyKey") { t in
+            t.column("researchGroup", .text).notNull()
+            t.column("key", .text).notNull()
+            t.column("requestHash", .text).notNull()
+            t.column("runID", .text).notNull().references("run", onDelete: .cascade)
+            t.primaryKey(["researchGroup", "key"])
+        }
+    }
+
+    /// What a new run is stored as: the run, one job per step (accepted, with its intent) in catalog
+    /// order, and every array task with its script.
+    public struct NewRun: Sendable {
+        public var run: Run
+        public var steps: [(step: RunStep, job: Job)]
+        public var tasks: [(task: RunTask, script: String)]
+
+        public init(run: Run, steps: [(step: RunStep, job: Job)], tasks: [(task: RunTask, script: String)]) {
+            self.run = run
+            self.steps = steps
+            self.tasks = tasks
+        }
+    }
+
+    /// The outcome of storing a run with an idempotency key.
+    public enum RunInsertion: Sendable, Equatable {
+        case created(Run)
+        /// The key was used before for the same request: the run it created.
+        case existing(Run)
+    }
+
+    /// Stores a whole run in one transaction, before any scheduler call: a crash at any later point
+    /// leaves every step's intent and every task's script to submit or adopt from. With an idempotency
+    /// key, a retry of the same request returns the run of the first attempt.
+    public func insert(_ new: NewRun, idempotencyKey: String? = nil, requestHash: String = "", source: String = "api") throws -> RunInsertion {
+        var events: [Event] = []
+        let insertion = try pool.write { db -> RunInsertion in
+            events = []
+            let run = new.run
+            if let key = idempotencyKey,
+               let row = try Row.fetchOne(db, sql: "SELECT requestHash, runID FROM runIdempotencyKey WHERE researchGroup = ? AND key = ?",
+                                          arguments: [run.researchGroup, key]) {
+                guard row["requestHash"] as String == requestHash else { throw StoreError.idempotencyConflict(key: key) }
+                let id: String = row["runID"]
+                guard let existing = try Self.run(id, in: db) else { throw StoreError.notFound(run.id) }
+                return .existing(existing)
+            }
+            try db.execute(sql: """
+                INSERT INTO run (id, pipelineName, pipelineVersion, researchGroup, cluster, description, parametersJSON, samplesJSON,
+                                 runDirectory, parallelLimit, createdAt) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [run.id.uuidString, run.pipelineName, run.pipelineVersion, run.researchGroup, run.cluster, run.description,
+                                 run.parametersJSON, run.samplesJSON, run.runDirectory, run.parallelLimit, run.createdAt.timeIntervalSinceReferenceDate])
+            for (position, (step, job)) in new.steps.enumerated() {
+                try JobRecord(job).insertRow(in: db)
+                let transition = try Self.record(JobTransition(jobID: job.id, fromState: nil, toState: job.state, at: job.createdAt, source: source,
+                                                               reason: "accepted as step \(step.name) of run \(run.id.uuidString.lowercased())"), in: db)
+                events.append(Event(job: job, transition: transition))
+                try db.execute(sql: "INSERT INTO runStep (runID, name, jobID, needs, taskCount, position, directory, outputsJSON) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                               arguments: [run.id.uuidString, step.name, job.id.uuidString, step.needs.joined(separator: ","), step.taskCount,
+                                           position, step.directory, String(decoding: try JSONEncoder().encode(step.outputs), as: UTF8.self)])
+            }
+            let insertTask = try db.cachedStatement(sql: """
+                INSERT INTO runTask (runID, step, taskIndex, sampleID, state, script) VALUES (?, ?, ?, ?, ?, ?)
+                """)
+            for (task, script) in new.tasks {
+                try insertTask.execute(arguments: [run.id.uuidString, task.step, task.index, task.sampleID, task.state.rawValue, script])
+            }
+            if let key = idempotencyKey {
+                try db.execute(sql: "INSERT INTO runIdempotencyKey (researchGroup, key, requestHash, runID) VALUES (?, ?, ?, ?)",
+                               arguments: [run.researchGroup, key, requestHash, run.id.uuidString])
+            }
+            return .created(run)
+        }
+        notify(events)
+        return insertion
+    }
+
+    public func run(_ id: UUID) throws -> Run? {
+        try pool.read { db in try Self.run(id.uuidString, in: db) }
+    }
+
+    private static func run(_ id: String, in db: Database) throws -> Run? {
+        guard let row = try Row.fetchOne(db, sql: "SELECT * FROM run WHERE id = ?", arguments: [id]) else { return nil }
+        return Self.run(row)
+    }
+
+    private static func run(_ row: Row) -> Run {
+        Run(id: UUID(uuidString: row["id"])!, pipelineName: row["pipelineName"], pipelineVersion: row["pipelineVersion"],
+            researchGroup: row["researchGroup"], cluster: row["cluster"], description: row["description"],
+            parametersJSON: row["parametersJSON"], samplesJSON: row["samplesJSON"], runDirectory: row["runDirectory"],
+            parallelLimit: row["parallelLimit"], createdAt: Date(timeIntervalSinceReferenceDate: row["createdAt"]))
+    }
+
+    /// A run's steps in catalog order, each with its job (read without scripts).
+    public func steps(of runID: UUID) throws -> [(step: RunStep, job: Job)] {
+        try pool.read { db in try Self.steps(of: [runID.uuidString], in: db)[runID] ?? [] }
+    }
+
+    private static func steps(of runIDs: [String], in db: Database) throws -> [UUID: [(step: RunStep, job: Job)]] {
+        guard !runIDs.isEmpty else { return [:] }
+        let marks = runIDs.map { _ in "?" }.joined(separator: ", ")
+        // The job's columns first, in JobRecord's order (it reads rows by position), then the step's.
+        let jobColumns = JobRecord.columns.map { ["parametersJSON", "intentJSON"].contains($0) ? "'' AS \($0)" : "j.\($0)" }
+        let sql = """
+            SELECT \(jobColumns.joined(separator: ", ")), s.runID, s.name, s.needs, s.taskCount, s.directory, s.outputsJSON
+            FROM runStep s JOIN job j ON j.id = s.jobID WHERE s.runID IN (\(marks)) ORDER BY s.runID, s.position
+            """
+        var result: [UUID: [(step: RunStep, job: Job)]] = [:]
+        let base = JobRecord.columns.count
+        for row in try Row.fetchAll(db, sql: sql, arguments: StatementArguments(runIDs)) {
+            let job = try JobRecord(row: row).job
+            let runID = UUID(uuidString: row[base])!
+            let needs: String = row[base + 2]
+            let outputs: String = row[base + 5]
+            let step = RunStep(runID: runID, name: row[base + 1], jobID: job.id, needs: needs.isEmpty ? [] : needs.split(separator: ",").map(String.init),
+                               taskCount: row[base + 3], directory: row[base + 4],
+                               outputs: (try? JSONDecoder().decode([RunOutput].self, from: Data(outputs.utf8))) ?? [])
+            result[runID, default: []].append((step, job))
+        }
+        return result
+    }
+
+    /// The step a job carries, when it is one.
+    public func step(ofJob jobID: UUID) throws -> RunStep? {
+        try pool.read { db in
+            guard let row = try Row.fetchOne(db, sql: "SELECT runID, name, needs, taskCount, directory FROM runStep WHERE jobID = ?", arguments: [jobID.uuidString]) else { return nil }
+            let needs: String = row[2]
+            return RunStep(runID: UUID(uuidString: row[0])!, name: row[1], jobID: jobID,
+                           needs: needs.isEmpty ? [] : needs.split(separator: ",").map(String.init), taskCount: row[3], directory: row[4])
+        }
+    }
+
+    /// Filters for listing runs.
+    public struct RunFilter: Sendable {
+        public var researchGroup: String?
+        public var pipeline: String?
+        public init(researchGroup: String? = nil, pipeline: String? = nil) {
+            self.researchGroup = researchGroup
+            self.pipeline = pipeline
+        }
+    }
+
+    /// A page of runs, newest first, with their steps, and the cursor of the next page.
+    public func runs(_ filter: RunFilter, after cursor: (createdAt: Date, id: UUID)? = nil, limit: Int = 50)
+        throws -> (runs: [(run: Run, steps: [(step: RunStep, job: Job)])], next: (createdAt: Date, id: UUID)?) {
+        try pool.read { db in
+            var conditions: [String] = [], arguments: [any DatabaseValueConvertible] = []
+            if let group = filter.researchGroup { conditions.append("researchGroup = ?"); arguments.append(group) }
+            if let pipeline = filter.pipeline { conditions.append("pipelineName = ?"); arguments.append(pipeline) }
+            if let cursor {
+                conditions.append("(createdAt < ? OR (createdAt = ? AND id < ?))")
+                arguments += [cursor.createdAt.timeIntervalSinceReferenceDate, cursor.createdAt.timeIntervalSinceReferenceDate, cursor.id.uuidString]
+            }
+            let sql = "SELECT * FROM run \(conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")) ORDER BY createdAt DESC, id DESC LIMIT ?"
+            let rows = try Row.fetchAll(db, sql: sql, arguments: StatementArguments(arguments + [limit + 1]))
+            let runs = rows.prefix(limit).map(Self.run)
+            let steps = try Self.steps(of: runs.map { $0.id.uuidString }, in: db)
+            let next = rows.count > limit ? runs.last.map { ($0.createdAt, $0.id) } : nil
+            return (runs.map { ($0, steps[$0.id] ?? []) }, next)
+        }
+    }
+
+    /// A run's tasks, in step order then index, optionally of one step or some states.
+    public func tasks(of runID: UUID, step: String? = nil, states: [JobState]? = nil) throws -> [RunTask] {
+        try pool.read { db in
+            var sql = """
+                SELECT t.runID, t.step, t.taskIndex, t.sampleID, t.state, t.failureKind, t.exitCode, t.nativeJobID, t.startedAt, t.finishedAt
+                FROM runTask t JOIN runStep s ON s.runID = t.runID AND s.name = t.step WHERE t.runID = ?
+                """
+            var arguments: [any DatabaseValueConvertible] = [runID.uuidString]
+            if let step { sql += " AND t.step = ?"; arguments.append(step) }
+            if let states { sql += " AND t.state IN (\(states.map { _ in "?" }.joined(separator: ", ")))"; arguments += states.map(\.rawValue) }
+            sql += " ORDER BY s.position, t.taskIndex"
+            return try Row.fetchAll(db, sql: sql, arguments: StatementArguments(arguments)).map(Self.task)
+        }
+    }
+
+    private static func task(_ row: Row) -> RunTask {
+        var task = RunTask(runID: UUID(uuidString: row[0])!, step: row[1], index: row[2], sampleID: row[3],
+                           state: JobState(rawValue: row[4]) ?? .lost)
+        task.failureKind = row[5]
+        task.exitCode = row[6]
+        task.nativeJobID = row[7]
+        task.startedAt = (row[8] as Double?).map(Date.init(timeIntervalSinceReferenceDate:))
+        task.finishedAt = (row[9] as Double?).map(Date.init(timeIntervalSinceReferenceDate:))
+        return task
+    }
+
+    /// The rendered scripts of a step's tasks, by index: what is written to the run directory before
+    /// the array is submitted (again, after a crash).
+    public func taskScripts(of runID: UUID, step: String) throws -> [Int: String] {
+        try pool.read { db in
+            var scripts: [Int: String] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT taskIndex, script FROM runTask WHERE runID = ? AND step = ?", arguments: [runID.uuidString, step]) {
+                scripts[row[0]] = row[1]
+            }
+            return scripts
+        }
+    }
+
+    /// How many tasks of each step are in each state.
+    public func taskCounts(of runID: UUID) throws -> [String: [JobState: Int]] {
+        try pool.read { db in
+            var counts: [String: [JobState: Int]] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT step, state, COUNT(*) FROM runTask WHERE runID = ? GROUP BY step, state", arguments: [runID.uuidString]) {
+                counts[row[0], default: [:]][JobState(rawValue: row[1]) ?? .lost] = row[2]
+            }
+            return counts
+        }
+    }
+
+    /// Records what the scheduler says of a step's tasks; a task already ended keeps its end.
+    public func updateTasks(of runID: UUID, step: String, _ updates: [RunTask]) throws {
+        guard !updates.isEmpty else { return }
+        try pool.write { db in
+            let statement = try db.cachedStatement(sql: """
+                UPDATE runTask SET state = ?, failureKind = ?, exitCode = ?, nativeJobID = ?, startedAt = ?, finishedAt = ?
+                WHERE runID = ? AND step = ? AND taskIndex = ? AND state NOT IN ('completed', 'failed', 'cancelled', 'lost')
+                """)
+            for task in updates {
+                try statement.execute(arguments: [task.state.rawValue, task.failureKind, task.exitCode, task.nativeJobID,
+                                                  task.startedAt?.timeIntervalSinceReferenceDate, task.finishedAt?.timeIntervalSinceReferenceDate,
+                                                  runID.uuidString, step, task.index])
+            }
+        }
+    }
+
+    /// Open array steps of a cluster, by their job id: what the reconciler folds task records for.
+    public func openArraySteps(cluster: String) throws -> [UUID: RunStep] {
+        let states = Self.openStates.map { _ in "?" }.joined(separator: ", ")
+        return try pool.read { db in
+            var steps: [UUID: RunStep] = [:]
+            let sql = """
+                SELECT s.runID, s.name, s.needs, s.taskCount, s.directory, s.jobID FROM runStep s JOIN job j ON j.id = s.jobID
+                WHERE j.cluster = ? AND s.taskCount IS NOT NULL AND j.state IN (\(states))
+                """
+            for row in try Row.fetchAll(db, sql: sql, arguments: StatementArguments([cluster] + Self.openStates)) {
+                let needs: String = row[2]
+                let jobID = UUID(uuidString: row[5])!
+                steps[jobID] = RunStep(runID: UUID(uuidString: row[0])!, name: row[1], jobID: jobID,
+                                       needs: needs.isEmpty ? [] : needs.split(separator: ",").map(String.init), taskCount: row[3], directory: row[4])
+            }
+            return steps
+        }
+    }
+}
