@@ -106,6 +106,8 @@ public struct RunSubmitter: Sendable {
                 guard let whole = try store.job(job.id) else { continue }
                 var spec = try JobSubmitter.spec(of: whole)
                 spec.afterOK = afterOK
+                // The scheduler opens the step's log files there before the script runs: it must exist.
+                try FileManager.default.createDirectory(atPath: step.directory, withIntermediateDirectories: true)
                 if step.taskCount != nil { try writeTaskScripts(runID: runID, step: step) }
                 steps[index].job = try await jobs.submit(whole, spec: spec, source: source, now: now)
             }
