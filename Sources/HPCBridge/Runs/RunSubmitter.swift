@@ -81,11 +81,13 @@ public struct RunSubmitter: Sendable {
                                  now: @Sendable () -> Date = Date.init) async throws -> [(step: RunStep, job: Job)] {
         var steps = try store.steps(of: runID)
         let order = Self.dependencyOrder(steps.map(\.step))
+        // A parent submitted by this very call is in the controller, whatever an older snapshot says.
+        var submittedHere: Set<NativeJobID> = []
         for index in order {
             let (step, job) = steps[index]
             guard job.state == .accepted, job.nativeJobID == nil else { continue }
             let parents = step.needs.compactMap { name in steps.first { $0.step.name == name }.map { (name, $0.job) } }
-            switch RunDependencies.decide(parents: parents, known: known) {
+            switch RunDependencies.decide(parents: parents, known: { submittedHere.contains($0) || known($0) }) {
             case .wait(let reason):
                 logger.debug("step waits", metadata: ["run_id": "\(runID.uuidString.lowercased())", "step": "\(step.name)", "reason": "\(reason)"])
             case .blocked(let reason):
@@ -110,6 +112,7 @@ public struct RunSubmitter: Sendable {
                 try FileManager.default.createDirectory(atPath: step.directory, withIntermediateDirectories: true)
                 if step.taskCount != nil { try writeTaskScripts(runID: runID, step: step) }
                 steps[index].job = try await jobs.submit(whole, spec: spec, source: source, now: now)
+                if let native = steps[index].job.nativeJobID { submittedHere.insert(NativeJobID(native)) }
             }
         }
         return steps

@@ -158,9 +158,7 @@ struct ServiceEndToEndTests {
         let service = try ServeProcess(root: try TestPaths.scratchDirectory("e2e"))
         defer { service.stop() }
         let catalogs = service.root + "/catalogs"
-        for name in ["gatk_variant_calling", "rnaseq_deseq2"] {
-            try TestPaths.write(try String(contentsOfFile: TestPaths.catalog + "/\(name).yaml", encoding: .utf8), to: catalogs + "/\(name).yaml")
-        }
+        try TestPaths.copyCatalogs(to: catalogs)
         try TestPaths.write(try String(contentsOfFile: service.configPath, encoding: .utf8)
             .replacingOccurrences(of: "catalogs: \(TestPaths.catalog)", with: "catalogs: \(catalogs)"), to: service.configPath)
         try await service.start()

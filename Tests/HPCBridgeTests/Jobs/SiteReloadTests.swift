@@ -9,9 +9,7 @@ struct SiteReloadTests {
     /// A service whose catalogs are a scratch copy the test may edit.
     func service() throws -> (TestService, String) {
         let catalogs = try TestPaths.scratchDirectory("catalogs")
-        for name in ["gatk_variant_calling", "rnaseq_deseq2"] {
-            try TestPaths.write(try String(contentsOfFile: TestPaths.catalog + "/\(name).yaml", encoding: .utf8), to: catalogs + "/\(name).yaml")
-        }
+        try TestPaths.copyCatalogs(to: catalogs)
         let service = try TestService(scheduler: FakeScheduler()) { config in
             config.replacingOccurrences(of: "catalogs: \(TestPaths.root)/config/pipelines", with: "catalogs: \(catalogs)")
         }

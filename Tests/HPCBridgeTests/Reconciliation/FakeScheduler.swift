@@ -8,6 +8,8 @@ actor FakeScheduler: BatchScheduler {
     private(set) var jobs: [NativeJobID: SchedulerJobState] = [:]
     private(set) var accounting: [NativeJobID: SchedulerJobState] = [:]
     private(set) var submitCount = 0
+    /// The spec of every submission, by the id it was given.
+    private(set) var specs: [NativeJobID: BatchJobSpec] = [:]
     /// Every id `cancel` was called with, in order.
     private(set) var cancelled: [NativeJobID] = []
     private(set) var statesCount = 0
@@ -29,6 +31,7 @@ actor FakeScheduler: BatchScheduler {
         version += 1
         nextID += 1
         let id = NativeJobID(String(nextID))
+        specs[id] = job
         jobs[id] = SchedulerJobState(id: id, tag: SchedulerJobState.tag(from: job.comment), name: job.name,
                                      status: job.hold ? .held(reason: "JobHeldUser") : .queued(reason: "Priority"), rawState: "PENDING",
                                      array: job.array.map { ArrayMembership(arrayJobID: id, pendingTasks: $0) })
@@ -80,6 +83,25 @@ actor FakeScheduler: BatchScheduler {
         if status.isTerminal { job.endTime = now }
         if let restarts { job.restartCount = restarts }
         jobs[id] = job
+    }
+
+    /// Splits task `index` off a pending array as Slurm does when it starts: a record of its own (new
+    /// id `ARRAY_INDEX` here), the meta record keeps the others.
+    func startTask(_ array: NativeJobID, _ index: Int, _ status: SchedulerStatus = .running, exit: ProcessExit? = nil) {
+        guard var meta = jobs[array], let pending = meta.array?.pendingTasks else { return }
+        version += 1
+        let task = NativeJobID("\(array)_\(index)")
+        let now = Date()
+        jobs[task] = SchedulerJobState(id: task, tag: meta.tag, name: meta.name, status: status, rawState: "\(status)",
+                                       exit: exit ?? (status == .completed ? .success : nil), startTime: now, endTime: status.isTerminal ? now : nil,
+                                       restartCount: 0, array: ArrayMembership(arrayJobID: array, taskIndex: index))
+        let rest = pending.taskIndices.filter { $0 != index }
+        if rest.isEmpty {
+            jobs[array] = nil
+        } else {
+            meta.array?.pendingTasks = try? JobArray(taskIndices: rest, maxRunning: pending.maxRunning)
+            jobs[array] = meta
+        }
     }
 
     /// The controller forgets the job (MinJobAge); accounting keeps its final state when enabled.

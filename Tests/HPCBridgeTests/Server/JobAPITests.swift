@@ -145,8 +145,8 @@ struct JobAPITests {
         let adminToken = "site-secret-store-admin-token-000000000000000001"
         let service = try TestService(scheduler: fake) { config in
             config.replacingOccurrences(of: "templates: ", with: "admin_token_sha256: [\(APITokens.configHash(of: adminToken))]\ntemplates: ")
-                .replacingOccurrences(of: "    allowed_pipelines: [gatk_variant_calling, rnaseq_deseq2]\n",
-                                      with: "    allowed_pipelines: [gatk_variant_calling, rnaseq_deseq2]\n    token_sha256: [\(APITokens.configHash(of: groupToken))]\n")
+                .replacingOccurrences(of: "    allowed_pipelines: [gatk_variant_calling, germline_cohort, rnaseq_deseq2, rnaseq_cohort]\n",
+                                      with: "    allowed_pipelines: [gatk_variant_calling, germline_cohort, rnaseq_deseq2, rnaseq_cohort]\n    token_sha256: [\(APITokens.configHash(of: groupToken))]\n")
         }
         #expect(service.site.config.groups["cancer_genomics_lab"]?.tokenHashes.count == 1)
         #expect(service.site.config.adminTokenHashes.count == 1)

@@ -40,6 +40,19 @@ enum TestPaths {
         return config
     }
 
+    /// Copies every shipped catalog file into `directory` (tests that edit one of them), returning the
+    /// copied files' paths by pipeline name.
+    @discardableResult
+    static func copyCatalogs(to directory: String) throws -> [String: String] {
+        var copied: [String: String] = [:]
+        for file in try FileManager.default.contentsOfDirectory(atPath: catalog) where file.hasSuffix(".yaml") {
+            let target = directory + "/" + file
+            try write(try String(contentsOfFile: catalog + "/" + file, encoding: .utf8), to: target)
+            copied[String(file.dropLast(".yaml".count))] = target
+        }
+        return copied
+    }
+
     /// Writes text to a file, creating parent directories.
     static func write(_ text: String, to path: String) throws {
         try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)

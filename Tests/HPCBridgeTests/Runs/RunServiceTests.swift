@@ -1,0 +1,154 @@
+import Foundation
+import HTTPTypes
+import HummingbirdTesting
+import NIOCore
+import Testing
+@testable import HPCBridge
+
+/// Runs through the API in process, on the in-memory scheduler: what is submitted (one array and one
+/// dependent job, whatever the number of samples), what the reconciler makes of the tasks, cancel, and
+/// a run accepted while the controller is down.
+@Suite("Runs through the API (in-memory scheduler)")
+struct RunServiceTests {
+    static func sheet(_ rows: Int, root: String) -> String {
+        "sample_id,fastq_r1,fastq_r2\n" + (0..<rows).map { "S\($0),\(root)/S\($0)_1.fq,\(root)/S\($0)_2.fq\n" }.joined()
+    }
+
+    func request(_ rows: Int, service: TestService, parallel: Int? = nil) -> JSONValue {
+        var body: [String: JSONValue] = [
+            "pipeline_name": "germline_cohort", "research_group": "cancer_genomics_lab",
+            "parameters": ["cohort_id": "c1", "reference_genome": "hg38"],
+            "samples": .string(Self.sheet(rows, root: "/data/cancer_genomics_lab/c1")),
+        ]
+        if let parallel { body["parallel_limit"] = .number(Double(parallel)) }
+        return .object(body)
+    }
+
+    func post(_ client: any TestClientProtocol, _ path: String, token: String, body: JSONValue? = nil, key: String? = nil) async throws -> (status: Int, body: JSONValue) {
+        var headers: HTTPFields = [.authorization: "Bearer \(token)", .contentType: "application/json"]
+        if let key { headers[HTTPField.Name("Idempotency-Key")!] = key }
+        let response = try await client.execute(uri: path, method: body == nil && path.hasSuffix("cancel") ? .post : (body == nil ? .get : .post),
+                                                headers: headers, body: body.map { ByteBuffer(string: $0.jsonText) })
+        return (Int(response.status.code), (try? JSONValue.parse(Data(buffer: response.body))) ?? .null)
+    }
+
+    @Test("1,000 samples cost two submissions: one array throttled by the group's quota, one job after it")
+    func thousandSamples() async throws {
+        let fake = FakeScheduler()
+        let service = try TestService(scheduler: fake)
+        let token = try service.token(group: "cancer_genomics_lab")
+        try await service.withClient { client in
+            let (status, run) = try await post(client, "/v1/runs", token: token, body: request(1000, service: service))
+            #expect(status == 201, "\(run.prettyJSON)")
+            #expect(run["sample_count"] == 1000)
+            let align = run["steps"]?.arrayValue?[0], joint = run["steps"]?.arrayValue?[1]
+            #expect(align?["state"] == "queued" && joint?["state"] == "queued", "\(run.prettyJSON)")
+            let arrayID = try #require(align?["native_job_id"]?.stringValue)
+            let jointID = try #require(joint?["native_job_id"]?.stringValue)
+            #expect(await fake.submitCount == 2)
+            let arraySpec = try #require(await fake.specs[NativeJobID(arrayID)])
+            // max_active_jobs of cancer_genomics_lab in the shipped config is 200: throttled, not refused.
+            #expect(arraySpec.array?.indexList == "0-999%200")
+            #expect(arraySpec.afterOK.isEmpty && !arraySpec.killOnInvalidDependency)
+            let jointSpec = try #require(await fake.specs[NativeJobID(jointID)])
+            #expect(jointSpec.array == nil)
+            #expect(jointSpec.afterOK == [NativeJobID(arrayID)])
+            #expect(jointSpec.killOnInvalidDependency)
+            #expect(run["outputs"]?.arrayValue?.count == 2002, "a BAM and a GVCF per sample, the joint VCF and its stats")
+            // The task scripts are on disk before the array was submitted.
+            let directory = try #require(run["run_directory"]?.stringValue)
+            #expect(FileManager.default.fileExists(atPath: directory + "/steps/align/tasks/999.sh"))
+        }
+    }
+
+    @Test("the reconciler follows each task; the step and the run end with them")
+    func tasksFollowed() async throws {
+        let fake = FakeScheduler()
+        let service = try TestService(scheduler: fake)
+        let token = try service.token(group: "cancer_genomics_lab")
+        try await service.withClient { client in
+            let (_, run) = try await post(client, "/v1/runs", token: token, body: request(3, service: service, parallel: 2))
+            let id = try #require(run["id"]?.stringValue)
+            let arrayID = NativeJobID(try #require(run["steps"]?.arrayValue?[0]["native_job_id"]?.stringValue))
+            let jointID = NativeJobID(try #require(run["steps"]?.arrayValue?[1]["native_job_id"]?.stringValue))
+            #expect(await fake.specs[arrayID]?.array?.indexList == "0-2%2")
+            await fake.startTask(arrayID, 0, .completed)
+            await fake.startTask(arrayID, 1)
+            _ = try await service.reconciler.cycle()
+            var (_, seen) = try await post(client, "/v1/runs/\(id)", token: token)
+            #expect(seen["state"] == "running")
+            #expect(seen["steps"]?.arrayValue?[0]["task_counts"] == ["completed": 1, "running": 1, "queued": 1])
+            await fake.set(NativeJobID("\(arrayID)_1"), .completed)
+            await fake.startTask(arrayID, 2, .completed)
+            await fake.set(jointID, .completed)
+            _ = try await service.reconciler.cycle()
+            (_, seen) = try await post(client, "/v1/runs/\(id)", token: token)
+            #expect(seen["state"] == "completed", "\(seen.prettyJSON)")
+            let (_, tasks) = try await post(client, "/v1/runs/\(id)/tasks", token: token)
+            #expect(tasks["tasks"]?.arrayValue?.map { $0["native_job_id"]?.stringValue ?? "" } == ["\(arrayID)_0", "\(arrayID)_1", "\(arrayID)_2"])
+            #expect(tasks["tasks"]?.arrayValue?.allSatisfy { $0["state"] == "completed" && $0["exit_code"] == 0 } == true)
+            // Another group's token sees no such run.
+            let other = try service.token(group: "systems_biology_lab")
+            #expect(try await post(client, "/v1/runs/\(id)", token: other).status == 404)
+            #expect(try await post(client, "/v1/runs/\(id)/tasks", token: other).status == 404)
+        }
+    }
+
+    @Test("cancel: every open step in one request, the later steps first; a finished run is 409")
+    func cancel() async throws {
+        let fake = FakeScheduler()
+        let service = try TestService(scheduler: fake)
+        let token = try service.token(group: "cancer_genomics_lab")
+        try await service.withClient { client in
+            let (_, run) = try await post(client, "/v1/runs", token: token, body: request(2, service: service))
+            let id = try #require(run["id"]?.stringValue)
+            let arrayID = NativeJobID(try #require(run["steps"]?.arrayValue?[0]["native_job_id"]?.stringValue))
+            let jointID = NativeJobID(try #require(run["steps"]?.arrayValue?[1]["native_job_id"]?.stringValue))
+            let (status, _) = try await post(client, "/v1/runs/\(id)/cancel", token: token)
+            #expect(status == 202)
+            #expect(await fake.cancelled == [jointID, arrayID])
+            _ = try await service.reconciler.cycle()
+            let (_, seen) = try await post(client, "/v1/runs/\(id)", token: token)
+            #expect(seen["state"] == "cancelled", "\(seen.prettyJSON)")
+            #expect(try await post(client, "/v1/runs/\(id)/cancel", token: token).status == 409)
+        }
+    }
+
+    @Test("accepted while the controller is down, submitted in order once it answers, the joint step after the array")
+    func outage() async throws {
+        let fake = FakeScheduler()
+        await fake.setDown(true)
+        let service = try TestService(scheduler: fake, submissionGrace: 0)
+        let token = try service.token(group: "cancer_genomics_lab")
+        try await service.withClient { client in
+            let (status, run) = try await post(client, "/v1/runs", token: token, body: request(2, service: service), key: "outage-1")
+            #expect(status == 201)
+            #expect(run["state"] == "accepted", "\(run.prettyJSON)")
+            let id = try #require(run["id"]?.stringValue)
+            // A retry with the same key answers the same run, and stores nothing new.
+            let (retryStatus, retry) = try await post(client, "/v1/runs", token: token, body: request(2, service: service), key: "outage-1")
+            #expect(retryStatus == 200 && retry["id"]?.stringValue == id)
+            await fake.setDown(false)
+            _ = try await service.reconciler.cycle()
+            let (_, seen) = try await post(client, "/v1/runs/\(id)", token: token)
+            let arrayID = try #require(seen["steps"]?.arrayValue?[0]["native_job_id"]?.stringValue, "\(seen.prettyJSON)")
+            let jointID = try #require(seen["steps"]?.arrayValue?[1]["native_job_id"]?.stringValue)
+            #expect(await fake.submitCount == 2)
+            #expect(await fake.specs[NativeJobID(jointID)]?.afterOK == [NativeJobID(arrayID)])
+        }
+    }
+
+    @Test("a pipeline with steps is refused on /v1/jobs, with where to send it")
+    func notAJob() async throws {
+        let service = try TestService(scheduler: FakeScheduler())
+        let token = try service.token(group: "cancer_genomics_lab")
+        try await service.withClient { client in
+            let (status, body) = try await post(client, "/v1/jobs", token: token, body: [
+                "pipeline_name": "germline_cohort", "research_group": "cancer_genomics_lab", "parameters": ["cohort_id": "c1", "reference_genome": "hg38"],
+            ])
+            #expect(status == 422)
+            #expect(body["errors"]?.arrayValue?.first?["pointer"] == "/pipeline_name")
+            #expect(body["errors"]?.arrayValue?.first?["message"]?.stringValue?.contains("POST /v1/runs") == true)
+        }
+    }
+}
