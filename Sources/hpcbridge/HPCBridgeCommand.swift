@@ -9,7 +9,8 @@ struct HPCBridgeCommand: AsyncParsableCommand {
         commandName: "hpcbridge",
         abstract: "Submit validated bioinformatics pipelines to Slurm or PBS for research groups.",
         subcommands: [ValidateCommand.self, CheckParamsCommand.self, RenderCommand.self, ServeCommand.self, DoctorCommand.self, TokenCommand.self,
-                      DemoDataCommand.self, SubmitCommand.self, StatusCommand.self, ListCommand.self, CancelCommand.self, WatchCommand.self])
+                      DemoDataCommand.self, SubmitCommand.self, StatusCommand.self, ListCommand.self, CancelCommand.self, WatchCommand.self,
+                      RunCommand.self])
 }
 
 /// Options shared by commands that read the site config.
