@@ -94,7 +94,7 @@ struct SubmitCommand: AsyncParsableCommand {
         let document = try readJSON(request)
         let body: Components.Schemas.JobRequest
         do { body = try JSONDecoder().decode(Components.Schemas.JobRequest.self, from: Data(document.jsonText.utf8)) } catch {
-            printError("\(request): not a job request (\(error)); see README, Job requests")
+            printError("\(request): not a job request (\(error)); see docs/research-groups.md, Job requests")
             throw ExitStatus.invalid
         }
         switch try await options.client().submitJob(headers: .init(idempotencyKey: idempotencyKey), body: .json(body)) {

@@ -61,11 +61,12 @@ public struct SampleSheet: Sendable, Hashable {
         for (index, object) in objects.enumerated() {
             let result = validator.validate(object)
             var rowErrors = result.errors
-            if let key = result.value[keyField]?.stringValue {
+            let keyPointer = JSONPointer(tokens: [keyField])
+            if let key = result.value[keyField]?.stringValue, !rowErrors.contains(where: { $0.pointer == keyPointer }) {
                 if !safeKey.matches(key) {
-                    rowErrors.append(ValidationError(pointer: JSONPointer(tokens: [keyField]), message: "must be 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit: it names the sample's task, outputs and logs"))
+                    rowErrors.append(ValidationError(pointer: keyPointer, message: "must be 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit: it names the sample's task, outputs and logs"))
                 } else if let earlier = firstRow[key] {
-                    rowErrors.append(ValidationError(pointer: JSONPointer(tokens: [keyField]), message: "repeats \(JSONValue.quote(key)) of row \(earlier); every sample needs its own \(keyField)"))
+                    rowErrors.append(ValidationError(pointer: keyPointer, message: "repeats \(JSONValue.quote(key)) of row \(earlier); every sample needs its own \(keyField)"))
                 } else {
                     firstRow[key] = index
                 }

@@ -7,7 +7,7 @@ import Foundation
 /// The check is by whole path segments (`/data/lab` does not contain `/data/lab_b`), first as written and
 /// then, for the part of the path that exists on this host, with symbolic links resolved, so a link inside
 /// a root that points out of it is refused too. What it cannot see: a link created after the submission,
-/// or a path that exists only on compute nodes. The hard boundary is Unix permissions; see README.
+/// or a path that exists only on compute nodes. The hard boundary is Unix permissions; see docs/admins.md.
 public struct InputRoots: Sendable, Hashable {
     /// The roots as configured: absolute, normalised (checked at load time), without a trailing slash.
     public let paths: [String]

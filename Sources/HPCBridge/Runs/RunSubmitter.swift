@@ -112,7 +112,11 @@ public struct RunSubmitter: Sendable {
                 try FileManager.default.createDirectory(atPath: step.directory, withIntermediateDirectories: true)
                 if step.taskCount != nil { try writeTaskScripts(runID: runID, step: step) }
                 steps[index].job = try await jobs.submit(whole, spec: spec, source: source, now: now)
-                if let native = steps[index].job.nativeJobID { submittedHere.insert(NativeJobID(native)) }
+                if let native = steps[index].job.nativeJobID {
+                    submittedHere.insert(NativeJobID(native))
+                    // The tasks wait in the array now; the reconciler follows each from here.
+                    try store.markTasksSubmitted(of: runID, step: step.name)
+                }
             }
         }
         return steps

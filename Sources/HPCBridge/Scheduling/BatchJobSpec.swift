@@ -22,7 +22,7 @@ public struct BatchJobSpec: Sendable, Hashable, Codable {
     /// One task per index (a scatter step over a sample sheet) as one scheduler job; nil: a single job.
     public var array: JobArray?
     /// Jobs that must all complete successfully before this one starts (Slurm and PBS `afterok`). Name
-    /// only jobs the scheduler still knows: Slurm lifts a dependency on a job it has purged (see README).
+    /// only jobs the scheduler still knows: Slurm lifts a dependency on a job it has purged (see docs/runs.md).
     public var afterOK: [NativeJobID]
     /// Cancel the job inside the scheduler when a dependency can no longer be satisfied (Slurm's
     /// KILL_INV_DEP; the cancellation cascades to its own dependants). Without it Slurm leaves the job

@@ -255,6 +255,14 @@ extension JobStore {
         }
     }
 
+    /// Moves a step's tasks that are still `accepted` to `queued`, once their array is submitted (a task
+    /// the reconciler has seen further along keeps what it saw).
+    public func markTasksSubmitted(of runID: UUID, step: String) throws {
+        try pool.write { db in
+            try db.execute(sql: "UPDATE runTask SET state = 'queued' WHERE runID = ? AND step = ? AND state = 'accepted'", arguments: [runID.uuidString, step])
+        }
+    }
+
     /// Records what the scheduler says of a step's tasks; a task already ended keeps its end.
     public func updateTasks(of runID: UUID, step: String, _ updates: [RunTask]) throws {
         guard !updates.isEmpty else { return }

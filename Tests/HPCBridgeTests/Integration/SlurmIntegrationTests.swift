@@ -65,7 +65,7 @@ struct SlurmIntegrationTests {
             #expect(state.status == .failed(.outOfMemory))
         } else {
             // Without cgroups the poll kills the job (OverMemoryKill), and Slurm does not report it as
-            // OUT_OF_MEMORY (see README).
+            // OUT_OF_MEMORY (see docs/admins.md).
             #expect(state.status != .completed, "\(state.status)")
         }
     }

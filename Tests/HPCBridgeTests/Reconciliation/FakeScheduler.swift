@@ -104,6 +104,11 @@ actor FakeScheduler: BatchScheduler {
         }
     }
 
+    /// Accounting loses a record (slurmdbd down when the job ended).
+    func forgetAccounting(_ id: NativeJobID) {
+        accounting[id] = nil
+    }
+
     /// The controller forgets the job (MinJobAge); accounting keeps its final state when enabled.
     func purge(_ id: NativeJobID) {
         version += 1
@@ -134,6 +139,7 @@ actor FakeScheduler: BatchScheduler {
 
     func accountingStates(for ids: [NativeJobID], since: Date) async throws -> [NativeJobID: SchedulerJobState] {
         guard accountingEnabled else { throw SchedulerError(.unavailable, operation: "accounting", detail: "accounting storage is disabled") }
-        return accounting.filter { ids.contains($0.key) }
+        // As `sacct -j ARRAY` does: an array's id answers with every task of it.
+        return accounting.filter { ids.contains($0.key) || $0.value.array.map { ids.contains($0.arrayJobID) } == true }
     }
 }

@@ -43,6 +43,7 @@ struct RunServiceTests {
             #expect(run["sample_count"] == 1000)
             let align = run["steps"]?.arrayValue?[0], joint = run["steps"]?.arrayValue?[1]
             #expect(align?["state"] == "queued" && joint?["state"] == "queued", "\(run.prettyJSON)")
+            #expect(align?["task_counts"] == ["queued": 1000], "the tasks wait in the submitted array")
             let arrayID = try #require(align?["native_job_id"]?.stringValue)
             let jointID = try #require(joint?["native_job_id"]?.stringValue)
             #expect(await fake.submitCount == 2)
@@ -91,6 +92,36 @@ struct RunServiceTests {
             let other = try service.token(group: "systems_biology_lab")
             #expect(try await post(client, "/v1/runs/\(id)", token: other).status == 404)
             #expect(try await post(client, "/v1/runs/\(id)/tasks", token: other).status == 404)
+        }
+    }
+
+    @Test("an array the controller has forgotten is resolved task by task from accounting, or from the tasks' exit-code files")
+    func purgedArray() async throws {
+        let fake = FakeScheduler()
+        let service = try TestService(scheduler: fake)
+        let token = try service.token(group: "cancer_genomics_lab")
+        try await service.withClient { client in
+            let (_, run) = try await post(client, "/v1/runs", token: token, body: request(3, service: service))
+            let id = try #require(run["id"]?.stringValue)
+            let directory = try #require(run["run_directory"]?.stringValue)
+            let arrayID = NativeJobID(try #require(run["steps"]?.arrayValue?[0]["native_job_id"]?.stringValue))
+            await fake.startTask(arrayID, 0, .completed)
+            await fake.startTask(arrayID, 1, .failed(.nonZeroExit(code: 2)), exit: ProcessExit(code: 2))
+            await fake.startTask(arrayID, 2)
+            _ = try await service.reconciler.cycle()
+            // Task 2 ends and every record leaves the controller while the service does not look; task 1's
+            // accounting record is lost too, so its exit-code file has to tell.
+            await fake.set(NativeJobID("\(arrayID)_2"), .completed)
+            for index in 0..<3 { await fake.purge(NativeJobID("\(arrayID)_\(index)")) }
+            await fake.forgetAccounting(NativeJobID("\(arrayID)_1"))
+            try TestPaths.write("2\n", to: directory + "/steps/align/tasks/1.exit_code")
+            _ = try await service.reconciler.cycle()
+            let (_, tasks) = try await post(client, "/v1/runs/\(id)/tasks", token: token)
+            #expect(tasks["tasks"]?.arrayValue?.map { $0["state"]?.stringValue ?? "" } == ["completed", "failed", "completed"], "\(tasks.prettyJSON)")
+            #expect(tasks["tasks"]?.arrayValue?[1]["exit_code"] == 2)
+            let (_, seen) = try await post(client, "/v1/runs/\(id)", token: token)
+            #expect(seen["steps"]?.arrayValue?[0]["state"] == "failed", "\(seen.prettyJSON)")
+            #expect(seen["steps"]?.arrayValue?[0]["failure_kind"] == "non_zero_exit")
         }
     }
 
