@@ -104,6 +104,19 @@ extension JobAPI {
         }
     }
 
+    func resumeRun(_ input: Operations.ResumeRun.Input) async throws -> Operations.ResumeRun.Output {
+        guard let id = Self.jobID(input.path.id) else { return .notFound(.init(body: .applicationProblemJson(Self.runNotFound(input.path.id)))) }
+        do {
+            let view = try await service.resumeRun(id, by: try principal)
+            return .accepted(.init(body: .json(try Self.representation(of: view))))
+        } catch let refusal as JobService.Refusal {
+            switch refusal {
+            case .conflict(let detail): return .conflict(.init(body: .applicationProblemJson(Self.problem(409, detail))))
+            default: return .notFound(.init(body: .applicationProblemJson(Self.problem(404, refusal.description))))
+            }
+        }
+    }
+
     /// A run as the contract shows it: its steps with task counts by state, and every declared output
     /// with its absolute path.
     static func representation(of view: JobService.RunView) throws -> Components.Schemas.Run {

@@ -9,7 +9,8 @@ struct RunCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
         abstract: "Submit and follow runs of pipelines over sample sheets.",
-        subcommands: [RunSubmitCommand.self, RunStatusCommand.self, RunTasksCommand.self, RunCancelCommand.self, RunWatchCommand.self])
+        subcommands: [RunSubmitCommand.self, RunStatusCommand.self, RunTasksCommand.self, RunCancelCommand.self, RunResumeCommand.self,
+                      RunWatchCommand.self])
 }
 
 /// `hpcbridge run submit REQUEST.json [--samples SHEET]`: submits a run and prints it.
@@ -112,6 +113,24 @@ struct RunCancelCommand: AsyncParsableCommand {
         case .notFound(let r): throw ClientOutput.refused(404, try? r.body.applicationProblemJson)
         case .conflict(let r): throw ClientOutput.refused(409, try? r.body.applicationProblemJson)
         case .serviceUnavailable(let r): throw ClientOutput.refused(503, try? r.body.applicationProblemJson)
+        case .undocumented(let status, _): throw ClientOutput.undocumented(status)
+        }
+    }
+}
+
+/// `hpcbridge run resume ID`: runs again what did not complete in an ended run.
+struct RunResumeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "resume", abstract: "Run again the failed or cancelled tasks and steps of an ended run (and what depends on them).")
+    @OptionGroup var options: ClientOptions
+    @Argument(help: "The run id (a UUID).") var id: String
+
+    func run() async throws {
+        switch try await options.client().resumeRun(path: .init(id: id)) {
+        case .accepted(let accepted): try ClientOutput.print(try accepted.body.json)
+        case .unauthorized(let r): throw ClientOutput.refused(401, try? r.body.applicationProblemJson)
+        case .notFound(let r): throw ClientOutput.refused(404, try? r.body.applicationProblemJson)
+        case .conflict(let r): throw ClientOutput.refused(409, try? r.body.applicationProblemJson)
         case .undocumented(let status, _): throw ClientOutput.undocumented(status)
         }
     }

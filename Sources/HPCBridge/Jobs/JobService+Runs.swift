@@ -115,6 +115,31 @@ extension JobService {
         return try runView(of: view.run)
     }
 
+    /// Resumes an ended run: what did not complete runs again (only the failed or cancelled tasks of a
+    /// scatter step, and every step downstream), completed work and its outputs are kept. The new
+    /// attempts are submitted at once when the controller answers, else by the reconciler.
+    public func resumeRun(_ id: UUID, by principal: Principal, now: Date = Date()) async throws -> RunView {
+        let view = try run(id, for: principal)
+        let resumed: [String]
+        do {
+            resumed = try runs.resume(id, now: now)
+        } catch let refusal as RunSubmitter.ResumeRefusal {
+            throw Refusal.conflict("run \(id): \(refusal)")
+        } catch JobStore.StoreError.notFound {
+            throw Refusal.conflict("run \(id) was resumed by another request meanwhile; GET it to see the new attempt")
+        }
+        logger.info("run resumed", metadata: ["run_id": "\(id.uuidString.lowercased())", "steps": "\(resumed.joined(separator: ","))"])
+        if let reconciler = reconcilers[view.run.cluster], await reconciler.health().knownDown {
+            return try runView(of: view.run)
+        }
+        do {
+            try await runs.submitReadySteps(of: id)
+        } catch {
+            logger.error("immediate submission of a resumed run failed; the reconciler will retry", metadata: ["run_id": "\(id.uuidString.lowercased())", "error": "\(error)"])
+        }
+        return try runView(of: view.run)
+    }
+
     static func may(_ principal: Principal, seeGroup group: String) -> Bool {
         switch principal {
         case .admin: return true

@@ -122,6 +122,68 @@ public struct RunSubmitter: Sendable {
         return steps
     }
 
+    /// Why a run cannot be resumed.
+    public enum ResumeRefusal: Error, Sendable, Equatable, CustomStringConvertible {
+        /// Steps are still queued or running: cancel the run first or let it end.
+        case notEnded(JobState)
+        /// Every step completed.
+        case nothingToResume
+
+        public var description: String {
+            switch self {
+            case .notEnded(let state): return "the run is \(state.rawValue); a run can be resumed once every step has ended (cancel it first, or wait)"
+            case .nothingToResume: return "every step of the run completed; there is nothing to resume"
+            }
+        }
+    }
+
+    /// Resumes an ended run: every step that did not complete, and every step that needs one of them,
+    /// runs again as a new job (a new id and scheduler tag, so a crash can never adopt the old attempt's
+    /// scheduler job); a scatter step runs again only its tasks that did not complete, as an array of
+    /// those indices, and keeps its completed tasks and their outputs. The same scripts run again, with
+    /// the new attempt's id in place of the old one. Returns the names of the steps that run again; the
+    /// caller submits them (`submitReadySteps`).
+    public func resume(_ runID: UUID, now: Date = Date()) throws -> [String] {
+        let steps = try store.steps(of: runID)
+        let state = Run.state(of: steps.map(\.job.state))
+        guard state.isTerminal else { throw ResumeRefusal.notEnded(state) }
+        var rerun = Set(steps.filter { $0.job.state != .completed }.map(\.step.name))
+        guard !rerun.isEmpty else { throw ResumeRefusal.nothingToResume }
+        // Everything downstream of a step that runs again runs again too.
+        var grew = true
+        while grew {
+            grew = false
+            for (step, _) in steps where !rerun.contains(step.name) && step.needs.contains(where: rerun.contains) {
+                rerun.insert(step.name)
+                grew = true
+            }
+        }
+        let tasks = try store.tasks(of: runID)
+        var attempts: [JobStore.StepAttempt] = []
+        for (step, job) in steps where rerun.contains(step.name) {
+            guard let whole = try store.job(job.id) else { continue }
+            var spec = try JobSubmitter.spec(of: whole)
+            let newID = UUID()
+            let (old, new) = (job.id.uuidString.lowercased(), newID.uuidString.lowercased())
+            spec.script = spec.script.replacingOccurrences(of: old, with: new)
+            spec.comment = spec.comment.replacingOccurrences(of: old, with: new)
+            spec.afterOK = []
+            var indices: [Int] = []
+            if let array = spec.array {
+                indices = tasks.filter { $0.step == step.name && $0.state != .completed }.map(\.index)
+                spec.array = try JobArray(taskIndices: indices, maxRunning: array.maxRunning)
+            }
+            var next = Job(id: newID, pipelineName: whole.pipelineName, pipelineVersion: whole.pipelineVersion, parametersJSON: whole.parametersJSON,
+                           researchGroup: whole.researchGroup, description: whole.description, cluster: whole.cluster, createdAt: now,
+                           scriptDigest: SHA256.hash(data: Data(spec.script.utf8)).hexString,
+                           intentJSON: String(decoding: try JSONEncoder().encode(spec), as: UTF8.self))
+            next.state = .accepted
+            attempts.append(JobStore.StepAttempt(step: step.name, previousJobID: job.id, job: next, rerunTasks: indices))
+        }
+        try store.resume(runID, attempts: attempts)
+        return attempts.map(\.step)
+    }
+
     /// Writes a scatter step's task scripts (from the store) where its array launcher runs them. Done
     /// before every submission of the array, so a script lost from the file system is written again.
     func writeTaskScripts(runID: UUID, step: RunStep) throws {

@@ -28,6 +28,8 @@ extension JobStore {
             t.column("position", .integer).notNull()
             t.column("directory", .text).notNull()
             t.column("outputsJSON", .text).notNull()
+            // Jobs of earlier attempts of this step, oldest first, comma-separated (a resume replaces the job).
+            t.column("previousJobIDs", .text).notNull().defaults(to: "")
             t.primaryKey(["runID", "name"])
         }
         try db.create(table: "runTask") { t in
@@ -242,6 +244,54 @@ extension JobStore {
             }
             return scripts
         }
+    }
+
+    /// What a resume changes in one step: its job is replaced by a new attempt (`job`, accepted, with
+    /// its intent), and the tasks to run again go back to `accepted`, their scripts carrying the new id.
+    public struct StepAttempt: Sendable {
+        public var step: String
+        public var previousJobID: UUID
+        public var job: Job
+        public var rerunTasks: [Int]
+
+        public init(step: String, previousJobID: UUID, job: Job, rerunTasks: [Int]) {
+            self.step = step
+            self.previousJobID = previousJobID
+            self.job = job
+            self.rerunTasks = rerunTasks
+        }
+    }
+
+    /// Records a resume in one transaction: every replaced step's new job (with its first transition),
+    /// the step pointing at it, and its tasks to run again reset, their scripts moved to the new id. A
+    /// step's job may no longer be the one the caller read (a concurrent resume): the whole resume is
+    /// refused then, and nothing changes.
+    public func resume(_ runID: UUID, attempts: [StepAttempt], source: String = "api") throws {
+        var events: [Event] = []
+        try pool.write { db in
+            events = []
+            for attempt in attempts {
+                let current = try String.fetchOne(db, sql: "SELECT jobID FROM runStep WHERE runID = ? AND name = ?", arguments: [runID.uuidString, attempt.step])
+                guard current == attempt.previousJobID.uuidString else { throw StoreError.notFound(attempt.previousJobID) }
+                try JobRecord(attempt.job).insertRow(in: db)
+                let transition = try Self.record(JobTransition(jobID: attempt.job.id, fromState: nil, toState: attempt.job.state, at: attempt.job.createdAt, source: source,
+                                                               reason: "accepted as step \(attempt.step) of run \(runID.uuidString.lowercased()), resumed (replaces job \(attempt.previousJobID.uuidString.lowercased()))"), in: db)
+                events.append(Event(job: attempt.job, transition: transition))
+                try db.execute(sql: """
+                    UPDATE runStep SET jobID = ?, previousJobIDs = CASE previousJobIDs WHEN '' THEN ? ELSE previousJobIDs || ',' || ? END
+                    WHERE runID = ? AND name = ?
+                    """, arguments: [attempt.job.id.uuidString, attempt.previousJobID.uuidString, attempt.previousJobID.uuidString, runID.uuidString, attempt.step])
+                let reset = try db.cachedStatement(sql: """
+                    UPDATE runTask SET state = 'accepted', failureKind = NULL, exitCode = NULL, nativeJobID = NULL, startedAt = NULL, finishedAt = NULL,
+                                       script = replace(script, ?, ?)
+                    WHERE runID = ? AND step = ? AND taskIndex = ?
+                    """)
+                for index in attempt.rerunTasks {
+                    try reset.execute(arguments: [attempt.previousJobID.uuidString.lowercased(), attempt.job.id.uuidString.lowercased(), runID.uuidString, attempt.step, index])
+                }
+            }
+        }
+        notify(events)
     }
 
     /// How many tasks of each step are in each state.

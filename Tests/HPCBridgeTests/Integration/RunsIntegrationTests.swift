@@ -112,7 +112,7 @@ struct RunsIntegrationTests {
         #expect(geneB.log2FoldChange > 2, "geneB log2FoldChange \(geneB.log2FoldChange), planted log2(10) = 3.3")
     }
 
-    @Test("a corrupt FASTQ fails its task; Slurm cancels the joint step for it, and the run says so")
+    @Test("a corrupt FASTQ fails its task and Slurm cancels the joint step; once fixed, resume runs only what was missing")
     func failingSample() async throws {
         let service = try await service("runs-failing")
         defer { service.stop() }
@@ -139,6 +139,22 @@ struct RunsIntegrationTests {
         let tasks = failed.body?["tasks"]?.arrayValue ?? []
         #expect(tasks.map { $0["sample_id"]?.stringValue ?? "" } == ["NA_02"], "\(tasks)")
         #expect(tasks.first?["failure_kind"] == "non_zero_exit")
+        let before = try await service.request("GET", "/v1/runs/\(id)/tasks", token: token).body?["tasks"]?.arrayValue ?? []
+
+        // The input is fixed; resume runs NA_02's alignment and the joint step again, nothing else.
+        try text.write(toFile: broken, atomically: true, encoding: .utf8)
+        let resumed = try await service.request("POST", "/v1/runs/\(id)/resume", token: token)
+        #expect(resumed.status == 202, "\(resumed.body?.prettyJSON ?? "")")
+        let again = try await waitForEnd(id, on: service, token: token)
+        #expect(again["state"] == "completed", "\(again.prettyJSON)\n\(logs(again))")
+        let after = try await service.request("GET", "/v1/runs/\(id)/tasks", token: token).body?["tasks"]?.arrayValue ?? []
+        #expect(after.allSatisfy { $0["state"] == "completed" }, "\(after)")
+        for index in [0, 2, 3] {
+            #expect(after[index]["native_job_id"] == before[index]["native_job_id"], "task \(index) kept its first run")
+        }
+        #expect(after[1]["native_job_id"] != before[1]["native_job_id"], "NA_02 ran again")
+        let vcf = try #require(again["outputs"]?.arrayValue?.first { $0["name"] == "variants" }?["path"]?.stringValue)
+        #expect(FileManager.default.fileExists(atPath: vcf))
     }
 
     @Test("bad sample sheets are refused with every cell's place, and nothing is submitted")

@@ -27,7 +27,9 @@ struct RunServiceTests {
     func post(_ client: any TestClientProtocol, _ path: String, token: String, body: JSONValue? = nil, key: String? = nil) async throws -> (status: Int, body: JSONValue) {
         var headers: HTTPFields = [.authorization: "Bearer \(token)", .contentType: "application/json"]
         if let key { headers[HTTPField.Name("Idempotency-Key")!] = key }
-        let response = try await client.execute(uri: path, method: body == nil && path.hasSuffix("cancel") ? .post : (body == nil ? .get : .post),
+        // Actions (cancel, resume) and submissions are POSTs; the rest are reads.
+        let isAction = body != nil || path.hasSuffix("/cancel") || path.hasSuffix("/resume")
+        let response = try await client.execute(uri: path, method: isAction ? .post : .get,
                                                 headers: headers, body: body.map { ByteBuffer(string: $0.jsonText) })
         return (Int(response.status.code), (try? JSONValue.parse(Data(buffer: response.body))) ?? .null)
     }
@@ -122,6 +124,56 @@ struct RunServiceTests {
             let (_, seen) = try await post(client, "/v1/runs/\(id)", token: token)
             #expect(seen["steps"]?.arrayValue?[0]["state"] == "failed", "\(seen.prettyJSON)")
             #expect(seen["steps"]?.arrayValue?[0]["failure_kind"] == "non_zero_exit")
+        }
+    }
+
+    @Test("resume: only the failed task runs again, as a new array with a new tag, and the joint step after it")
+    func resume() async throws {
+        let fake = FakeScheduler()
+        let service = try TestService(scheduler: fake)
+        let token = try service.token(group: "cancer_genomics_lab")
+        try await service.withClient { client in
+            let (_, run) = try await post(client, "/v1/runs", token: token, body: request(3, service: service))
+            let id = try #require(run["id"]?.stringValue)
+            let arrayID = NativeJobID(try #require(run["steps"]?.arrayValue?[0]["native_job_id"]?.stringValue))
+            let jointID = NativeJobID(try #require(run["steps"]?.arrayValue?[1]["native_job_id"]?.stringValue))
+            let oldAlign = try #require(run["steps"]?.arrayValue?[0]["job_id"]?.stringValue)
+            #expect(try await post(client, "/v1/runs/\(id)/resume", token: token).status == 409, "a run that has not ended cannot be resumed")
+            await fake.startTask(arrayID, 0, .completed)
+            await fake.startTask(arrayID, 1, .failed(.nonZeroExit(code: 1)), exit: ProcessExit(code: 1))
+            await fake.startTask(arrayID, 2, .completed)
+            await fake.set(jointID, .failed(.dependencyNeverSatisfied))
+            _ = try await service.reconciler.cycle()
+            var (_, seen) = try await post(client, "/v1/runs/\(id)", token: token)
+            #expect(seen["state"] == "failed", "\(seen.prettyJSON)")
+
+            let (status, resumed) = try await post(client, "/v1/runs/\(id)/resume", token: token)
+            #expect(status == 202, "\(resumed.prettyJSON)")
+            let align = try #require(resumed["steps"]?.arrayValue?[0]), joint = try #require(resumed["steps"]?.arrayValue?[1])
+            let newAlign = try #require(align["job_id"]?.stringValue)
+            #expect(newAlign != oldAlign, "a new attempt is a new job with a new scheduler tag")
+            let newArray = NativeJobID(try #require(align["native_job_id"]?.stringValue))
+            let newJoint = NativeJobID(try #require(joint["native_job_id"]?.stringValue))
+            #expect(newArray != arrayID && newJoint != jointID)
+            let arraySpec = try #require(await fake.specs[newArray])
+            #expect(arraySpec.array?.indexList.hasPrefix("1") == true, "only the failed task: \(arraySpec.array?.indexList ?? "")")
+            #expect(arraySpec.comment == "hpcbridge:\(newAlign)")
+            #expect(!arraySpec.script.contains(oldAlign) && arraySpec.script.contains(newAlign))
+            #expect(await fake.specs[newJoint]?.afterOK == [newArray])
+            #expect(align["task_counts"] == ["completed": 2, "queued": 1], "\(align)")
+            let directory = try #require(resumed["run_directory"]?.stringValue)
+            let script = try String(contentsOfFile: directory + "/steps/align/tasks/1.sh", encoding: .utf8)
+            #expect(script.contains(newAlign) && !script.contains(oldAlign), "the task's script carries the new attempt's id")
+
+            await fake.startTask(newArray, 1, .completed)
+            await fake.set(newJoint, .completed)
+            _ = try await service.reconciler.cycle()
+            (_, seen) = try await post(client, "/v1/runs/\(id)", token: token)
+            #expect(seen["state"] == "completed", "\(seen.prettyJSON)")
+            let (_, tasks) = try await post(client, "/v1/runs/\(id)/tasks", token: token)
+            #expect(tasks["tasks"]?.arrayValue?.map { $0["native_job_id"]?.stringValue ?? "" } == ["\(arrayID)_0", "\(newArray)_1", "\(arrayID)_2"],
+                    "completed tasks keep their first run")
+            #expect(try await post(client, "/v1/runs/\(id)/resume", token: token).status == 409, "nothing left to resume")
         }
     }
 
