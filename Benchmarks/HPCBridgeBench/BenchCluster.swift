@@ -30,6 +30,12 @@ struct BenchCluster: Sendable {
         return output.split(separator: "\n").count
     }
 
+    /// Pending array tasks and jobs of the benchmark partition, each task of an array counted (`squeue -r`).
+    func queuedTasks() async throws -> Int {
+        let output = try await Shell.checked("squeue", ["-h", "-r", "-p", partition, "-t", "PENDING", "-o", "%i"])
+        return output.split(separator: "\n").count
+    }
+
     /// Cancels every queued job of the benchmark partition and waits until the queue is empty.
     func clear() async throws {
         guard try await queuedJobs() > 0 else { return }

@@ -3,7 +3,8 @@ import AsyncHTTPClient
 import Foundation
 
 /// `hpcbridge-bench`: measures hpcbridge against raw libslurm, an sbatch loop and slurmrestd on the dev
-/// cluster, prints one Markdown table per benchmark and writes the whole run as JSON. Numbers only:
+/// cluster, and a run's one array against the single jobs it stands for, prints one Markdown table per
+/// benchmark and writes the whole run as JSON. Numbers only:
 /// nothing here fails because the machine is slow; it fails when a contender does not work.
 @main
 struct BenchCommand: AsyncParsableCommand {
@@ -12,7 +13,7 @@ struct BenchCommand: AsyncParsableCommand {
         abstract: "Benchmarks hpcbridge against libslurm, sbatch and slurmrestd on the dev cluster (see BENCHMARKS.md).")
 
     enum Part: String, CaseIterable, ExpressibleByArgument {
-        case submission, reconcile, reads, scrape
+        case submission, reconcile, reads, scrape, runs
     }
 
     @Option(help: "The hpcbridge binary to benchmark (build it with -c release for numbers that mean something).")
@@ -42,6 +43,15 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(parsing: .upToNextOption, help: "Finished jobs in the store for the scrape benchmark (default 0 10000 100000).")
     var storeSizes: [Int] = []
 
+    @Option(help: "Samples of the cohort run, and jobs per contender it is compared with (default 1000, at most 1000).")
+    var runSamples: Int?
+
+    @Option(help: "Runs (one held array each) in the store for the arrays reconcile case (default 10).")
+    var arrayRuns: Int?
+
+    @Option(help: "Tasks per array for the arrays reconcile case (default 1000; the dev cluster's MaxArraySize is 1001).")
+    var arrayTasks: Int?
+
     @Flag(help: "A few jobs per contender and tiny sizes: proves the harness works (CI), measures nothing.")
     var smoke = false
 
@@ -57,6 +67,9 @@ struct BenchCommand: AsyncParsableCommand {
         if let readSeconds { settings.readSeconds = readSeconds }
         if !reconcileSizes.isEmpty { settings.reconcileSizes = reconcileSizes }
         if !storeSizes.isEmpty { settings.storeSizes = storeSizes }
+        if let runSamples { settings.runSamples = runSamples }
+        if let arrayRuns { settings.arrayRuns = arrayRuns }
+        if let arrayTasks { settings.arrayTasks = arrayTasks }
 
         let stamp = Self.stamp.string(from: Date())
         let outputDirectory = output.hasPrefix("/") ? output : repository + "/" + output
@@ -84,6 +97,12 @@ struct BenchCommand: AsyncParsableCommand {
             if only.contains(.scrape) {
                 print("4. /metrics scrape and memory")
                 report.scrape = try await ScrapeBenchmark(settings: settings, cluster: cluster, workDirectory: workDirectory, client: client).run()
+            }
+            if only.contains(.runs) {
+                print("5. runs: a \(settings.runSamples)-sample cohort against \(settings.runSamples) jobs")
+                report.runs = try await RunBenchmark(settings: settings, cluster: cluster, workDirectory: workDirectory, client: client).run()
+                print("5b. reconcile cost, \(settings.arrayRuns) arrays of \(settings.arrayTasks) tasks")
+                report.arrayReconcile = try await ReconcileBenchmark(settings: settings, cluster: cluster, workDirectory: workDirectory).runArrays()
             }
         } catch {
             try? await client.shutdown()

@@ -29,6 +29,8 @@ struct BenchReport: Codable, Sendable {
     var reconcile: [ReconcileBenchmark.Result] = []
     var reads: [ReadBenchmark.Result] = []
     var scrape: [ScrapeBenchmark.Result] = []
+    var runs: [RunBenchmark.Result] = []
+    var arrayReconcile: [ReconcileBenchmark.ArrayResult] = []
     var goals: [Goal] = []
 
     static func machine(repository: String, binary: String) async -> Machine {
@@ -95,6 +97,19 @@ struct BenchReport: Codable, Sendable {
                               measured: String(format: "p50 %.2f ms, p99 %.2f ms", largest.scrapeP50MS, largest.scrapeP99MS), met: largest.scrapeP99MS < 20))
             goals.append(Goal(name: "memory: RSS with \(largest.storedJobs) stored jobs", target: "< 200 MB",
                               measured: String(format: "%.1f MB (peak %.1f MB)", largest.rssAfterScrapesMB, largest.peakRSSMB), met: largest.peakRSSMB < 200))
+        }
+        if let run = runs.first(where: { $0.contender == .run }) {
+            let jobs = runs.first { $0.contender == .jobs }
+            goals.append(Goal(name: "runs: submissions for one \(run.tasks)-sample run", target: "2 (one array, one dependent job)",
+                              measured: String(format: "%.0f submit RPCs, %.0f in all (POST /v1/jobs x %d: %.0f, %.0f)", run.medianSubmitRPCs, run.medianTotalRPCs,
+                                               jobs?.tasks ?? 0, jobs?.medianSubmitRPCs ?? 0, jobs?.medianTotalRPCs ?? 0),
+                              met: run.medianSubmitRPCs == 2))
+        }
+        if !arrayReconcile.isEmpty {
+            let calls = arrayReconcile.map { "\($0.path): \($0.fullCycleControllerRPCs) / \(String(format: "%.2g", $0.noChangeCycleControllerRPCs))" }
+            goals.append(Goal(name: "reconcile, arrays: controller calls per cycle (full / no-change)", target: "1 whatever the task count",
+                              measured: calls.joined(separator: ", "),
+                              met: arrayReconcile.allSatisfy { $0.fullCycleControllerRPCs <= 1 && $0.noChangeCycleControllerRPCs <= 1.0 }))
         }
         if let empty = scrape.first(where: { $0.storedJobs == 0 }) {
             goals.append(Goal(name: "memory: RSS idle (empty store)", target: "< 50 MB",

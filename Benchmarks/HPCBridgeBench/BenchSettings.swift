@@ -16,6 +16,12 @@ struct BenchSettings: Codable, Sendable {
     var wrkThreads = 2
     var storeSizes = [0, 10_000, 100_000]
     var scrapes = 200
+    /// Rows of the cohort run, and jobs per contender it is compared with (one job per row).
+    var runSamples = 1_000
+    /// The arrays case of the reconcile benchmark: runs in the store, each with a scatter step held in
+    /// the controller as one array of `arrayTasks` tasks.
+    var arrayRuns = 10
+    var arrayTasks = 1_000
 
     init(repository: String, hpcbridgeBinary: String, account: String, smoke: Bool) {
         self.repository = repository
@@ -33,6 +39,9 @@ struct BenchSettings: Codable, Sendable {
             readSeconds = 2
             storeSizes = [0, 200]
             scrapes = 10
+            runSamples = 5
+            arrayRuns = 2
+            arrayTasks = 5
         }
     }
 }

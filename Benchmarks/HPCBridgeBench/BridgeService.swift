@@ -7,9 +7,13 @@ import Yams
 
 /// An `hpcbridge serve` process on a site made for benchmarks: the repository's catalogs, templates and
 /// reference registry, one research group (`bench_lab`) that submits to the DOWN benchmark partition
-/// with quotas out of the way, and a store of its own in `directory`.
+/// with quotas out of the way and an input root as a site would give it, and a store of its own in
+/// `directory`.
 final class BridgeService: @unchecked Sendable {
     static let group = "bench_lab"
+    /// The group's only input root. Nothing is read from it (the jobs never run): request paths only
+    /// have to lie under it, and the service checks that by path segments, so it need not exist.
+    static let inputRoot = "/data/bench_lab"
     let directory: String
     let baseURL: String
     let token: String
@@ -45,7 +49,8 @@ final class BridgeService: @unchecked Sendable {
             "account": cluster.account,
             "partition": cluster.partition,
             "run_root": directory + "/runs",
-            "allowed_pipelines": ["gatk_variant_calling", "rnaseq_deseq2"],
+            "input_roots": [inputRoot],
+            "allowed_pipelines": ["gatk_variant_calling", "rnaseq_deseq2", "germline_cohort"],
             "quotas": ["max_active_jobs": 10_000_000, "submissions_per_minute": 10_000_000],
         ] as [String: Any]]
         let path = directory + "/hpcbridge.yaml"

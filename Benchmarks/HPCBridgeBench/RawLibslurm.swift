@@ -51,6 +51,12 @@ enum RawLibslurm {
     /// Milliseconds for the controller query alone (`slurm_load_jobs` through the shim, the records copied
     /// and freed, nothing converted): the floor under any full snapshot, whatever hpcbridge does with it.
     static func timeJobQuery() throws -> Double {
+        try jobQuery().milliseconds
+    }
+
+    /// The controller query alone, timed, with how many records the controller returned (a pending
+    /// array is one record, however many tasks it has; a task gets its own once it leaves it).
+    static func jobQuery() throws -> (milliseconds: Double, records: Int) {
         var records: UnsafeMutablePointer<hb_job_record>?
         var count = 0
         var lastUpdate: Int64 = 0
@@ -62,7 +68,7 @@ enum RawLibslurm {
         hb_slurm_free(records)
         let elapsed = (clock.now - start).milliseconds
         guard result == HB_OK else { throw BenchError("slurm_load_jobs failed (errno \(number))") }
-        return elapsed
+        return (elapsed, count)
     }
 
     /// This process's environment as KEY=VALUE strings.

@@ -130,7 +130,7 @@ struct ReconcileBenchmark {
     }
 
     /// One cycle, timed by the wall clock and by CPU time (this process and its children).
-    private func timedCycle(_ reconciler: Reconciler) async throws -> (report: Reconciler.Report, wallMS: Double, cpuMS: Double) {
+    func timedCycle(_ reconciler: Reconciler) async throws -> (report: Reconciler.Report, wallMS: Double, cpuMS: Double) {
         let clock = ContinuousClock()
         let cpu = CPUTime.now()
         let start = clock.now

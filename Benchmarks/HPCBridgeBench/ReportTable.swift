@@ -44,6 +44,30 @@ enum ReportTable {
                               f(r.peakRSSMB, 1), f(r.anonymousMB, 1), r.gaugeMatchesStore ? "yes" : "NO"]
                          })
         }
+        if !report.runs.isEmpty {
+            out += "\n### 5. Runs: one \(s.runSamples)-sample cohort against \(s.runSamples) jobs (\(s.trials) trials, medians; RPCs until the last answer)\n\n"
+            out += table(["contender", "jobs/tasks", "calls", "accepted s", "all known to the controller s", "submit RPCs", "total RPCs", "errors", "trials (accepted s)"],
+                         report.runs.map { r in
+                             [r.contender.rawValue, "\(r.tasks)", "\(r.calls)", f(r.medianAcceptedSeconds, 3), f(r.medianKnownSeconds, 3), f(r.medianSubmitRPCs, 0),
+                              f(r.medianTotalRPCs, 0), "\(r.errors)", r.trials.map { f($0.acceptedSeconds, 2) }.joined(separator: " ")]
+                         })
+            out += "\nRPC types, summed over the trials: " + report.runs.map { r in
+                "\(r.contender.rawValue): " + r.rpcTypes.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
+            }.joined(separator: "; ") + "\n"
+        }
+        if !report.arrayReconcile.isEmpty {
+            out += "\n### 5b. Reconcile cost with arrays (\(s.arrayRuns) runs, each a held array of \(s.arrayTasks) tasks and a job waiting on it; full: 1 % of each array's tasks released)\n\n"
+            out += table(["runs x tasks", "path", "open jobs", "full cycle ms", "full cpu ms", "tasks moved", "full RPCs", "every task moves ms", "cpu ms", "tasks",
+                          "no-change ms", "no-change RPCs", "snapshot alone ms", "controller query ms", "records"],
+                         report.arrayReconcile.map { r in
+                             ["\(r.runs) x \(r.tasksPerArray)", r.path, "\(r.openJobs)", f(r.fullCycleMS, 1), f(r.fullCycleCPUMS, 1), "\(r.fullCycleTasksMoved)",
+                              "\(r.fullCycleControllerRPCs)", f(r.everyTaskMovesMS, 1), f(r.everyTaskMovesCPUMS, 1), "\(r.everyTaskMovesTasks)",
+                              f(r.noChangeCycleMS, 3), f(r.noChangeCycleControllerRPCs, 2), f(r.snapshotMS, 1), f(r.controllerQueryMS, 1),
+                              r.path == ReconcileBenchmark.Path.library.rawValue ? "\(r.controllerRecords)" : "-"]
+                         })
+            let types = Set(report.arrayReconcile.flatMap { $0.fullCycleRPCTypes.keys }).sorted()
+            out += "\nRPC types in full cycles: \(types.joined(separator: ", "))\n"
+        }
         if !report.goals.isEmpty {
             out += "\n### Goals\n\n"
             out += table(["goal", "target", "measured", "met"], report.goals.map { g in

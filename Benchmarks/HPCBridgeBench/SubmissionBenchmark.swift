@@ -95,8 +95,7 @@ struct SubmissionBenchmark {
             let job = RawLibslurm.TrivialJob(name: "bench-libslurm", account: cluster.account, partition: cluster.partition)
             return try await timedLoop(contender, jobs: jobs) { _ in _ = try RawLibslurm.submit(job, environment: environment) }
         case .sbatch:
-            let arguments = ["--parsable", "-J", "bench-sbatch", "-A", cluster.account, "-p", cluster.partition, "-o", "/dev/null",
-                             "-D", "/tmp", "-c", "1", "--mem=100", "-t", "1", "--wrap", "true"]
+            let arguments = Self.sbatchArguments(cluster: cluster, name: "bench-sbatch")
             return try await timedLoop(contender, jobs: jobs) { _ in try await Shell.checked("sbatch", arguments) }
         case .slurmrestd:
             let body = Self.slurmrestdBody(account: cluster.account, partition: cluster.partition)
@@ -143,6 +142,12 @@ struct SubmissionBenchmark {
                      errors: errors, controllerRPCsPerJob: 0)
     }
 
+    /// `sbatch` arguments for the same trivial job as the other contenders.
+    static func sbatchArguments(cluster: BenchCluster, name: String) -> [String] {
+        ["--parsable", "-J", name, "-A", cluster.account, "-p", cluster.partition, "-o", "/dev/null",
+         "-D", "/tmp", "-c", "1", "--mem=100", "-t", "1", "--wrap", "true"]
+    }
+
     /// The same trivial job as the other contenders, in slurmrestd v0.0.38's submit format.
     static func slurmrestdBody(account: String, partition: String) -> String {
         let environment = ProcessInfo.processInfo.environment
@@ -156,12 +161,19 @@ struct SubmissionBenchmark {
     }
 
     /// The repository's GATK example request for the benchmark group, with resources the one node can
-    /// hold: the whole path (validation of a real catalog, rendering of a real template) is exercised.
+    /// hold and its reads under the group's input root: the whole path (validation of a real catalog,
+    /// the input-root check, rendering of a real template) is exercised.
     static func hpcbridgeBody(repository: String) throws -> String {
         let data = try Data(contentsOf: URL(fileURLWithPath: repository + "/config/examples/gatk_variant_calling.json"))
-        guard var request = try JSONSerialization.jsonObject(with: data) as? [String: Any] else {
-            throw BenchError("config/examples/gatk_variant_calling.json is not a JSON object")
+        guard var request = try JSONSerialization.jsonObject(with: data) as? [String: Any],
+              var parameters = request["parameters"] as? [String: Any] else {
+            throw BenchError("config/examples/gatk_variant_calling.json is not a JSON object with parameters")
         }
+        for key in ["fastq_r1", "fastq_r2"] {
+            guard let path = parameters[key] as? String else { throw BenchError("config/examples/gatk_variant_calling.json has no parameter \(key)") }
+            parameters[key] = BridgeService.inputRoot + "/" + (path as NSString).lastPathComponent
+        }
+        request["parameters"] = parameters
         request["research_group"] = BridgeService.group
         request["resources"] = ["cpus": 1, "memory": "1G", "time_limit": "00:10:00"]
         return String(decoding: try JSONSerialization.data(withJSONObject: request, options: [.sortedKeys]), as: UTF8.self)

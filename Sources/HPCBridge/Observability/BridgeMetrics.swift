@@ -34,6 +34,9 @@ public final class BridgeMetrics: Sendable {
         static var finished: MetricNameDescriptor { make("jobs_finished", "total", "Jobs that ended, by outcome (completed, failed, cancelled, lost) and failure kind.") }
         static var queueWait: MetricNameDescriptor { make("job_queue_wait", "seconds", "Seconds from submission to start.") }
         static var runTime: MetricNameDescriptor { make("job_run", "seconds", "Seconds from start to end of jobs that ran.") }
+        static var tasks: MetricNameDescriptor { make("run_tasks", "", "Array tasks of runs by research group, pipeline, step and lifecycle state.") }
+        static var tasksFinished: MetricNameDescriptor { make("run_tasks_finished", "total", "Array tasks of runs that ended, by research group, pipeline, step and outcome.") }
+        static var taskRunTime: MetricNameDescriptor { make("run_task_run", "seconds", "Seconds from start to end of array tasks that ran, by pipeline and step.") }
         static var rejections: MetricNameDescriptor { make("validation_rejections", "total", "Submissions refused as invalid (422), by research group and pipeline as requested.") }
         static var quotaRefusals: MetricNameDescriptor { make("quota_refusals", "total", "Submissions refused over a quota (429): max_active_jobs or submissions_per_minute.") }
         static var callDuration: MetricNameDescriptor { make("scheduler_call_duration", "seconds", "Duration of calls to the scheduler by operation and path (slurm-library, slurm-cli, pbs-cli).") }
@@ -54,11 +57,11 @@ public final class BridgeMetrics: Sendable {
         /// Every metric, with whether it is a histogram (for checks of dashboards and rules).
         static var all: [(descriptor: MetricNameDescriptor, histogram: Bool)] {
             let countersAndGauges: [MetricNameDescriptor] = [
-                buildInfo, startTime, jobs, accepted, finished, rejections, quotaRefusals, callErrors,
+                buildInfo, startTime, jobs, accepted, finished, tasks, tasksFinished, rejections, quotaRefusals, callErrors,
                 controllerCalls, lastSuccess, sinceSuccess, failures, adopted, recoverySubmitted, resolved,
                 lost, requeued, reloads, httpRequests,
             ]
-            let histograms: [MetricNameDescriptor] = [queueWait, runTime, callDuration, cycleDuration, httpDuration]
+            let histograms: [MetricNameDescriptor] = [queueWait, runTime, taskRunTime, callDuration, cycleDuration, httpDuration]
             return countersAndGauges.map { ($0, false) } + histograms.map { ($0, true) }
         }
     }
@@ -121,6 +124,33 @@ public final class BridgeMetrics: Sendable {
                     registry.makeValueHistogram(descriptor: Name.runTime, labels: labels, buckets: Self.batchBuckets)
                         .record(max(0, finished.timeIntervalSince(started)))
                 }
+            }
+        }
+    }
+
+    // MARK: Run tasks
+
+    private func tasksGauge(_ group: String, _ pipeline: String, _ step: String, _ state: JobState) -> Gauge {
+        registry.makeGauge(descriptor: Name.tasks, labels: [("group", group), ("pipeline", pipeline), ("step", step), ("state", state.rawValue)])
+    }
+
+    /// Sets the task gauges from the store's counts (once, at start; task writes keep them current).
+    public func loadTaskCounts(_ counts: [(group: String, pipeline: String, step: String, state: JobState, count: Int)]) {
+        for count in counts { tasksGauge(count.group, count.pipeline, count.step, count.state).set(to: Double(count.count)) }
+    }
+
+    /// Updates the task gauges, counters and run-time histogram for committed task changes. Labels are
+    /// configured names (group, pipeline, and the catalog's step names), never a run's id.
+    public func record(_ changes: [TaskChange]) {
+        for change in changes {
+            if let from = change.from { tasksGauge(change.group, change.pipeline, change.step, from).decrement() }
+            tasksGauge(change.group, change.pipeline, change.step, change.to).increment()
+            guard change.to.isTerminal else { continue }
+            registry.makeCounter(descriptor: Name.tasksFinished, labels: [("group", change.group), ("pipeline", change.pipeline), ("step", change.step),
+                                                                          ("outcome", change.to.rawValue)]).increment()
+            if let seconds = change.runSeconds {
+                registry.makeValueHistogram(descriptor: Name.taskRunTime, labels: [("pipeline", change.pipeline), ("step", change.step)], buckets: Self.batchBuckets)
+                    .record(seconds)
             }
         }
     }

@@ -40,6 +40,8 @@ public struct ServiceAssembly: Sendable {
         let metrics = BridgeMetrics(groups: site.config.groups.keys, pipelines: site.catalog.pipelines.keys, clusters: Array(schedulers.keys))
         metrics.loadJobCounts(try store.stateCounts())
         store.observe { metrics.record($0) }
+        metrics.loadTaskCounts(try store.taskStateCounts())
+        store.observeTasks { metrics.record($0) }
         self.metrics = metrics
         let events = JobEventHub()
         store.observe { events.publish($0) }

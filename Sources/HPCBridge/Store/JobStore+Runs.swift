@@ -1,6 +1,18 @@
 import Foundation
 import GRDB
 
+/// A committed change of one array task's state: what the task metrics count.
+public struct TaskChange: Sendable, Equatable {
+    public let group: String
+    public let pipeline: String
+    public let step: String
+    /// nil for a task just stored.
+    public let from: JobState?
+    public let to: JobState
+    /// Seconds from start to end, for a task that ended after it ran.
+    public let runSeconds: Double?
+}
+
 /// Runs in the job store: the run itself, its steps (each one `job` row, so the reconciler, the event
 /// stream and the metrics follow a step like any job) and the array tasks of its scatter steps.
 extension JobStore {
@@ -120,6 +132,9 @@ extension JobStore {
             return .created(run)
         }
         notify(events)
+        if case .created(let run) = insertion {
+            notifyTasks(new.tasks.map { TaskChange(group: run.researchGroup, pipeline: run.pipelineName, step: $0.task.step, from: nil, to: $0.task.state, runSeconds: nil) })
+        }
         return insertion
     }
 
@@ -268,8 +283,10 @@ extension JobStore {
     /// refused then, and nothing changes.
     public func resume(_ runID: UUID, attempts: [StepAttempt], source: String = "api") throws {
         var events: [Event] = []
+        var taskChanges: [TaskChange] = []
         try pool.write { db in
             events = []
+            taskChanges = []
             for attempt in attempts {
                 let current = try String.fetchOne(db, sql: "SELECT jobID FROM runStep WHERE runID = ? AND name = ?", arguments: [runID.uuidString, attempt.step])
                 guard current == attempt.previousJobID.uuidString else { throw StoreError.notFound(attempt.previousJobID) }
@@ -286,12 +303,27 @@ extension JobStore {
                                        script = replace(script, ?, ?)
                     WHERE runID = ? AND step = ? AND taskIndex = ?
                     """)
+                let owner = try Self.owner(of: runID, in: db)
+                let stateOfTask = try db.cachedStatement(sql: "SELECT state FROM runTask WHERE runID = ? AND step = ? AND taskIndex = ?")
                 for index in attempt.rerunTasks {
+                    let before = try String.fetchOne(stateOfTask, arguments: [runID.uuidString, attempt.step, index]).flatMap(JobState.init(rawValue:))
                     try reset.execute(arguments: [attempt.previousJobID.uuidString.lowercased(), attempt.job.id.uuidString.lowercased(), runID.uuidString, attempt.step, index])
+                    taskChanges.append(TaskChange(group: owner.group, pipeline: owner.pipeline, step: attempt.step, from: before, to: .accepted, runSeconds: nil))
                 }
             }
         }
         notify(events)
+        notifyTasks(taskChanges)
+    }
+
+    /// Task counts by group, pipeline, step and state over every run: the task gauges at start.
+    public func taskStateCounts() throws -> [(group: String, pipeline: String, step: String, state: JobState, count: Int)] {
+        try pool.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT r.researchGroup, r.pipelineName, t.step, t.state, COUNT(*) FROM runTask t JOIN run r ON r.id = t.runID
+                GROUP BY r.researchGroup, r.pipelineName, t.step, t.state
+                """).map { ($0[0], $0[1], $0[2], JobState(rawValue: $0[3]) ?? .lost, $0[4]) }
+        }
     }
 
     /// How many tasks of each step are in each state.
@@ -308,25 +340,48 @@ extension JobStore {
     /// Moves a step's tasks that are still `accepted` to `queued`, once their array is submitted (a task
     /// the reconciler has seen further along keeps what it saw).
     public func markTasksSubmitted(of runID: UUID, step: String) throws {
-        try pool.write { db in
+        let changes = try pool.write { db -> [TaskChange] in
+            let owner = try Self.owner(of: runID, in: db)
+            let count = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM runTask WHERE runID = ? AND step = ? AND state = 'accepted'", arguments: [runID.uuidString, step]) ?? 0
             try db.execute(sql: "UPDATE runTask SET state = 'queued' WHERE runID = ? AND step = ? AND state = 'accepted'", arguments: [runID.uuidString, step])
+            return Array(repeating: TaskChange(group: owner.group, pipeline: owner.pipeline, step: step, from: .accepted, to: .queued, runSeconds: nil), count: count)
         }
+        notifyTasks(changes)
+    }
+
+    /// The group and pipeline of a run, for task changes.
+    private static func owner(of runID: UUID, in db: Database) throws -> (group: String, pipeline: String) {
+        let row = try Row.fetchOne(db, sql: "SELECT researchGroup, pipelineName FROM run WHERE id = ?", arguments: [runID.uuidString])
+        return (row?["researchGroup"] ?? "unknown", row?["pipelineName"] ?? "unknown")
     }
 
     /// Records what the scheduler says of a step's tasks; a task already ended keeps its end.
     public func updateTasks(of runID: UUID, step: String, _ updates: [RunTask]) throws {
         guard !updates.isEmpty else { return }
-        try pool.write { db in
+        let changes = try pool.write { db -> [TaskChange] in
+            let owner = try Self.owner(of: runID, in: db)
+            let current = try db.cachedStatement(sql: "SELECT state FROM runTask WHERE runID = ? AND step = ? AND taskIndex = ?")
             let statement = try db.cachedStatement(sql: """
                 UPDATE runTask SET state = ?, failureKind = ?, exitCode = ?, nativeJobID = ?, startedAt = ?, finishedAt = ?
-                WHERE runID = ? AND step = ? AND taskIndex = ? AND state NOT IN ('completed', 'failed', 'cancelled', 'lost')
+                WHERE runID = ? AND step = ? AND taskIndex = ?
                 """)
+            var changes: [TaskChange] = []
             for task in updates {
+                // A task that has ended keeps its end (a resume resets it through `resume`, not here).
+                guard let before = try String.fetchOne(current, arguments: [runID.uuidString, step, task.index]).flatMap(JobState.init(rawValue:)),
+                      !before.isTerminal else { continue }
                 try statement.execute(arguments: [task.state.rawValue, task.failureKind, task.exitCode, task.nativeJobID,
                                                   task.startedAt?.timeIntervalSinceReferenceDate, task.finishedAt?.timeIntervalSinceReferenceDate,
                                                   runID.uuidString, step, task.index])
+                if before != task.state {
+                    var ran: Double?
+                    if task.state.isTerminal, let started = task.startedAt, let finished = task.finishedAt { ran = max(0, finished.timeIntervalSince(started)) }
+                    changes.append(TaskChange(group: owner.group, pipeline: owner.pipeline, step: step, from: before, to: task.state, runSeconds: ran))
+                }
             }
+            return changes
         }
+        notifyTasks(changes)
     }
 
     /// Open array steps of a cluster, by their job id: what the reconciler folds task records for.

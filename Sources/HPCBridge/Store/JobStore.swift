@@ -11,6 +11,7 @@ public final class JobStore: Sendable {
     let pool: DatabasePool
     public let path: String
     private let observers = Mutex<[@Sendable ([Event]) -> Void]>([])
+    private let taskObservers = Mutex<[@Sendable ([TaskChange]) -> Void]>([])
 
     /// A committed state change: the job as it is after it, and the transition that recorded it.
     public struct Event: Sendable, Equatable {
@@ -36,6 +37,16 @@ public final class JobStore: Sendable {
     func notify(_ events: [Event]) {
         guard !events.isEmpty else { return }
         for observer in observers.withLock({ $0 }) { observer(events) }
+    }
+
+    /// Calls `observer` after every commit that changed array tasks' states (the task metrics).
+    public func observeTasks(_ observer: @escaping @Sendable ([TaskChange]) -> Void) {
+        taskObservers.withLock { $0.append(observer) }
+    }
+
+    func notifyTasks(_ changes: [TaskChange]) {
+        guard !changes.isEmpty else { return }
+        for observer in taskObservers.withLock({ $0 }) { observer(changes) }
     }
 
     /// Why the store refused a write.

@@ -90,6 +90,18 @@ struct RunServiceTests {
             let (_, tasks) = try await post(client, "/v1/runs/\(id)/tasks", token: token)
             #expect(tasks["tasks"]?.arrayValue?.map { $0["native_job_id"]?.stringValue ?? "" } == ["\(arrayID)_0", "\(arrayID)_1", "\(arrayID)_2"])
             #expect(tasks["tasks"]?.arrayValue?.allSatisfy { $0["state"] == "completed" && $0["exit_code"] == 0 } == true)
+            // Task metrics per pipeline and step (no run ids in labels).
+            let metrics = try await client.execute(uri: "/metrics", method: .get)
+            let lines = String(buffer: metrics.body).split(separator: "\n").map(String.init)
+            func value(_ name: String, _ labels: [String]) -> String? {
+                lines.first { $0.hasPrefix(name + "{") && labels.allSatisfy($0.contains) }?.split(separator: " ").last.map(String.init)
+            }
+            let align = [#"pipeline="germline_cohort""#, #"step="align""#]
+            #expect(value("hpcbridge_run_tasks", align + [#"state="completed""#]) == "3.0", "\(lines.filter { $0.contains("run_task") })")
+            #expect(value("hpcbridge_run_tasks", align + [#"state="queued""#]) == "0.0")
+            #expect(value("hpcbridge_run_tasks_finished_total", align + [#"outcome="completed""#]) == "3")
+            #expect(value("hpcbridge_run_task_run_seconds_count", align) == "3")
+            #expect(!lines.contains { $0.contains(id) }, "no run id in any label")
             // Another group's token sees no such run.
             let other = try service.token(group: "systems_biology_lab")
             #expect(try await post(client, "/v1/runs/\(id)", token: other).status == 404)
