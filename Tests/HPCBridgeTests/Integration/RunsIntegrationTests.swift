@@ -157,6 +157,69 @@ struct RunsIntegrationTests {
         #expect(FileManager.default.fileExists(atPath: vcf))
     }
 
+    @Test("kill -9 during a burst of run submissions: every run answered 201 is stored, and every step is in Slurm exactly once")
+    func killDuringRuns() async throws {
+        try LiveCluster.check()
+        let service = try ServeProcess(root: try TestPaths.scratchDirectory("runs-kill"), graceSeconds: 3)
+        try await service.start()
+        defer { service.stop() }
+        let token = try service.token(group: "cancer_genomics_lab")
+        let start = Date()
+        let burst = 12
+        let counter = AnswerCounter()
+        let root = service.root + "/reads"
+        let answered = try await withThrowingTaskGroup(of: String?.self) { group in
+            for n in 0..<burst {
+                group.addTask {
+                    let sheet = "sample_id,fastq_r1,fastq_r2\nK\(n)a,\(root)/k\(n)a_1.fq,\(root)/k\(n)a_2.fq\nK\(n)b,\(root)/k\(n)b_1.fq,\(root)/k\(n)b_2.fq\n"
+                    let body: JSONValue = ["pipeline_name": "germline_cohort", "research_group": "cancer_genomics_lab",
+                                           "parameters": ["cohort_id": .string("kill\(n)"), "reference_genome": "demo_genome"], "samples": .string(sheet)]
+                    guard let response = try? await service.request("POST", "/v1/runs", token: token, body: body, headers: ["Idempotency-Key": "kill-\(n)"]),
+                          response.status == 201 else { return nil }
+                    await counter.add()
+                    return response.body?["id"]?.stringValue
+                }
+            }
+            group.addTask {
+                while await counter.count < 3 { try await Task.sleep(for: .milliseconds(5)) }
+                service.stop(signal: SIGKILL)
+                return nil
+            }
+            var ids: [String] = []
+            for try await id in group { if let id { ids.append(id) } }
+            return ids
+        }
+        #expect(!answered.isEmpty, "some runs were answered before the kill")
+        #expect(answered.count < burst, "the kill came mid-burst (answered \(answered.count) of \(burst)); if not, raise the burst")
+        try await service.start()
+        // The restarted service adopts or submits (after the 3 s grace) every step accepted but not recorded.
+        var runs: [JSONValue] = []
+        let deadline = Date().addingTimeInterval(90)
+        repeat {
+            try await Task.sleep(for: .seconds(2))
+            runs = try await service.request("GET", "/v1/runs?limit=100", token: token).body?["runs"]?.arrayValue ?? []
+        } while Date() < deadline && runs.contains { run in run["steps"]?.arrayValue?.contains { $0["native_job_id"] == nil && $0["state"] == "accepted" } == true }
+        let stored = Set(runs.compactMap { $0["id"]?.stringValue })
+        print("runs kill: \(answered.count) of \(burst) answered before the kill, \(stored.count) stored")
+        #expect(Set(answered).isSubset(of: stored), "every 201 is durable")
+        let steps = runs.flatMap { $0["steps"]?.arrayValue ?? [] }
+        #expect(steps.allSatisfy { $0["native_job_id"] != nil || $0["state"] != "accepted" }, "every step reached Slurm: \(steps.filter { $0["native_job_id"] == nil })")
+        var tags = try SlurmTags.submissions(since: start)
+        let stepIDs = steps.filter { $0["native_job_id"] != nil }.compactMap { $0["job_id"]?.stringValue }
+        for _ in 0..<15 where !stepIDs.allSatisfy({ tags[$0] != nil }) {
+            try await Task.sleep(for: .seconds(2))
+            tags = try SlurmTags.submissions(since: start)
+        }
+        for id in stepIDs {
+            #expect(tags[id]?.count == 1, "step \(id) is in Slurm \(tags[id]?.count ?? 0) times: \(tags[id] ?? [])")
+        }
+        for run in runs {
+            for step in run["steps"]?.arrayValue ?? [] {
+                _ = try? HPCBridgeTests.run("/usr/bin/env", ["scancel", step["native_job_id"]?.stringValue ?? "0"])
+            }
+        }
+    }
+
     @Test("bad sample sheets are refused with every cell's place, and nothing is submitted")
     func hostileSheets() async throws {
         let service = try await service("runs-hostile")

@@ -158,6 +158,31 @@ enum SlurmTags {
     }
 }
 
+extension SlurmTags {
+    /// Scheduler submissions by hpcbridge tag: a job array counts once (its base id), however many
+    /// tasks it has split into, from the controller (`%F`) and accounting (`JobID` without `_TASK`).
+    static func submissions(since: Date) throws -> [String: Set<String>] {
+        var byTag: [String: Set<String>] = [:]
+        func add(_ native: Substring, _ comment: Substring) {
+            guard comment.hasPrefix("hpcbridge:") else { return }
+            let base = native.split(separator: "_").first.map(String.init) ?? String(native)
+            byTag[String(comment.dropFirst("hpcbridge:".count)), default: []].insert(base)
+        }
+        let queue = try run("/usr/bin/env", ["squeue", "-h", "-t", "all", "-o", "%F|%k"])
+        for line in queue.stdout.split(separator: "\n") {
+            let parts = line.split(separator: "|", maxSplits: 1)
+            if parts.count == 2 { add(parts[0], parts[1]) }
+        }
+        let start = ISO8601DateFormatter().string(from: since.addingTimeInterval(-60)).replacingOccurrences(of: "Z", with: "")
+        let accounting = try run("/usr/bin/env", ["sacct", "-a", "-X", "-n", "-P", "-o", "JobID,Comment", "-S", start])
+        for line in accounting.stdout.split(separator: "\n") {
+            let parts = line.split(separator: "|", maxSplits: 1)
+            if parts.count == 2 { add(parts[0], parts[1]) }
+        }
+        return byTag
+    }
+}
+
 /// A copy of the cluster's slurm.conf that points at a port where no controller listens: a service
 /// started with it as `SLURM_CONF` sees its controller down, while the real controller (and every
 /// other test) carries on.
