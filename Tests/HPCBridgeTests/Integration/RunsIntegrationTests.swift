@@ -220,6 +220,43 @@ struct RunsIntegrationTests {
         }
     }
 
+    @Test("cancel of a running run: the running task, the waiting task and the joint step all end cancelled")
+    func cancelRunning() async throws {
+        let service = try await service("runs-cancel")
+        defer { service.stop() }
+        _ = try await service.writeDemoGenome()
+        // Reads from named pipes nobody writes to: the task blocks reading its input, running until cancelled.
+        let reads = service.root + "/reads/fifo"
+        try FileManager.default.createDirectory(atPath: reads, withIntermediateDirectories: true)
+        for name in ["A_1", "A_2", "B_1", "B_2"] {
+            #expect(mkfifo(reads + "/\(name).fastq", 0o644) == 0)
+        }
+        let token = try service.token(group: "cancer_genomics_lab")
+        let created = try await service.request("POST", "/v1/runs", token: token, body: [
+            "pipeline_name": "germline_cohort", "research_group": "cancer_genomics_lab",
+            "parameters": ["cohort_id": "blocked", "reference_genome": "demo_genome"],
+            "samples": .string("sample_id,fastq_r1,fastq_r2\nA,\(reads)/A_1.fastq,\(reads)/A_2.fastq\nB,\(reads)/B_1.fastq,\(reads)/B_2.fastq\n"),
+            "parallel_limit": 1,
+        ])
+        #expect(created.status == 201, "\(created.body?.prettyJSON ?? "")")
+        let id = try #require(created.body?["id"]?.stringValue)
+        var seen: JSONValue = .null
+        let deadline = Date().addingTimeInterval(60)
+        repeat {
+            try await Task.sleep(for: .seconds(1))
+            seen = try await service.request("GET", "/v1/runs/\(id)", token: token).body ?? .null
+        } while Date() < deadline && step(seen, "align")["task_counts"]?["running"] != 1
+        #expect(step(seen, "align")["task_counts"] == ["running": 1, "queued": 1], "one task runs, the other waits (parallel_limit 1): \(seen.prettyJSON)")
+        let cancelled = try await service.request("POST", "/v1/runs/\(id)/cancel", token: token)
+        #expect(cancelled.status == 202)
+        let run = try await waitForEnd(id, on: service, token: token, timeout: 120)
+        #expect(run["state"] == "cancelled", "\(run.prettyJSON)")
+        #expect(step(run, "align")["task_counts"] == ["cancelled": 2], "\(step(run, "align"))")
+        #expect(step(run, "joint_genotype")["state"] == "cancelled")
+        let again = try await service.request("POST", "/v1/runs/\(id)/cancel", token: token)
+        #expect(again.status == 409)
+    }
+
     @Test("bad sample sheets are refused with every cell's place, and nothing is submitted")
     func hostileSheets() async throws {
         let service = try await service("runs-hostile")

@@ -56,6 +56,30 @@ struct RunRenderingTests {
         }
     }
 
+    @Test("the injection corpus in a sample-sheet cell stays one inert word when the task script runs")
+    func injectionInCells() throws {
+        let (renderer, pipeline, root) = try renderer()
+        let marker = root + "/pwned"
+        let corpus = injectionCorpus(marker: marker).filter { SchemaValidator.firstControlCharacter(in: $0.value) == nil && !$0.value.contains("\0") }
+        // Validation is bypassed (rows built directly) so that every payload reaches the renderer.
+        let rows: [JSONValue] = corpus.enumerated().map { index, entry in
+            ["sample_id": .string("S\(index)"), "fastq_r1": .string(entry.value)]
+        }
+        var request = try request(pipeline, root: root)
+        request.samples = SampleSheet(rows: rows)
+        let run = try renderer.render(request)
+        let call = run.steps[0]
+        try FileManager.default.createDirectory(atPath: run.runDirectory + "/samples", withIntermediateDirectories: true)
+        for task in call.tasks { try TestPaths.write(task.text, to: task.scriptPath) }
+        try TestPaths.write(call.script.text, to: call.directory + "/launcher.sh")
+        for task in call.tasks {
+            let result = try HPCBridgeTests.run("/bin/bash", [call.directory + "/launcher.sh"], environment: ["SLURM_ARRAY_TASK_ID": String(task.index), "PATH": "/usr/bin:/bin"])
+            #expect(result.status == 0, "\(corpus[task.index].name): \(result.stderr)")
+            #expect(!FileManager.default.fileExists(atPath: marker), "\(corpus[task.index].name) ran as shell")
+        }
+        #expect(corpus.count >= 15)
+    }
+
     @Test("the same run renders the same bytes")
     func deterministic() throws {
         let (renderer, pipeline, root) = try renderer()

@@ -233,6 +233,44 @@ struct RunServiceTests {
         }
     }
 
+    @Test("the injection corpus in every cell of both cohort sheets, as JSON rows and as CSV: 422 at that cell, nothing stored")
+    func hostileCells() async throws {
+        let fake = FakeScheduler()
+        let service = try TestService(scheduler: fake)
+        let cancer = try service.token(group: "cancer_genomics_lab"), sysbio = try service.token(group: "systems_biology_lab")
+        let germline: [String: String] = ["sample_id": "S1", "fastq_r1": "/data/cancer_genomics_lab/a_1.fq", "fastq_r2": "/data/cancer_genomics_lab/a_2.fq"]
+        let rnaseq: [String: String] = ["sample_id": "S1", "condition": "control", "batch": "b1", "fastq_1": "/data/systems_biology_lab/a.fq", "fastq_2": "/data/systems_biology_lab/b.fq"]
+        let cases: [(pipeline: String, group: String, token: String, parameters: JSONValue, row: [String: String])] = [
+            ("germline_cohort", "cancer_genomics_lab", cancer, ["cohort_id": "c", "reference_genome": "hg38"], germline),
+            ("rnaseq_cohort", "systems_biology_lab", sysbio, ["study_id": "s", "reference": "gencode_v38"], rnaseq),
+        ]
+        try await service.withClient { client in
+            for entry in cases {
+                let columns = entry.row.keys.sorted()
+                for (name, payload) in injectionCorpus(marker: service.directory + "/pwned") {
+                    for column in columns {
+                        var row = entry.row
+                        row[column] = payload
+                        let json: JSONValue = .array([.object(row.mapValues(JSONValue.string))])
+                        let csvCell = { (value: String) in "\"" + value.replacingOccurrences(of: "\"", with: "\"\"") + "\"" }
+                        let csv = columns.joined(separator: ",") + "\n" + columns.map { csvCell(row[$0]!) }.joined(separator: ",") + "\n"
+                        for samples in [json, JSONValue.string(csv)] {
+                            let (status, body) = try await post(client, "/v1/runs", token: entry.token, body: [
+                                "pipeline_name": .string(entry.pipeline), "research_group": .string(entry.group), "parameters": entry.parameters, "samples": samples,
+                            ])
+                            #expect(status == 422, "\(entry.pipeline) \(column) accepted \(name): \(body.prettyJSON)")
+                            let pointers = body["errors"]?.arrayValue?.compactMap { $0["pointer"]?.stringValue } ?? []
+                            #expect(pointers.contains("/samples/0/\(column)") || pointers == ["/samples"], "\(entry.pipeline) \(column) \(name): \(pointers)")
+                        }
+                    }
+                }
+            }
+        }
+        #expect(try service.store.runs(JobStore.RunFilter()).runs.isEmpty, "nothing stored")
+        #expect(await fake.submitCount == 0, "nothing submitted")
+        #expect(!FileManager.default.fileExists(atPath: service.directory + "/pwned"))
+    }
+
     @Test("a pipeline with steps is refused on /v1/jobs, with where to send it")
     func notAJob() async throws {
         let service = try TestService(scheduler: FakeScheduler())
