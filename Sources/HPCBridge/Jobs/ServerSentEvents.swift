@@ -27,6 +27,10 @@ public enum ServerSentEvents {
         if let sequence = t.sequence { data["sequence"] = .number(Double(sequence)) }
         if let from = t.fromState { data["from_state"] = .string(from.rawValue) }
         if let reason = t.reason { data["reason"] = .string(reason) }
+        if let step = summary.step {
+            data["run_id"] = .string(step.runID.uuidString.lowercased())
+            data["step"] = .string(step.step)
+        }
         return event(id: t.sequence.map(String.init), name: "transition", data: JSONValue.object(data).jsonText)
     }
 }

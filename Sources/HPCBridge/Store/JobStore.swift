@@ -17,15 +17,31 @@ public final class JobStore: Sendable {
     public struct Event: Sendable, Equatable {
         public let job: Job
         public let transition: JobTransition
+        /// The run and step the job carries, when it is a step of a run (set before observers are told).
+        public var step: RunStepReference?
 
-        /// What an event stream shows of a change: the transition and whose job it is.
+        public init(job: Job, transition: JobTransition, step: RunStepReference? = nil) {
+            self.job = job
+            self.transition = transition
+            self.step = step
+        }
+
+        /// What an event stream shows of a change: the transition, whose job it is, and for a step of a
+        /// run, which run and step (so a client follows a run's progress in the same stream).
         public struct Summary: Sendable, Equatable {
             public let transition: JobTransition
             public let group: String
             public let pipeline: String
+            public var step: RunStepReference?
         }
 
-        public var summary: Summary { Summary(transition: transition, group: job.researchGroup, pipeline: job.pipelineName) }
+        public var summary: Summary { Summary(transition: transition, group: job.researchGroup, pipeline: job.pipelineName, step: step) }
+    }
+
+    /// A step of a run, as events name it.
+    public struct RunStepReference: Sendable, Equatable {
+        public let runID: UUID
+        public let step: String
     }
 
     /// Calls `observer` after every commit that changed job states (metrics, live events), in commit
@@ -36,7 +52,27 @@ public final class JobStore: Sendable {
 
     func notify(_ events: [Event]) {
         guard !events.isEmpty else { return }
-        for observer in observers.withLock({ $0 }) { observer(events) }
+        let steps = (try? runSteps(of: events.map(\.job.id))) ?? [:]
+        let named = steps.isEmpty ? events : events.map { event in
+            var event = event
+            event.step = steps[event.job.id]
+            return event
+        }
+        for observer in observers.withLock({ $0 }) { observer(named) }
+    }
+
+    /// The run and step of each of these jobs that is a step of a run (one query for a batch).
+    private func runSteps(of jobIDs: [UUID]) throws -> [UUID: RunStepReference] {
+        try pool.read { db in
+            var steps: [UUID: RunStepReference] = [:]
+            for chunk in stride(from: 0, to: jobIDs.count, by: 500).map({ Array(jobIDs[$0..<min($0 + 500, jobIDs.count)]) }) {
+                let sql = "SELECT jobID, runID, name FROM runStep WHERE jobID IN (\(chunk.map { _ in "?" }.joined(separator: ", ")))"
+                for row in try Row.fetchAll(db, sql: sql, arguments: StatementArguments(chunk.map(\.uuidString))) {
+                    if let job = UUID(uuidString: row[0]), let run = UUID(uuidString: row[1]) { steps[job] = RunStepReference(runID: run, step: row[2]) }
+                }
+            }
+            return steps
+        }
     }
 
     /// Calls `observer` after every commit that changed array tasks' states (the task metrics).
@@ -427,7 +463,8 @@ public final class JobStore: Sendable {
     public func transitions(after sequence: Int64, group: String? = nil, jobID: UUID? = nil, limit: Int = 1000) throws -> [Event.Summary] {
         try pool.read { db in
             var sql = """
-                SELECT t.*, j.researchGroup, j.pipelineName FROM jobTransition t JOIN job j ON j.id = t.jobID
+                SELECT t.*, j.researchGroup, j.pipelineName, s.runID AS runID, s.name AS stepName
+                FROM jobTransition t JOIN job j ON j.id = t.jobID LEFT JOIN runStep s ON s.jobID = t.jobID
                 WHERE t.sequence > ?
                 """
             var arguments: StatementArguments = [sequence]
@@ -436,7 +473,9 @@ public final class JobStore: Sendable {
             sql += " ORDER BY t.sequence LIMIT ?"
             arguments += [limit]
             return try Row.fetchAll(db, sql: sql, arguments: arguments).map { row in
-                Event.Summary(transition: try TransitionRecord(row: row).transition, group: row["researchGroup"], pipeline: row["pipelineName"])
+                let runID: String? = row["runID"], stepName: String? = row["stepName"]
+                let step = runID.flatMap(UUID.init(uuidString:)).flatMap { id in stepName.map { RunStepReference(runID: id, step: $0) } }
+                return Event.Summary(transition: try TransitionRecord(row: row).transition, group: row["researchGroup"], pipeline: row["pipelineName"], step: step)
             }
         }
     }

@@ -90,6 +90,13 @@ struct RunServiceTests {
             let (_, tasks) = try await post(client, "/v1/runs/\(id)/tasks", token: token)
             #expect(tasks["tasks"]?.arrayValue?.map { $0["native_job_id"]?.stringValue ?? "" } == ["\(arrayID)_0", "\(arrayID)_1", "\(arrayID)_2"])
             #expect(tasks["tasks"]?.arrayValue?.allSatisfy { $0["state"] == "completed" && $0["exit_code"] == 0 } == true)
+            // The steps' transitions name their run and step in the event stream, live and replayed.
+            let replayed = try service.store.transitions(after: 0, group: "cancer_genomics_lab")
+            let stepEvents = replayed.filter { $0.step?.runID.uuidString.lowercased() == id }
+            #expect(Set(stepEvents.compactMap(\.step?.step)) == ["align", "joint_genotype"])
+            #expect(stepEvents.contains { $0.step?.step == "align" && $0.transition.toState == .completed })
+            let frame = ServerSentEvents.transition(try #require(stepEvents.last))
+            #expect(frame.contains("\"run_id\":\"\(id)\"") && frame.contains("\"step\":"), "\(frame)")
             // Task metrics per pipeline and step (no run ids in labels).
             let metrics = try await client.execute(uri: "/metrics", method: .get)
             let lines = String(buffer: metrics.body).split(separator: "\n").map(String.init)
