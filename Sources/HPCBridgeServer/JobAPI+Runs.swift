@@ -81,8 +81,23 @@ extension JobAPI {
                     state: Components.Schemas.JobState(rawValue: task.state.rawValue) ?? .lost,
                     failureKind: task.failureKind.flatMap { Components.Schemas.FailureKind(rawValue: $0) }, exitCode: task.exitCode,
                     nativeJobId: task.nativeJobID, startedAt: task.startedAt, finishedAt: task.finishedAt,
-                    stdoutPath: base + ".stdout.log", stderrPath: base + ".stderr.log")
+                    stdoutPath: base + ".stdout.log", stderrPath: base + ".stderr.log",
+                    logsUrl: "/v1/runs/\(id.uuidString.lowercased())/tasks/\(task.step)/\(task.index)/logs")
             }))))
+        } catch let refusal as JobService.Refusal {
+            return .notFound(.init(body: .applicationProblemJson(Self.problem(404, refusal.description))))
+        }
+    }
+
+    func getRunTaskLogs(_ input: Operations.GetRunTaskLogs.Input) async throws -> Operations.GetRunTaskLogs.Output {
+        guard let id = Self.jobID(input.path.id) else { return .notFound(.init(body: .applicationProblemJson(Self.runNotFound(input.path.id)))) }
+        let lines = input.query.lines ?? 200
+        guard (1...10_000).contains(lines) else {
+            return .badRequest(.init(body: .applicationProblemJson(Self.problem(400, "lines must be between 1 and 10000; got \(lines)"))))
+        }
+        do {
+            let tail = try service.taskLogs(ofRun: id, step: input.path.step, index: input.path.index, lines: lines, for: try principal)
+            return .ok(.init(body: .json(.init(stdout: tail.stdout, stderr: tail.stderr, truncated: tail.truncated))))
         } catch let refusal as JobService.Refusal {
             return .notFound(.init(body: .applicationProblemJson(Self.problem(404, refusal.description))))
         }

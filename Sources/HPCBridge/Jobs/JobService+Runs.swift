@@ -91,6 +91,16 @@ extension JobService {
         return (view, try store.tasks(of: id, step: step, states: states))
     }
 
+    /// The last `lines` lines of one array task's stdout and stderr (empty before it starts).
+    public func taskLogs(ofRun id: UUID, step name: String, index: Int, lines: Int, for principal: Principal) throws -> LogTail {
+        let view = try run(id, for: principal)
+        guard let step = view.steps.first(where: { $0.step.name == name })?.step, let count = step.taskCount, (0..<count).contains(index) else {
+            throw Refusal.notFound("run \(id) has no task \(name)/\(index); GET /v1/runs/\(id)/tasks lists them")
+        }
+        let base = "\(step.directory)/tasks/\(index)"
+        return LogTail(stdoutPath: base + ".stdout.log", stderrPath: base + ".stderr.log", lines: lines)
+    }
+
     /// Cancels every step of a run that has not ended, the last steps first (so a step is cancelled by
     /// the person, not failed by Slurm for a cancelled parent): a step never submitted is cancelled at
     /// once, with its tasks; a submitted one is cancelled in the scheduler and the reconciler records it.

@@ -16,8 +16,13 @@ public struct LogTail: Sendable, Equatable {
     public static let maximumBytes = 1 << 20
 
     public init(directory: String, lines: Int) {
-        let out = Self.tail(path: directory + "/" + ScriptRenderer.stdoutFile, lines: lines)
-        let err = Self.tail(path: directory + "/" + ScriptRenderer.stderrFile, lines: lines)
+        self.init(stdoutPath: directory + "/" + ScriptRenderer.stdoutFile, stderrPath: directory + "/" + ScriptRenderer.stderrFile, lines: lines)
+    }
+
+    /// The tails of two named files (an array task's logs are named after its index).
+    public init(stdoutPath: String, stderrPath: String, lines: Int) {
+        let out = Self.tail(path: stdoutPath, lines: lines)
+        let err = Self.tail(path: stderrPath, lines: lines)
         stdout = out.text
         stderr = err.text
         truncated = out.truncated || err.truncated

@@ -109,10 +109,21 @@ struct RunServiceTests {
             #expect(value("hpcbridge_run_tasks_finished_total", align + [#"outcome="completed""#]) == "3")
             #expect(value("hpcbridge_run_task_run_seconds_count", align) == "3")
             #expect(!lines.contains { $0.contains(id) }, "no run id in any label")
+            // A task's logs, through the URL the task listing gives, with the same token.
+            let directory = try #require(seen["run_directory"]?.stringValue)
+            try TestPaths.write("aligned S1\n", to: directory + "/steps/align/tasks/1.stdout.log")
+            try TestPaths.write("warning: low coverage\n", to: directory + "/steps/align/tasks/1.stderr.log")
+            let url = try #require(tasks["tasks"]?.arrayValue?[1]["logs_url"]?.stringValue)
+            #expect(url == "/v1/runs/\(id)/tasks/align/1/logs")
+            let (logStatus, logs) = try await post(client, url, token: token)
+            #expect(logStatus == 200 && logs["stdout"] == "aligned S1\n" && logs["stderr"] == "warning: low coverage\n", "\(logs.prettyJSON)")
+            #expect(try await post(client, "/v1/runs/\(id)/tasks/align/3/logs", token: token).status == 404, "no task 3")
+            #expect(try await post(client, "/v1/runs/\(id)/tasks/joint_genotype/0/logs", token: token).status == 404, "the joint step has no tasks")
             // Another group's token sees no such run.
             let other = try service.token(group: "systems_biology_lab")
             #expect(try await post(client, "/v1/runs/\(id)", token: other).status == 404)
             #expect(try await post(client, "/v1/runs/\(id)/tasks", token: other).status == 404)
+            #expect(try await post(client, url, token: other).status == 404)
         }
     }
 
