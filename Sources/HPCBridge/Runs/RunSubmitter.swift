@@ -116,6 +116,15 @@ public struct RunSubmitter: Sendable {
                     submittedHere.insert(NativeJobID(native))
                     // The tasks wait in the array now; the reconciler follows each from here.
                     try store.markTasksSubmitted(of: runID, step: step.name)
+                } else if steps[index].job.state.isTerminal, let count = step.taskCount {
+                    // The scheduler refused the array: its tasks end with it, for the same reason.
+                    let refused = steps[index].job
+                    try store.updateTasks(of: runID, step: step.name, (0..<count).map { index in
+                        var task = RunTask(runID: runID, step: step.name, index: index, sampleID: "", state: refused.state)
+                        task.failureKind = refused.failureKind
+                        task.finishedAt = refused.finishedAt
+                        return task
+                    })
                 }
             }
         }
