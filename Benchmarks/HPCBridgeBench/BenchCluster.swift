@@ -47,6 +47,19 @@ struct BenchCluster: Sendable {
         }
     }
 
+    /// Waits until the controller has purged every ended job of the benchmark partition (cancelled jobs
+    /// stay MinJobAge seconds and then go in batches), so a snapshot holds what is measured and not the
+    /// earlier benchmarks' leftovers. Returns the seconds waited; gives up after `limit` seconds.
+    func waitForPurge(limit: Double = 300) async throws -> Double {
+        let start = Date()
+        while Date().timeIntervalSince(start) < limit {
+            let listed = try await Shell.checked("squeue", ["-h", "-p", partition, "-t", "all", "-o", "%i"])
+            if listed.split(separator: "\n").isEmpty { break }
+            try await Task.sleep(for: .seconds(2))
+        }
+        return Date().timeIntervalSince(start)
+    }
+
     /// `scontrol hold` or `release` for many jobs, a thousand ids per call.
     func update(_ verb: String, _ jobIDs: [String]) async throws {
         for start in stride(from: 0, to: jobIDs.count, by: 1000) {

@@ -22,6 +22,7 @@ struct RunSubmitCommand: AsyncParsableCommand {
     @Argument(help: "The request: {pipeline_name, research_group, parameters, samples?, description?, resources?, parallel_limit?}.") var request: String
     @Option(name: .long, help: ArgumentHelp("A CSV or TSV sample sheet file.", valueName: "SHEET")) var samples: String?
     @Option(name: .long, help: "Idempotency-Key: retrying with the same key returns the first attempt's run.") var idempotencyKey: String?
+    @Flag(name: .long, help: "Print only the run's id (for scripts: ID=$(hpcbridge run submit R.json --id-only)).") var idOnly = false
 
     func run() async throws {
         var document = try readJSON(request)
@@ -37,8 +38,8 @@ struct RunSubmitCommand: AsyncParsableCommand {
             throw ExitStatus.invalid
         }
         switch try await options.client().submitRun(headers: .init(idempotencyKey: idempotencyKey), body: .json(body)) {
-        case .created(let created): try ClientOutput.print(try created.body.json)
-        case .ok(let ok): try ClientOutput.print(try ok.body.json)
+        case .created(let created): try show(try created.body.json)
+        case .ok(let ok): try show(try ok.body.json)
         case .unprocessableContent(let r): throw ClientOutput.refused(try r.body.applicationProblemJson)
         case .unauthorized(let r): throw ClientOutput.refused(401, try? r.body.applicationProblemJson)
         case .forbidden(let r): throw ClientOutput.refused(403, try? r.body.applicationProblemJson)
@@ -49,6 +50,10 @@ struct RunSubmitCommand: AsyncParsableCommand {
         case .serviceUnavailable(let r): throw ClientOutput.refused(503, try? r.body.applicationProblemJson)
         case .undocumented(let status, _): throw ClientOutput.undocumented(status)
         }
+    }
+
+    private func show(_ run: Components.Schemas.Run) throws {
+        if idOnly { print(run.id) } else { try ClientOutput.print(run) }
     }
 }
 
