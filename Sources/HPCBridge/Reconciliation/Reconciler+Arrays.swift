@@ -22,11 +22,14 @@ extension Reconciler {
         }
         guard let status = Run.stepStatus(ofTasks: all, count: count), !reported.isEmpty else { return (updates, nil) }
         let values = (0..<count).compactMap { all[$0] }
-        let failing = values.first { $0.status.isTerminal && $0.status != .completed }
+        // The first failed task by index: the one the step's failure names.
+        let failingIndex = (0..<count).first { all[$0].map { $0.status.isTerminal && $0.status != .completed } ?? false }
+        let failing = failingIndex.flatMap { all[$0] }
         let done = values.filter(\.status.isTerminal).count
         let seen = SchedulerJobState(
             id: NativeJobID(job.nativeJobID ?? ""), status: status,
-            rawState: "ARRAY \(done)/\(count) tasks ended", reason: failing.map { "task \(Self.index(of: $0, in: all)) \($0.rawState)\($0.reason.map { " (\($0))" } ?? "")" },
+            rawState: "ARRAY \(done)/\(count) tasks ended",
+            reason: failingIndex.flatMap { index in failing.map { "task \(index) \($0.rawState)\($0.reason.map { " (\($0))" } ?? "")" } },
             exit: failing?.exit, startTime: values.compactMap(\.startTime).min(),
             endTime: status.isTerminal ? values.compactMap(\.endTime).max() : nil, restartCount: job.requeueCount)
         return (updates, seen)
@@ -58,10 +61,6 @@ extension Reconciler {
         }
         return SchedulerJobState(id: NativeJobID(task.nativeJobID ?? ""), status: status, rawState: task.state.rawValue.uppercased(),
                                  exit: task.exitCode.map { ProcessExit(code: $0) }, startTime: task.startedAt, endTime: task.finishedAt, restartCount: 0)
-    }
-
-    private static func index(of state: SchedulerJobState, in tasks: [Int: SchedulerJobState]) -> Int {
-        tasks.first { $0.value == state }?.key ?? 0
     }
 
     /// An array the controller no longer lists at all (every task ended and was purged): each task not
