@@ -281,6 +281,15 @@ int hb_slurm_cancel(const char *job_id, int *errno_out, char *message, size_t si
     return HB_OK;
 }
 
+int hb_slurm_max_array_size(uint32_t *value, int *errno_out, char *message, size_t size) {
+    if (!hb_ready(errno_out, message, size)) return HB_UNAVAILABLE;
+    slurm_conf_t *conf = NULL;
+    if (hb.load_ctl_conf(0, &conf) != SLURM_SUCCESS || conf == NULL) return hb_fail(errno_out, message, size, "slurm_load_ctl_conf");
+    *value = conf->max_array_sz;
+    hb.free_ctl_conf(conf);
+    return HB_OK;
+}
+
 int hb_slurmdb_jobs(const uint32_t *job_ids, size_t id_count, int64_t since, const char *cluster,
                     hb_job_record **records, size_t *count, char *message, size_t size) {
     *records = NULL;
@@ -409,6 +418,11 @@ int hb_slurm_load_jobs(int64_t update_time, hb_job_record **records, size_t *cou
 
 int hb_slurm_cancel(const char *job_id, int *errno_out, char *message, size_t size) {
     (void)job_id;
+    return hb_unavailable(errno_out, message, size);
+}
+
+int hb_slurm_max_array_size(uint32_t *value, int *errno_out, char *message, size_t size) {
+    (void)value;
     return hb_unavailable(errno_out, message, size);
 }
 

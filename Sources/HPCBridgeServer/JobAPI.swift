@@ -138,8 +138,13 @@ struct JobAPI: APIProtocol {
             guard let id = Self.jobID(text) else { return .notFound(.init(body: .applicationProblemJson(Self.notFound(text)))) }
             jobID = id
         }
+        var runID: UUID?
+        if let text = input.query.runId {
+            guard let id = Self.jobID(text) else { return .notFound(.init(body: .applicationProblemJson(Self.problem(404, "no run \(JSONValue.quote(text)); GET /v1/runs lists yours")))) }
+            runID = id
+        }
         do {
-            let stream = try service.eventStream(for: try principal, lastEventID: input.headers.lastEventID, jobID: jobID)
+            let stream = try service.eventStream(for: try principal, lastEventID: input.headers.lastEventID, jobID: jobID, runID: runID)
             return .ok(.init(body: .textEventStream(HTTPBody(stream, length: .unknown))))
         } catch let refusal as JobService.Refusal {
             switch refusal {

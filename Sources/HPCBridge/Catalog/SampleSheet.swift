@@ -33,7 +33,9 @@ public struct SampleSheet: Sendable, Hashable {
 
     /// Reads and validates a sheet given as a JSON list of objects or as CSV/TSV text. `at` is where the
     /// sheet sits in the request (`/samples`); every error's pointer starts there.
-    public static func read(_ value: JSONValue, schema: JSONSchema, at base: JSONPointer) -> Result<SampleSheet, ValidationFailure> {
+    /// `maximumArrayTasks` is the cluster's MaxArraySize when known: a sheet longer than it is refused
+    /// whole (never half-submitted), with the number to split it by.
+    public static func read(_ value: JSONValue, schema: JSONSchema, at base: JSONPointer, maximumArrayTasks: Int? = nil) -> Result<SampleSheet, ValidationFailure> {
         var origin: [JSONPointer: DelimitedText.Cell] = [:]
         let objects: [JSONValue]
         switch value {
@@ -52,6 +54,9 @@ public struct SampleSheet: Sendable, Hashable {
         }
         guard objects.count <= maximumRows else {
             return .failure(ValidationFailure([ValidationError(pointer: base, message: "lists \(objects.count) samples; a run takes at most \(maximumRows) (one array task each); split the sheet into several runs")]))
+        }
+        if let limit = maximumArrayTasks, objects.count > limit {
+            return .failure(ValidationFailure([ValidationError(pointer: base, message: "lists \(objects.count) samples, but the cluster's scheduler takes job arrays of at most \(limit) tasks (Slurm's MaxArraySize); split the sheet into runs of at most \(limit) rows")]))
         }
 
         var errors: [ValidationError] = []

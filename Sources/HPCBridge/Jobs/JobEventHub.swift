@@ -11,13 +11,17 @@ public final class JobEventHub: Service, Sendable {
         /// nil for admins (every group).
         public var group: String?
         public var jobID: UUID?
-        public init(group: String? = nil, jobID: UUID? = nil) {
+        /// Only the steps of this run (whichever attempt of a step: a resume replaces its job).
+        public var runID: UUID?
+        public init(group: String? = nil, jobID: UUID? = nil, runID: UUID? = nil) {
             self.group = group
             self.jobID = jobID
+            self.runID = runID
         }
 
         func matches(_ event: JobStore.Event.Summary) -> Bool {
             (group == nil || group == event.group) && (jobID == nil || jobID == event.transition.jobID)
+                && (runID == nil || runID == event.step?.runID)
         }
     }
 

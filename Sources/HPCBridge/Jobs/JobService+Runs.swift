@@ -36,8 +36,12 @@ extension JobService {
             throw Refusal.overQuota("research group \"\(group.name)\" may submit \(group.submissionsPerMinute) jobs or runs per minute; retry in \(wait) s", retryAfter: wait)
         }
         let accepted: (run: Run, created: Bool)
+        // The cluster's limits as the reconciler last read them: no controller call on the request path.
+        let limits = await group.flatMap { reconcilers[$0.cluster] }?.limits()
         do {
-            accepted = try refusingInTheAPIsTerms { try runs.accept(request, idempotencyKey: idempotencyKey, activeLimit: group?.maxActiveJobs, now: now) }
+            accepted = try refusingInTheAPIsTerms {
+                try runs.accept(request, idempotencyKey: idempotencyKey, activeLimit: group?.maxActiveJobs, limits: limits, now: now)
+            }
         } catch {
             await rateLimiter.refund(group: groupName)
             if case Refusal.invalid = error { metrics?.validationRejected(group: groupName, pipeline: request.base.pipelineName) }
@@ -101,19 +105,29 @@ extension JobService {
         return LogTail(stdoutPath: base + ".stdout.log", stderrPath: base + ".stderr.log", lines: lines)
     }
 
-    /// Cancels every step of a run that has not ended, the last steps first (so a step is cancelled by
-    /// the person, not failed by Slurm for a cancelled parent): a step never submitted is cancelled at
-    /// once, with its tasks; a submitted one is cancelled in the scheduler and the reconciler records it.
+    /// Cancels every step of a run that has not ended, with one scheduler call for the whole run. A step
+    /// never submitted is cancelled in the store at once, with its tasks. Of the submitted ones only the
+    /// first (those not waiting on another open step) are named to the scheduler: every later step was
+    /// submitted with `afterok` on them and KILL_INV_DEP, so the scheduler ends it itself, and the
+    /// reconciler records it as cancelled because the run's cancellation is on record before the call.
     public func cancelRun(_ id: UUID, by principal: Principal, now: Date = Date()) async throws -> RunView {
         let view = try run(id, for: principal)
-        let open = view.steps.filter { !$0.job.state.isTerminal }
-        guard !open.isEmpty else {
+        guard view.steps.contains(where: { !$0.job.state.isTerminal }) else {
             throw Refusal.conflict("run \(id) already ended as \(view.state.rawValue); nothing to cancel")
         }
-        for (step, job) in open.reversed() {
-            let before = try store.job(job.id)
-            _ = try await cancel(job.id, by: principal, now: now)
-            if before?.nativeJobID == nil, let count = step.taskCount {
+        try store.requestCancel(of: id, at: now)
+        for (step, job) in view.steps where job.state == .accepted && job.nativeJobID == nil {
+            do {
+                try store.update(job.id, source: "api", reason: "cancelled with its run before it was submitted", at: now) {
+                    $0.state = .cancelled
+                    $0.failureKind = FailureKind.cancelled.label
+                    $0.failureReason = "the run was cancelled before this step was submitted"
+                    $0.finishedAt = now
+                }
+            } catch JobStore.StoreError.invalidTransition {
+                continue  // Submitted meanwhile: cancelled in the scheduler below.
+            }
+            if let count = step.taskCount {
                 try store.updateTasks(of: id, step: step.name, (0..<count).map { index in
                     var task = RunTask(runID: id, step: step.name, index: index, sampleID: "", state: .cancelled)
                     task.failureKind = FailureKind.cancelled.label
@@ -122,7 +136,26 @@ extension JobService {
                 })
             }
         }
+        let first = Self.stepsToCancel(try store.steps(of: id))
+        guard !first.isEmpty else { return try runView(of: view.run) }
+        guard let scheduler = submitter.schedulers[view.run.cluster] else {
+            throw Refusal.unavailable("the service has no scheduler for cluster \(view.run.cluster); check the config", retryAfter: 60)
+        }
+        do {
+            try await scheduler.cancel(first)
+        } catch let error as SchedulerError where error.transient {
+            throw Refusal.unavailable("the controller did not answer the cancel (\(error.detail)); retry later", retryAfter: 30)
+        }
+        logger.info("run cancel requested", metadata: ["run_id": "\(id.uuidString.lowercased())", "native_job_ids": "\(first.map(\.rawValue).joined(separator: ","))"])
         return try runView(of: view.run)
+    }
+
+    /// The scheduler ids to cancel so that every open submitted step ends: those of the open submitted
+    /// steps that need no other open submitted step (the others depend on them inside the scheduler).
+    static func stepsToCancel(_ steps: [(step: RunStep, job: Job)]) -> [NativeJobID] {
+        let open = steps.filter { !$0.job.state.isTerminal && $0.job.nativeJobID != nil }
+        let openNames = Set(open.map(\.step.name))
+        return open.filter { $0.step.needs.allSatisfy { !openNames.contains($0) } }.compactMap { $0.job.nativeJobID.map { NativeJobID($0) } }
     }
 
     /// Resumes an ended run: what did not complete runs again (only the failed or cancelled tasks of a

@@ -219,9 +219,12 @@ public struct JobService: Sendable {
 
     /// The caller's job transitions as Server-Sent Events: first those after `lastEventID` from the
     /// history (none without it), then live ones, with a heartbeat comment every `heartbeat`. The stream
-    /// ends when the service shuts down or the client goes away.
-    public func eventStream(for principal: Principal, lastEventID: String?, jobID: UUID?, heartbeat: Duration = .seconds(15)) throws -> AsyncStream<String> {
+    /// ends when the service shuts down or the client goes away. `jobID` or `runID` narrow it to one job
+    /// or one run's steps (every attempt of each).
+    public func eventStream(for principal: Principal, lastEventID: String?, jobID: UUID?, runID: UUID? = nil,
+                            heartbeat: Duration = .seconds(15)) throws -> AsyncStream<String> {
         if let jobID { _ = try job(jobID, for: principal) }
+        if let runID { _ = try run(runID, for: principal) }
         guard let hub = events else { throw Refusal.unavailable("this service has no event stream", retryAfter: 60) }
         var group: String?
         if case .group(let own) = principal { group = own }
@@ -234,7 +237,7 @@ public struct JobService: Sendable {
         }
         // Subscribe before reading the history, so nothing committed in between is missed; the
         // sequence numbers drop what both would send.
-        let live = hub.subscribe(.init(group: group, jobID: jobID))
+        let live = hub.subscribe(.init(group: group, jobID: jobID, runID: runID))
         let store = self.store
         let (stream, continuation) = AsyncStream.makeStream(of: String.self, bufferingPolicy: .bufferingNewest(10_000))
         let forward = Task {
@@ -243,7 +246,7 @@ public struct JobService: Sendable {
             if let resumeAfter {
                 var position = resumeAfter
                 while true {
-                    let page = (try? store.transitions(after: position, group: group, jobID: jobID, limit: 1000)) ?? []
+                    let page = (try? store.transitions(after: position, group: group, jobID: jobID, runID: runID, limit: 1000)) ?? []
                     for summary in page { continuation.yield(ServerSentEvents.transition(summary)) }
                     guard let next = page.last?.transition.sequence else { break }
                     position = next

@@ -33,8 +33,12 @@ public struct InstrumentedScheduler: BatchScheduler {
         try await timed("submit") { try await wrapped.submit(job) }
     }
 
-    public func cancel(_ id: NativeJobID) async throws {
-        try await timed("cancel") { try await wrapped.cancel(id) }
+    public func cancel(_ ids: [NativeJobID]) async throws {
+        try await timed("cancel") { try await wrapped.cancel(ids) }
+    }
+
+    public func limits() async throws -> SchedulerLimits {
+        try await timed("limits") { try await wrapped.limits() }
     }
 
     public func states(changedSince: Date?) async throws -> SchedulerSnapshot {

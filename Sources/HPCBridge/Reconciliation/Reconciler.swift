@@ -28,6 +28,11 @@ public actor Reconciler: Service {
     private var settledAtSequence: Int64?
     private var consecutiveFailures = 0
     private var controllerHealth = ControllerHealth()
+    /// The scheduler's configured limits as last read, and when: planning a run checks its sheet
+    /// against them without a controller call on the request path.
+    private var schedulerLimits: (limits: SchedulerLimits, readAt: Date)?
+    /// How long limits read from the controller are trusted (an admin may reconfigure meanwhile).
+    static let limitsLifetime: TimeInterval = 600
 
     /// What the last attempt to reach the controller showed: readiness reports it, and the API skips
     /// its immediate submission while the controller is known to be down (the reconciler submits later).
@@ -48,6 +53,24 @@ public actor Reconciler: Service {
 
     /// The controller's health as the last cycle saw it.
     public func health() -> ControllerHealth { controllerHealth }
+
+    /// The scheduler's limits as last read (nil until the controller first answered the question).
+    public func limits() -> SchedulerLimits? { schedulerLimits?.limits }
+
+    /// Reads the scheduler's limits again when they are older than `limitsLifetime` (or never read). A
+    /// failure keeps what was known: the next cycle asks again.
+    public func refreshLimits(now: Date = Date()) async {
+        if let known = schedulerLimits, now.timeIntervalSince(known.readAt) < Self.limitsLifetime { return }
+        do {
+            let limits = try await scheduler.limits()
+            if limits != schedulerLimits?.limits {
+                logger.info("scheduler limits read", metadata: ["cluster": "\(cluster)", "max_array_tasks": "\(limits.maxArrayTasks.map(String.init) ?? "unknown")"])
+            }
+            schedulerLimits = (limits, now)
+        } catch {
+            logger.warning("could not read the scheduler's limits; keeping the last known", metadata: ["cluster": "\(cluster)", "error": "\(error)"])
+        }
+    }
 
     /// What one cycle did.
     public struct Report: Sendable, Equatable {
@@ -83,6 +106,7 @@ public actor Reconciler: Service {
                 let delay: Duration
                 do {
                     _ = try await self.cycle()
+                    await self.refreshLimits()
                     delay = await self.succeeded()
                 } catch is CancellationError {
                     return
@@ -175,9 +199,17 @@ public actor Reconciler: Service {
         let arrayRecords = arraySteps.isEmpty ? [:] : Dictionary(grouping: jobs.values.filter { $0.array != nil }, by: \.submissionID)
         var taskWrites: [(step: RunStep, tasks: [RunTask])] = []
         var vanishedArrays: [(job: Job, step: RunStep)] = []
+        // Steps of runs a person cancelled, read only when the scheduler reports a dependency failure.
+        var cancelledRunSteps: Set<UUID>?
+        func cancelledWithRun(_ seen: SchedulerJobState, of job: Job) throws -> SchedulerJobState {
+            guard seen.status == .failed(.dependencyNeverSatisfied) else { return seen }
+            if cancelledRunSteps == nil { cancelledRunSteps = try store.openStepsOfCancelledRuns(cluster: cluster) }
+            return cancelledRunSteps!.contains(job.id) ? Self.cancelledWithRun(seen) : seen
+        }
         for job in open {
             if let step = arraySteps[job.id], let native = job.nativeJobID {
-                let folded = SchedulerSnapshot.arrayTasks(of: NativeJobID(native), in: arrayRecords[NativeJobID(native)] ?? [])
+                let folded = try SchedulerSnapshot.arrayTasks(of: NativeJobID(native), in: arrayRecords[NativeJobID(native)] ?? [])
+                    .mapValues { try cancelledWithRun($0, of: job) }
                 guard !folded.isEmpty else {
                     vanishedArrays.append((job, step))
                     continue
@@ -199,7 +231,8 @@ public actor Reconciler: Service {
                 }
                 continue
             }
-            if let state = jobs[NativeJobID(native)] {
+            if let reported = jobs[NativeJobID(native)] {
+                let state = try cancelledWithRun(reported, of: job)
                 if let change = Self.change(for: job, seen: state) {
                     if change.isRequeue { report.requeued += 1 }
                     if let started = Self.missedStart(of: job, seen: state) { changes.append(started) }
@@ -223,8 +256,9 @@ public actor Reconciler: Service {
                 let record = job.nativeJobID.flatMap { accounting[NativeJobID($0)] }
                 switch resolver.resolve(accounting: record, accountingError: accountingError, exitCodePath: exitPath, vanishedAt: job.vanishedAt ?? now, now: now) {
                 case .resolved(let status, let exit, let source):
-                    let seen = SchedulerJobState(id: NativeJobID(job.nativeJobID!), status: status, rawState: source, reason: "resolved from \(source)",
-                                                 exit: exit, startTime: record?.startTime, endTime: record?.endTime ?? now, restartCount: job.requeueCount)
+                    let seen = try cancelledWithRun(SchedulerJobState(
+                        id: NativeJobID(job.nativeJobID!), status: status, rawState: source, reason: "resolved from \(source)",
+                        exit: exit, startTime: record?.startTime, endTime: record?.endTime ?? now, restartCount: job.requeueCount), of: job)
                     if var change = Self.change(for: job, seen: seen) {
                         change.reason = "the controller forgot the job; outcome from \(source)"
                         changes.append(change)
@@ -302,6 +336,15 @@ public actor Reconciler: Service {
             settledAtSequence = sequence
         }
         return report
+    }
+
+    /// A step the scheduler ended because a step it waited on was cancelled with the run: cancelled, as
+    /// the person asked, not failed.
+    static func cancelledWithRun(_ seen: SchedulerJobState) -> SchedulerJobState {
+        var cancelled = seen
+        cancelled.status = .failed(.cancelled)
+        cancelled.reason = "the run was cancelled" + (seen.reason.map { " (\($0))" } ?? "")
+        return cancelled
     }
 
     /// An accepted job found in the scheduler by its id: record the native id and its current state.

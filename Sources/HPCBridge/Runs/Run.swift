@@ -18,10 +18,13 @@ public struct Run: Sendable, Hashable {
     /// The most array tasks of one step running at once (Slurm's `%`), after the group's quota.
     public var parallelLimit: Int?
     public var createdAt: Date
+    /// When a person asked to cancel the run (cleared by a resume): steps that the scheduler then ends
+    /// for a cancelled dependency count as cancelled, not failed.
+    public var cancelRequestedAt: Date?
 
     public init(id: UUID, pipelineName: String, pipelineVersion: String, researchGroup: String, cluster: String,
                 description: String?, parametersJSON: String, samplesJSON: String, runDirectory: String,
-                parallelLimit: Int?, createdAt: Date) {
+                parallelLimit: Int?, createdAt: Date, cancelRequestedAt: Date? = nil) {
         self.id = id
         self.pipelineName = pipelineName
         self.pipelineVersion = pipelineVersion
@@ -33,6 +36,7 @@ public struct Run: Sendable, Hashable {
         self.runDirectory = runDirectory
         self.parallelLimit = parallelLimit
         self.createdAt = createdAt
+        self.cancelRequestedAt = cancelRequestedAt
     }
 }
 

@@ -11,14 +11,15 @@ public struct RunPlanner: Sendable {
         self.jobs = JobPlanner(site: site, resolver: resolver)
     }
 
-    public func plan(_ request: RunRequest, runID: UUID, scheduler: ClusterConfig.Scheduler? = nil) throws(JobPlanner.Refusal) -> RunScriptRequest {
+    /// `maximumArrayTasks`: the cluster scheduler's array limit when known (see `SchedulerLimits`).
+    public func plan(_ request: RunRequest, runID: UUID, scheduler: ClusterConfig.Scheduler? = nil, maximumArrayTasks: Int? = nil) throws(JobPlanner.Refusal) -> RunScriptRequest {
         let (group, pipeline) = try jobs.groupAndPipeline(request.base.researchGroup, request.base.pipelineName)
         var (parameters, errors) = jobs.validate(request.base.parameters, of: pipeline, for: group)
 
         var samples: SampleSheet?
         let samplesPointer = JSONPointer(tokens: ["samples"])
         if let rowSchema = pipeline.sampleSheet {
-            switch request.samples.map({ SampleSheet.read($0, schema: rowSchema, at: samplesPointer) }) {
+            switch request.samples.map({ SampleSheet.read($0, schema: rowSchema, at: samplesPointer, maximumArrayTasks: maximumArrayTasks) }) {
             case .success(let sheet):
                 samples = sheet
                 let rows = JSONValue.array(sheet.rows)

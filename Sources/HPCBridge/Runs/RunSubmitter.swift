@@ -19,10 +19,11 @@ public struct RunSubmitter: Sendable {
 
     /// Validates, renders and stores a run as accepted. With an idempotency key, a retry of the same
     /// request returns the run of the first attempt (`created` is false then).
-    public func accept(_ request: RunRequest, idempotencyKey: String? = nil, activeLimit: Int? = nil, now: Date = Date()) throws -> (run: Run, created: Bool) {
+    public func accept(_ request: RunRequest, idempotencyKey: String? = nil, activeLimit: Int? = nil, limits: SchedulerLimits? = nil,
+                       now: Date = Date()) throws -> (run: Run, created: Bool) {
         let site = jobs.site
         let id = UUID()
-        let plan = try RunPlanner(site: site).plan(request, runID: id)
+        let plan = try RunPlanner(site: site).plan(request, runID: id, maximumArrayTasks: limits?.maxArrayTasks)
         let rendered = try site.renderer.render(plan)
         let pipeline = plan.pipeline, group = plan.group
         let rows = plan.samples?.rows ?? []

@@ -9,8 +9,13 @@ public protocol BatchScheduler: Sendable {
     var path: String { get }
     /// Submits a batch script; returns the scheduler's id.
     func submit(_ job: BatchJobSpec) async throws -> NativeJobID
-    /// Cancels a job (no error when it already finished).
-    func cancel(_ id: NativeJobID) async throws
+    /// Cancels jobs (no error for one that already finished) in as few controller calls as the backend
+    /// allows: one `scancel` or `qdel` for all of them; libslurm 22.05 has no many-job kill, so one RPC
+    /// each there. Callers pass only the jobs nothing else cancels: a job that depends on a cancelled one
+    /// with KILL_INV_DEP (or PBS's afterok) is ended by the scheduler itself.
+    func cancel(_ ids: [NativeJobID]) async throws
+    /// What the scheduler allows one submission, from its configuration (Slurm: MaxArraySize).
+    func limits() async throws -> SchedulerLimits
     /// Every job the controller knows, changed since `changedSince` where the backend can filter.
     func states(changedSince: Date?) async throws -> SchedulerSnapshot
     /// Final states from accounting for jobs the controller has forgotten.
@@ -18,6 +23,13 @@ public protocol BatchScheduler: Sendable {
     /// Jobs in accounting that carry one of these hpcbridge ids, submitted since `since`: how a restarted
     /// service finds a job it submitted but never recorded, after the controller has forgotten it.
     func accountingJobs(tagged tags: Set<UUID>, since: Date) async throws -> [UUID: SchedulerJobState]
+}
+
+extension BatchScheduler {
+    /// Cancels one job (no error when it already finished).
+    public func cancel(_ id: NativeJobID) async throws {
+        try await cancel([id])
+    }
 }
 
 /// A scheduler call that failed, with what was attempted and whether trying again may help.

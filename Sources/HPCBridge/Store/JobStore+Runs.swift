@@ -151,7 +151,29 @@ extension JobStore {
         Run(id: UUID(uuidString: row["id"])!, pipelineName: row["pipelineName"], pipelineVersion: row["pipelineVersion"],
             researchGroup: row["researchGroup"], cluster: row["cluster"], description: row["description"],
             parametersJSON: row["parametersJSON"], samplesJSON: row["samplesJSON"], runDirectory: row["runDirectory"],
-            parallelLimit: row["parallelLimit"], createdAt: Date(timeIntervalSinceReferenceDate: row["createdAt"]))
+            parallelLimit: row["parallelLimit"], createdAt: Date(timeIntervalSinceReferenceDate: row["createdAt"]),
+            cancelRequestedAt: (row["cancelRequestedAt"] as Double?).map(Date.init(timeIntervalSinceReferenceDate:)))
+    }
+
+    /// Records that a person cancelled the run (the first request's time is kept).
+    public func requestCancel(of runID: UUID, at now: Date) throws {
+        try pool.write { db in
+            try db.execute(sql: "UPDATE run SET cancelRequestedAt = coalesce(cancelRequestedAt, ?) WHERE id = ?",
+                           arguments: [now.timeIntervalSinceReferenceDate, runID.uuidString])
+        }
+    }
+
+    /// Jobs of open steps of a cluster's runs that a person cancelled: what the reconciler records as
+    /// cancelled when the scheduler ends them for a cancelled dependency.
+    public func openStepsOfCancelledRuns(cluster: String) throws -> Set<UUID> {
+        let states = Self.openStates.map { _ in "?" }.joined(separator: ", ")
+        return try pool.read { db in
+            let sql = """
+                SELECT s.jobID FROM run r JOIN runStep s ON s.runID = r.id JOIN job j ON j.id = s.jobID
+                WHERE r.cancelRequestedAt IS NOT NULL AND r.cluster = ? AND j.state IN (\(states))
+                """
+            return Set(try String.fetchAll(db, sql: sql, arguments: StatementArguments([cluster] + Self.openStates)).compactMap(UUID.init(uuidString:)))
+        }
     }
 
     /// A run's steps in catalog order, each with its job (read without scripts).
@@ -287,6 +309,8 @@ extension JobStore {
         try pool.write { db in
             events = []
             taskChanges = []
+            // A resumed run runs again: a later dependency failure is a failure, not the old cancel.
+            try db.execute(sql: "UPDATE run SET cancelRequestedAt = NULL WHERE id = ?", arguments: [runID.uuidString])
             for attempt in attempts {
                 let current = try String.fetchOne(db, sql: "SELECT jobID FROM runStep WHERE runID = ? AND name = ?", arguments: [runID.uuidString, attempt.step])
                 guard current == attempt.previousJobID.uuidString else { throw StoreError.notFound(attempt.previousJobID) }

@@ -212,6 +212,11 @@ public final class JobStore: Sendable {
             try db.execute(sql: "CREATE TABLE storeProbe (id INTEGER PRIMARY KEY CHECK (id = 1), writtenAt REAL NOT NULL)")
         }
         migrator.registerMigration("v5: runs, their steps and array tasks", migrate: createRunTables)
+        migrator.registerMigration("v6: a run's cancellation by a person") { db in
+            // Cancelling a run cancels only its first open steps in the scheduler; Slurm ends the steps
+            // that depend on them (DependencyNeverSatisfied). This says those were cancelled, not failed.
+            try db.alter(table: "run") { t in t.add(column: "cancelRequestedAt", .double) }
+        }
         return migrator
     }
 
@@ -459,8 +464,8 @@ public final class JobStore: Sendable {
     }
 
     /// Transitions after a history position, oldest first, with the job's group and pipeline: how an
-    /// event stream resumes from `Last-Event-ID` without gaps. `group` and `jobID` narrow it.
-    public func transitions(after sequence: Int64, group: String? = nil, jobID: UUID? = nil, limit: Int = 1000) throws -> [Event.Summary] {
+    /// event stream resumes from `Last-Event-ID` without gaps. `group`, `jobID` and `runID` narrow it.
+    public func transitions(after sequence: Int64, group: String? = nil, jobID: UUID? = nil, runID: UUID? = nil, limit: Int = 1000) throws -> [Event.Summary] {
         try pool.read { db in
             var sql = """
                 SELECT t.*, j.researchGroup, j.pipelineName, s.runID AS runID, s.name AS stepName
@@ -470,6 +475,7 @@ public final class JobStore: Sendable {
             var arguments: StatementArguments = [sequence]
             if let group { sql += " AND j.researchGroup = ?"; arguments += [group] }
             if let jobID { sql += " AND t.jobID = ?"; arguments += [jobID.uuidString] }
+            if let runID { sql += " AND s.runID = ?"; arguments += [runID.uuidString] }
             sql += " ORDER BY t.sequence LIMIT ?"
             arguments += [limit]
             return try Row.fetchAll(db, sql: sql, arguments: arguments).map { row in

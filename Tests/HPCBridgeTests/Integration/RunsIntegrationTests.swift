@@ -8,9 +8,9 @@ import Testing
 /// on the demo data with the real tools, and a failing sample that stops the joint step inside Slurm.
 @Suite("Runs: cohort pipelines as arrays and dependencies, through the service, live cluster", .enabled(if: LiveCluster.enabled))
 struct RunsIntegrationTests {
-    func service(_ label: String) async throws -> ServeProcess {
+    func service(_ label: String, edits: [(String, String)] = []) async throws -> ServeProcess {
         try LiveCluster.check()
-        let service = try ServeProcess(root: try TestPaths.scratchDirectory(label))
+        let service = try ServeProcess(root: try TestPaths.scratchDirectory(label), edits: edits)
         try await service.start()
         return service
     }
@@ -219,9 +219,18 @@ struct RunsIntegrationTests {
         }
     }
 
-    @Test("cancel of a running run: the running task, the waiting task and the joint step all end cancelled")
+    /// Calls of one operation the service made to the scheduler, from its own /metrics.
+    func schedulerCalls(_ operation: String, on service: ServeProcess) async throws -> Int {
+        let text = try await service.text("/metrics")
+        let line = text.split(separator: "\n").first { $0.hasPrefix("hpcbridge_scheduler_call_duration_seconds_count{") && $0.contains("operation=\"\(operation)\"") }
+        return line.flatMap { $0.split(separator: " ").last }.flatMap { Int(Double($0) ?? -1) } ?? 0
+    }
+
+    /// Through the Slurm CLI (`mode: cli`): the array, the afterok dependency with --kill-on-invalid-dep
+    /// and the cancel are sbatch and scancel here, where the other runs tests use libslurm.
+    @Test("cancel of a running run on the CLI path: one scancel; the running task, the waiting task and the joint step all end cancelled")
     func cancelRunning() async throws {
-        let service = try await service("runs-cancel")
+        let service = try await service("runs-cancel", edits: [("    mode: auto\n", "    mode: cli\n")])
         defer { service.stop() }
         _ = try await service.writeDemoGenome()
         // Reads from named pipes nobody writes to: the task blocks reading its input, running until cancelled.
@@ -247,12 +256,17 @@ struct RunsIntegrationTests {
             seen = try await service.request("GET", "/v1/runs/\(id)", token: token).body ?? .null
         } while Date() < deadline && step(seen, "align")["task_counts"]?["running"] != 1
         #expect(step(seen, "align")["task_counts"] == ["running": 1, "queued": 1], "one task runs, the other waits (parallel_limit 1): \(seen.prettyJSON)")
+        let metrics = try await service.text("/metrics")
+        #expect(metrics.contains("path=\"slurm-cli\"") && !metrics.contains("path=\"slurm-library\""), "the service runs on the CLI path")
+        #expect(try await schedulerCalls("cancel", on: service) == 0)
         let cancelled = try await service.request("POST", "/v1/runs/\(id)/cancel", token: token)
         #expect(cancelled.status == 202)
         let run = try await waitForEnd(id, on: service, token: token, timeout: 120)
         #expect(run["state"] == "cancelled", "\(run.prettyJSON)")
         #expect(step(run, "align")["task_counts"] == ["cancelled": 2], "\(step(run, "align"))")
-        #expect(step(run, "joint_genotype")["state"] == "cancelled")
+        #expect(step(run, "joint_genotype")["state"] == "cancelled" && step(run, "joint_genotype")["failure_kind"] == "cancelled",
+                "Slurm ended the joint step for its cancelled dependency; the run's cancellation makes it cancelled, not failed: \(step(run, "joint_genotype"))")
+        #expect(try await schedulerCalls("cancel", on: service) == 1, "one scheduler call for the whole run")
         let again = try await service.request("POST", "/v1/runs/\(id)/cancel", token: token)
         #expect(again.status == 409)
     }

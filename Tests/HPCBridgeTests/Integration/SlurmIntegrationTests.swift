@@ -82,6 +82,25 @@ struct SlurmIntegrationTests {
         try await scheduler.cancel(id)  // cancelling a finished job is not an error
     }
 
+    @Test("one cancel call for several jobs, one of them already ended; the controller's MaxArraySize", arguments: pathNames)
+    func cancelMany(path: String) async throws {
+        try LiveCluster.check()
+        let scheduler = try Self.scheduler(path)
+        let since = Date()
+        let ended = try await scheduler.submit(try LiveCluster.spec("true", name: "hb-it-cancel"))
+        #expect(try await LiveCluster.waitFor(ended, on: scheduler, since: since).status == .completed)
+        var spec = try LiveCluster.spec("sleep 300", name: "hb-it-cancel")
+        spec.hold = true
+        let held = try await scheduler.submit(spec)
+        let array = try await scheduler.submit({ var s = spec; s.array = try JobArray(indices: [0...2]); return s }())
+        try await scheduler.cancel([ended, held, array])
+        #expect(try await LiveCluster.waitFor(held, on: scheduler, since: since).status == .failed(.cancelled))
+        let tasks = try await scheduler.states(changedSince: nil).arrayTasks(of: array)
+        #expect(tasks.isEmpty || tasks.values.allSatisfy { $0.status == .failed(.cancelled) }, "\(tasks)")
+        let configured = try #require(try LiveCluster.configValue("MaxArraySize").flatMap { Int($0) })
+        #expect(try await scheduler.limits().maxArrayTasks == configured)
+    }
+
     @Test("scontrol requeue returns the job to the queue and counts it, then it completes", arguments: pathNames)
     func requeue(path: String) async throws {
         try LiveCluster.check()

@@ -12,6 +12,10 @@ actor FakeScheduler: BatchScheduler {
     private(set) var specs: [NativeJobID: BatchJobSpec] = [:]
     /// Every id `cancel` was called with, in order.
     private(set) var cancelled: [NativeJobID] = []
+    /// How many cancel calls were made (each may name many jobs).
+    private(set) var cancelCalls = 0
+    /// What `limits()` reports as MaxArraySize.
+    var maxArrayTasks: Int? = 1001
     private(set) var statesCount = 0
     private var nextID = 1000
     var down = false
@@ -22,6 +26,7 @@ actor FakeScheduler: BatchScheduler {
     private var version = 0
 
     func setDown(_ value: Bool) { down = value }
+    func setMaxArrayTasks(_ value: Int?) { maxArrayTasks = value }
     func setIncremental(_ value: Bool) { incremental = value }
     func setAccounting(_ value: Bool) { accountingEnabled = value }
 
@@ -65,10 +70,28 @@ actor FakeScheduler: BatchScheduler {
         return id
     }
 
-    func cancel(_ id: NativeJobID) async throws {
+    func cancel(_ ids: [NativeJobID]) async throws {
         if down { throw SchedulerError(.unavailable, operation: "cancel", detail: "controller down") }
-        cancelled.append(id)
-        set(id, .failed(.cancelled))
+        cancelCalls += 1
+        for id in ids {
+            cancelled.append(id)
+            end(id, .failed(.cancelled))
+        }
+    }
+
+    /// Ends a job as Slurm does: an array's id ends every task not yet ended, and a job that depends on
+    /// it with KILL_INV_DEP is cancelled in turn (DependencyNeverSatisfied), down the chain.
+    private func end(_ id: NativeJobID, _ status: SchedulerStatus) {
+        let records = jobs.values.filter { $0.id == id || $0.array?.arrayJobID == id }.map(\.id)
+        for record in records where !(jobs[record]?.status.isTerminal ?? true) { set(record, status) }
+        for (dependent, spec) in specs where spec.killOnInvalidDependency && spec.afterOK.contains(id) && !(jobs[dependent]?.status.isTerminal ?? true) {
+            end(dependent, .failed(.dependencyNeverSatisfied))
+        }
+    }
+
+    func limits() async throws -> SchedulerLimits {
+        if down { throw SchedulerError(.unavailable, operation: "limits", detail: "controller down") }
+        return SchedulerLimits(maxArrayTasks: maxArrayTasks)
     }
 
     func set(_ id: NativeJobID, _ status: SchedulerStatus, exit: ProcessExit? = nil, restarts: Int? = nil) {

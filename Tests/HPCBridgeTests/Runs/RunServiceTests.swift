@@ -207,8 +207,35 @@ struct RunServiceTests {
         }
     }
 
-    @Test("cancel: every open step in one request, the later steps first; a finished run is 409")
+    @Test("cancel: one scheduler call naming only the first open step; the step after it, ended by the scheduler, is cancelled, not failed; a finished run is 409")
     func cancel() async throws {
+        let fake = FakeScheduler()
+        let service = try TestService(scheduler: fake)
+        let token = try service.token(group: "cancer_genomics_lab")
+        try await service.withClient { client in
+            let (_, run) = try await post(client, "/v1/runs", token: token, body: request(3, service: service))
+            let id = try #require(run["id"]?.stringValue)
+            let arrayID = NativeJobID(try #require(run["steps"]?.arrayValue?[0]["native_job_id"]?.stringValue))
+            await fake.startTask(arrayID, 0, .completed)
+            await fake.startTask(arrayID, 1)
+            _ = try await service.reconciler.cycle()
+            let (status, _) = try await post(client, "/v1/runs/\(id)/cancel", token: token)
+            #expect(status == 202)
+            #expect(await fake.cancelCalls == 1)
+            #expect(await fake.cancelled == [arrayID], "the joint step depends on the array with KILL_INV_DEP: the scheduler ends it")
+            _ = try await service.reconciler.cycle()
+            let (_, seen) = try await post(client, "/v1/runs/\(id)", token: token)
+            #expect(seen["state"] == "cancelled", "\(seen.prettyJSON)")
+            let joint = seen["steps"]?.arrayValue?[1]
+            #expect(joint?["state"] == "cancelled" && joint?["failure_kind"] == "cancelled", "\(seen.prettyJSON)")
+            #expect(seen["steps"]?.arrayValue?[0]["task_counts"] == ["completed": 1, "cancelled": 2], "\(seen.prettyJSON)")
+            #expect(try await post(client, "/v1/runs/\(id)/cancel", token: token).status == 409)
+            #expect(await fake.cancelCalls == 1)
+        }
+    }
+
+    @Test("cancel of a run whose first step completed names only the step still running; a resume clears the cancellation")
+    func cancelLaterStep() async throws {
         let fake = FakeScheduler()
         let service = try TestService(scheduler: fake)
         let token = try service.token(group: "cancer_genomics_lab")
@@ -217,13 +244,66 @@ struct RunServiceTests {
             let id = try #require(run["id"]?.stringValue)
             let arrayID = NativeJobID(try #require(run["steps"]?.arrayValue?[0]["native_job_id"]?.stringValue))
             let jointID = NativeJobID(try #require(run["steps"]?.arrayValue?[1]["native_job_id"]?.stringValue))
-            let (status, _) = try await post(client, "/v1/runs/\(id)/cancel", token: token)
-            #expect(status == 202)
-            #expect(await fake.cancelled == [jointID, arrayID])
+            await fake.startTask(arrayID, 0, .completed)
+            await fake.startTask(arrayID, 1, .completed)
+            await fake.set(jointID, .running)
             _ = try await service.reconciler.cycle()
-            let (_, seen) = try await post(client, "/v1/runs/\(id)", token: token)
-            #expect(seen["state"] == "cancelled", "\(seen.prettyJSON)")
-            #expect(try await post(client, "/v1/runs/\(id)/cancel", token: token).status == 409)
+            #expect(try await post(client, "/v1/runs/\(id)/cancel", token: token).status == 202)
+            #expect(await fake.cancelled == [jointID])
+            #expect(await fake.cancelCalls == 1)
+            _ = try await service.reconciler.cycle()
+            #expect(try await post(client, "/v1/runs/\(id)", token: token).body["state"] == "cancelled")
+            let runID = try #require(UUID(uuidString: id))
+            #expect(try service.store.run(runID)?.cancelRequestedAt != nil)
+            #expect(try await post(client, "/v1/runs/\(id)/resume", token: token).status == 202)
+            #expect(try service.store.run(runID)?.cancelRequestedAt == nil,
+                    "a later dependency failure of the resumed run is a failure, not the old cancel")
+        }
+    }
+
+    @Test("events of one run: its steps' history from Last-Event-ID, then live, and no other run's; another group's run is not found")
+    func runEvents() async throws {
+        let fake = FakeScheduler()
+        let service = try TestService(scheduler: fake)
+        let token = try service.token(group: "cancer_genomics_lab")
+        try await service.withClient { client in
+            let (_, first) = try await post(client, "/v1/runs", token: token, body: request(2, service: service))
+            _ = try await post(client, "/v1/runs", token: token, body: request(2, service: service))
+            let text = try #require(first["id"]?.stringValue)
+            let id = try #require(UUID(uuidString: text))
+            let stream = try service.assembly.service.eventStream(for: .group("cancer_genomics_lab"), lastEventID: "0", jobID: nil, runID: id)
+            let history = try await EventStreamTests.read(stream, transitions: 4).filter { $0.contains("event: transition") }.map(EventStreamTests.data)
+            #expect(history.count == 4 && history.allSatisfy { $0["run_id"]?.stringValue == id.uuidString.lowercased() }, "\(history)")
+            #expect(Set(history.compactMap { $0["step"]?.stringValue }) == ["align", "joint_genotype"])
+            #expect(throws: JobService.Refusal.self) {
+                try service.assembly.service.eventStream(for: .group("systems_biology_lab"), lastEventID: nil, jobID: nil, runID: id)
+            }
+            let live = try service.assembly.service.eventStream(for: .group("cancer_genomics_lab"), lastEventID: nil, jobID: nil, runID: id)
+            #expect(try await post(client, "/v1/runs/\(id)/cancel", token: token).status == 202)
+            _ = try await service.reconciler.cycle()
+            let ended = try await EventStreamTests.read(live, transitions: 2).filter { $0.contains("event: transition") }.map(EventStreamTests.data)
+            #expect(ended.compactMap { $0["to_state"]?.stringValue } == ["cancelled", "cancelled"], "\(ended)")
+        }
+    }
+
+    @Test("a sheet longer than the cluster's MaxArraySize: one 422 at /samples naming the limit, nothing stored or submitted")
+    func maxArraySize() async throws {
+        let fake = FakeScheduler()
+        await fake.setMaxArrayTasks(4)
+        let service = try TestService(scheduler: fake)
+        await service.reconciler.refreshLimits()
+        #expect(await service.reconciler.limits()?.maxArrayTasks == 4)
+        let token = try service.token(group: "cancer_genomics_lab")
+        try await service.withClient { client in
+            let (status, problem) = try await post(client, "/v1/runs", token: token, body: request(5, service: service))
+            #expect(status == 422, "\(problem.prettyJSON)")
+            let errors = problem["errors"]?.arrayValue ?? []
+            #expect(errors.count == 1 && errors.first?["pointer"] == "/samples", "\(problem.prettyJSON)")
+            #expect(errors.first?["message"]?.stringValue?.contains("at most 4 tasks") == true, "\(problem.prettyJSON)")
+            #expect(await fake.submitCount == 0)
+            #expect(try service.store.runs(.init()).runs.isEmpty)
+            let (accepted, run) = try await post(client, "/v1/runs", token: token, body: request(4, service: service))
+            #expect(accepted == 201, "\(run.prettyJSON)")
         }
     }
 

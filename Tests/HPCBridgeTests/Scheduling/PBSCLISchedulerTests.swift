@@ -77,6 +77,27 @@ struct PBSCLISchedulerTests {
         try await scheduler.cancel(id)
     }
 
+    @Test("one qdel for several jobs; a finished or unknown one among them is not an error")
+    func cancelMany() async throws {
+        let first = try await scheduler.submit(spec()), second = try await scheduler.submit(spec())
+        try edit(first) { var j = $0; j["job_state"] = "F"; j["Exit_status"] = 0; return j }
+        try await scheduler.cancel([first, second, "999.fakepbs"])
+        #expect(try calls().filter { $0.first == "qdel" } == [["qdel", first.rawValue, second.rawValue, "999.fakepbs"]])
+        #expect(try await scheduler.states(changedSince: nil).jobs[second]?.status == .failed(.cancelled))
+    }
+
+    @Test("max_array_size from the server's status, PBS's default when it is unset")
+    func limits() async throws {
+        #expect(try await scheduler.limits().maxArrayTasks == PBSCLIScheduler.defaultMaxArraySize)
+        // The fake server writes its state file on the first change; none was made yet.
+        #expect(!FileManager.default.fileExists(atPath: state))
+        var document: [String: Any] = ["next_id": 100, "Jobs": [String: Any]()]
+        document["max_array_size"] = 500
+        try JSONSerialization.data(withJSONObject: document).write(to: URL(fileURLWithPath: state))
+        #expect(try await scheduler.limits().maxArrayTasks == 500)
+        #expect(try calls().last == ["qstat", "-B", "-f", "-F", "json"])
+    }
+
     @Test("a server that does not answer is a transient error")
     func down() async throws {
         var runner = scheduler.runner

@@ -42,11 +42,43 @@ public struct PBSCLIScheduler: BatchScheduler {
         return NativeJobID(id)
     }
 
-    public func cancel(_ id: NativeJobID) async throws {
-        let output = try await runner.run("qdel", [id.rawValue], timeout: timeout, operation: "cancel")
-        if output.status != 0 {
+    /// One `qdel` for every job (in chunks of `accountingChunk` ids). A job that afterok-depends on a
+    /// deleted one is deleted by the server itself.
+    public func cancel(_ ids: [NativeJobID]) async throws {
+        for start in stride(from: 0, to: ids.count, by: max(1, accountingChunk)) {
+            let chunk = ids[start..<min(ids.count, start + accountingChunk)].map(\.rawValue)
+            let output = try await runner.run("qdel", chunk, timeout: timeout, operation: "cancel")
+            guard output.status != 0 else { continue }
+            // A job that already ended is not an error for the caller; qdel names each one on its own line.
             let ended = ["Job has finished", "Unknown Job Id", "job has finished"]
-            guard ended.contains(where: output.stderr.contains) else { throw Self.error(output, operation: "cancel", command: "qdel") }
+            let complaints = output.stderr.split(separator: "\n").filter { !$0.trimmingCharacters(in: .whitespaces).isEmpty }
+            guard !complaints.isEmpty, complaints.allSatisfy({ line in ended.contains(where: line.contains) }) else {
+                throw Self.error(output, operation: "cancel", command: "qdel")
+            }
+        }
+    }
+
+    /// The server's `max_array_size` from `qstat -B -f -F json`; PBS's own default (10000) when unset.
+    public func limits() async throws -> SchedulerLimits {
+        let output = try await runner.run("qstat", ["-B", "-f", "-F", "json"], timeout: timeout, operation: "limits")
+        guard output.status == 0 else { throw Self.error(output, operation: "limits", command: "qstat -B") }
+        return SchedulerLimits(maxArrayTasks: try Self.maxArraySize(serverStatus: output.stdout))
+    }
+
+    /// PBS Professional's default server `max_array_size`.
+    static let defaultMaxArraySize = 10_000
+
+    /// `max_array_size` of the (first) server in `qstat -B -f -F json` output.
+    static func maxArraySize(serverStatus json: Data) throws -> Int {
+        guard let document = try? JSONSerialization.jsonObject(with: json) as? [String: Any],
+              let servers = document["Server"] as? [String: Any] else {
+            throw SchedulerError(.malformedOutput, operation: "limits", detail: "qstat -B -f -F json printed no \"Server\" object")
+        }
+        let attributes = servers.values.first as? [String: Any]
+        switch attributes?["max_array_size"] {
+        case let number as NSNumber: return number.intValue
+        case let text as String: return Int(text) ?? defaultMaxArraySize
+        default: return defaultMaxArraySize
         }
     }
 

@@ -58,13 +58,37 @@ public struct SlurmCLIScheduler: BatchScheduler {
         return NativeJobID(id)
     }
 
-    public func cancel(_ id: NativeJobID) async throws {
-        let output = try await runner.run("scancel", [id.rawValue], timeout: timeout, operation: "cancel")
-        if output.status != 0 {
-            // Cancelling a job that already ended is not an error for the caller.
+    /// One `scancel` for every job (in chunks of `accountingChunk` ids, so the argument list stays short).
+    public func cancel(_ ids: [NativeJobID]) async throws {
+        for start in stride(from: 0, to: ids.count, by: max(1, accountingChunk)) {
+            let chunk = ids[start..<min(ids.count, start + accountingChunk)].map(\.rawValue)
+            let output = try await runner.run("scancel", chunk, timeout: timeout, operation: "cancel")
+            guard output.status != 0 else { continue }
+            // Cancelling a job that already ended is not an error for the caller; scancel names each job
+            // it could not cancel on a line of its own.
             let ended = ["already completing or completed", "Invalid job id", "Job/step already completing"]
-            guard ended.contains(where: output.stderr.contains) else { throw Self.error(output, operation: "cancel", command: "scancel") }
+            let complaints = output.stderr.split(separator: "\n").filter { !$0.trimmingCharacters(in: .whitespaces).isEmpty }
+            guard !complaints.isEmpty, complaints.allSatisfy({ line in ended.contains(where: line.contains) }) else {
+                throw Self.error(output, operation: "cancel", command: "scancel")
+            }
         }
+    }
+
+    /// MaxArraySize from `scontrol show config` (one RPC, as the library's slurm_load_ctl_conf).
+    public func limits() async throws -> SchedulerLimits {
+        let output = try await runner.run("scontrol", ["show", "config"], timeout: timeout, operation: "limits")
+        guard output.status == 0 else { throw Self.error(output, operation: "limits", command: "scontrol show config") }
+        return SchedulerLimits(maxArrayTasks: Self.configValue("MaxArraySize", in: output.stdoutText).flatMap { Int($0) })
+    }
+
+    /// The value of `Name = value` in `scontrol show config` output.
+    static func configValue(_ name: String, in text: String) -> String? {
+        for line in text.split(separator: "\n") {
+            let parts = line.split(separator: "=", maxSplits: 1)
+            guard parts.count == 2, parts[0].trimmingCharacters(in: .whitespaces) == name else { continue }
+            return parts[1].trimmingCharacters(in: .whitespaces)
+        }
+        return nil
     }
 
     public func states(changedSince: Date?) async throws -> SchedulerSnapshot {

@@ -48,11 +48,24 @@ public struct SlurmLibraryScheduler: BatchScheduler {
         return NativeJobID(String(id))
     }
 
-    public func cancel(_ id: NativeJobID) async throws {
+    /// One `slurm_kill_job2` RPC per job: 22.05 has no many-job kill (`slurm_kill_jobs` came in 23.02).
+    /// The first failure ends the loop, so a controller that does not answer costs one timeout, not one each.
+    public func cancel(_ ids: [NativeJobID]) async throws {
+        for id in ids {
+            var number: Int32 = 0
+            var message = [CChar](repeating: 0, count: 512)
+            let result = hb_slurm_cancel(id.rawValue, &number, &message, message.count)
+            guard result == HB_OK else { throw Self.error(result, number, message, operation: "cancel") }
+        }
+    }
+
+    public func limits() async throws -> SchedulerLimits {
+        var value: UInt32 = 0
         var number: Int32 = 0
         var message = [CChar](repeating: 0, count: 512)
-        let result = hb_slurm_cancel(id.rawValue, &number, &message, message.count)
-        guard result == HB_OK else { throw Self.error(result, number, message, operation: "cancel") }
+        let result = hb_slurm_max_array_size(&value, &number, &message, message.count)
+        guard result == HB_OK else { throw Self.error(result, number, message, operation: "limits") }
+        return SchedulerLimits(maxArrayTasks: Int(value))
     }
 
     public func states(changedSince: Date?) async throws -> SchedulerSnapshot {

@@ -121,6 +121,12 @@ if command == "qsub":
     state["Jobs"][job_id] = job
     save(state)
     print(job_id)
+elif command == "qstat" and "-B" in args:
+    # Server status; max_array_size only when the test set it (PBS leaves an unset attribute out).
+    server = {"server_state": "Active", "total_jobs": len(state["Jobs"])}
+    if "max_array_size" in state:
+        server["max_array_size"] = state["max_array_size"]
+    print(json.dumps({"timestamp": int(time.time()), "pbs_version": "fake", "pbs_server": "fakepbs", "Server": {"fakepbs": server}}, indent=4))
 elif command == "qstat":
     ids = [a for a in args if not a.startswith("-") and a not in ("json",)]
     jobs = state["Jobs"]
@@ -135,16 +141,22 @@ elif command == "qstat":
         print(f"qstat: Unknown Job Id {i}", file=sys.stderr)
     sys.exit(35 if missing else 0)
 elif command == "qdel":
-    job = state["Jobs"].get(args[0])
-    if job is None:
-        print(f"qdel: Unknown Job Id {args[0]}", file=sys.stderr)
-        sys.exit(35)
-    if job["job_state"] == "F":
-        print(f"qdel: Job has finished {args[0]}", file=sys.stderr)
-        sys.exit(35)
-    for target in [job] + [s for s in state["Jobs"].values() if s.get("array_id") == args[0] and s["job_state"] not in "FX"]:
-        finished = "X" if "array_id" in target else "F"
-        target.update({"job_state": finished, "substate": 91 if target["job_state"] in "QH" else 92})
-        if "stime" in target:
-            target["Exit_status"] = 271
+    # Every id in one call, as qdel does; each one it cannot delete is named on stderr, exit 35.
+    status = 0
+    for job_id in args:
+        job = state["Jobs"].get(job_id)
+        if job is None:
+            print(f"qdel: Unknown Job Id {job_id}", file=sys.stderr)
+            status = 35
+            continue
+        if job["job_state"] == "F":
+            print(f"qdel: Job has finished {job_id}", file=sys.stderr)
+            status = 35
+            continue
+        for target in [job] + [s for s in state["Jobs"].values() if s.get("array_id") == job_id and s["job_state"] not in "FX"]:
+            finished = "X" if "array_id" in target else "F"
+            target.update({"job_state": finished, "substate": 91 if target["job_state"] in "QH" else 92})
+            if "stime" in target:
+                target["Exit_status"] = 271
     save(state)
+    sys.exit(status)
