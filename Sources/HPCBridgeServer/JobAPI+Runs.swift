@@ -96,8 +96,10 @@ extension JobAPI {
             return .badRequest(.init(body: .applicationProblemJson(Self.problem(400, "lines must be between 1 and 10000; got \(lines)"))))
         }
         do {
-            let tail = try service.taskLogs(ofRun: id, step: input.path.step, index: input.path.index, lines: lines, for: try principal)
+            let tail = try await service.taskLogs(ofRun: id, step: input.path.step, index: input.path.index, lines: lines, for: try principal)
             return .ok(.init(body: .json(.init(stdout: tail.stdout, stderr: tail.stderr, truncated: tail.truncated))))
+        } catch JobService.Refusal.unavailable(let detail, _) {
+            return .serviceUnavailable(.init(body: .applicationProblemJson(Self.problem(503, detail))))
         } catch let refusal as JobService.Refusal {
             return .notFound(.init(body: .applicationProblemJson(Self.problem(404, refusal.description))))
         }

@@ -53,7 +53,11 @@ extension JobService {
                 logger.info("controller unreachable; the run stays accepted until the reconciler submits it", metadata: ["run_id": "\(accepted.run.id.uuidString.lowercased())"])
             } else {
                 do {
-                    try await runs.submitReadySteps(of: accepted.run.id)
+                    let runs = self.runs, id = accepted.run.id
+                    let submission = Task { try await runs.submitReadySteps(of: id) }
+                    if try await Deadline.valueIfReady(of: submission, within: schedulerWait) == nil {
+                        logger.info("the controller did not answer within \(schedulerWait); the run is accepted and its submission goes on", metadata: ["run_id": "\(id.uuidString.lowercased())"])
+                    }
                 } catch {
                     // The run is durable as accepted; the reconciler retries. The caller still gets its 201.
                     logger.error("immediate submission of a run failed; the reconciler will retry", metadata: ["run_id": "\(accepted.run.id.uuidString.lowercased())", "error": "\(error)"])
@@ -96,13 +100,13 @@ extension JobService {
     }
 
     /// The last `lines` lines of one array task's stdout and stderr (empty before it starts).
-    public func taskLogs(ofRun id: UUID, step name: String, index: Int, lines: Int, for principal: Principal) throws -> LogTail {
+    public func taskLogs(ofRun id: UUID, step name: String, index: Int, lines: Int, for principal: Principal) async throws -> LogTail {
         let view = try run(id, for: principal)
         guard let step = view.steps.first(where: { $0.step.name == name })?.step, let count = step.taskCount, (0..<count).contains(index) else {
             throw Refusal.notFound("run \(id) has no task \(name)/\(index); GET /v1/runs/\(id)/tasks lists them")
         }
         let base = "\(step.directory)/tasks/\(index)"
-        return LogTail(stdoutPath: base + ".stdout.log", stderrPath: base + ".stderr.log", lines: lines)
+        return try await Self.readLogs { LogTail(stdoutPath: base + ".stdout.log", stderrPath: base + ".stderr.log", lines: lines) }
     }
 
     /// Cancels every step of a run that has not ended, with one scheduler call for the whole run. A step
@@ -141,11 +145,7 @@ extension JobService {
         guard let scheduler = submitter.schedulers[view.run.cluster] else {
             throw Refusal.unavailable("the service has no scheduler for cluster \(view.run.cluster); check the config", retryAfter: 60)
         }
-        do {
-            try await scheduler.cancel(first)
-        } catch let error as SchedulerError where error.transient {
-            throw Refusal.unavailable("the controller did not answer the cancel (\(error.detail)); retry later", retryAfter: 30)
-        }
+        try await cancelInScheduler(first, on: scheduler)
         logger.info("run cancel requested", metadata: ["run_id": "\(id.uuidString.lowercased())", "native_job_ids": "\(first.map(\.rawValue).joined(separator: ","))"])
         return try runView(of: view.run)
     }
@@ -176,7 +176,9 @@ extension JobService {
             return try runView(of: view.run)
         }
         do {
-            try await runs.submitReadySteps(of: id)
+            let runs = self.runs
+            let submission = Task { try await runs.submitReadySteps(of: id) }
+            _ = try await Deadline.valueIfReady(of: submission, within: schedulerWait)
         } catch {
             logger.error("immediate submission of a resumed run failed; the reconciler will retry", metadata: ["run_id": "\(id.uuidString.lowercased())", "error": "\(error)"])
         }

@@ -20,6 +20,10 @@ public struct JobService: Sendable {
     /// Live changes for event streams (nil where no stream is served).
     public let events: JobEventHub?
     var logger: Logger
+    /// How long a request waits for the scheduler (the immediate submission, a cancel) before it answers
+    /// without it: a hung controller holds a call for libslurm's timeout, and a client must not wait that.
+    /// A submission goes on in the background and is recorded when the controller answers.
+    public var schedulerWait: Duration = .seconds(2)
 
     public init(store: JobStore, submitter: JobSubmitter, reconcilers: [String: Reconciler],
                 rateLimiter: SubmissionRateLimiter = SubmissionRateLimiter(), metrics: BridgeMetrics? = nil, events: JobEventHub? = nil,
@@ -97,12 +101,16 @@ public struct JobService: Sendable {
             logger.info("controller unreachable; the job stays accepted until the reconciler submits it", metadata: ["job_id": "\(accepted.job.id.uuidString.lowercased())"])
             return (accepted.job, true)
         }
+        let submitter = self.submitter, job = accepted.job, spec = accepted.spec
+        let submission = Task { try await submitter.submit(job, spec: spec) }
         do {
-            return (try await submitter.submit(accepted.job, spec: accepted.spec), true)
+            if let submitted = try await Deadline.valueIfReady(of: submission, within: schedulerWait) { return (submitted, true) }
+            logger.info("the controller did not answer within \(schedulerWait); the job is accepted and its submission goes on", metadata: ["job_id": "\(job.id.uuidString.lowercased())"])
+            return (job, true)
         } catch {
             // The job is durable as accepted; the reconciler retries. The caller still gets its 201.
-            logger.error("immediate submission failed; the reconciler will retry", metadata: ["job_id": "\(accepted.job.id.uuidString.lowercased())", "error": "\(error)"])
-            return (try store.job(accepted.job.id) ?? accepted.job, true)
+            logger.error("immediate submission failed; the reconciler will retry", metadata: ["job_id": "\(job.id.uuidString.lowercased())", "error": "\(error)"])
+            return (try store.job(job.id) ?? job, true)
         }
     }
 
@@ -197,22 +205,46 @@ public struct JobService: Sendable {
         guard let scheduler = submitter.schedulers[job.cluster] else {
             throw Refusal.unavailable("the service has no scheduler for cluster \(job.cluster); check the config", retryAfter: 60)
         }
+        try await cancelInScheduler([NativeJobID(native)], on: scheduler)
+        logger.info("cancel requested", metadata: ["job_id": "\(id.uuidString.lowercased())", "native_job_id": "\(native)"])
+        return job
+    }
+
+    /// Cancels in the scheduler, waiting at most `schedulerWait`: a controller that does not answer is a
+    /// 503 to retry (the call may still land; cancelling twice is harmless).
+    func cancelInScheduler(_ ids: [NativeJobID], on scheduler: any BatchScheduler) async throws {
+        let call = Task { try await scheduler.cancel(ids) }
         do {
-            try await scheduler.cancel(NativeJobID(native))
+            guard try await Deadline.valueIfReady(of: call, within: schedulerWait) != nil else {
+                throw Refusal.unavailable("the controller did not answer the cancel within \(schedulerWait); it may still take effect. Retry later", retryAfter: 30)
+            }
         } catch let error as SchedulerError where error.transient {
             throw Refusal.unavailable("the controller did not answer the cancel (\(error.detail)); retry later", retryAfter: 30)
         }
-        logger.info("cancel requested", metadata: ["job_id": "\(id.uuidString.lowercased())", "native_job_id": "\(native)"])
-        return job
     }
 
     // MARK: Logs
 
     /// The last `lines` lines of the job's stdout and stderr (empty before it starts).
-    public func logs(_ id: UUID, lines: Int, for principal: Principal) throws -> LogTail {
+    public func logs(_ id: UUID, lines: Int, for principal: Principal) async throws -> LogTail {
         let (job, _) = try self.job(id, for: principal)
         let directory = JobSubmitter.runDirectory(of: job) ?? ""
-        return LogTail(directory: directory, lines: lines)
+        return try await Self.readLogs { LogTail(directory: directory, lines: lines) }
+    }
+
+    /// How long a request waits for a log file: one on a hung mount must not hold the request forever.
+    static let logReadDeadline: Duration = .seconds(5)
+
+    /// Reads log files on the files pool, so a hung shared filesystem holds only that pool's threads, and
+    /// the caller at most `logReadDeadline`; then 503 to retry.
+    static func readLogs<T: Sendable>(_ read: @escaping @Sendable () throws -> T) async throws -> T {
+        do {
+            return try await BlockingCallPool.files.run(deadline: logReadDeadline, read)
+        } catch is BlockingCallPool.TimedOut {
+            throw Refusal.unavailable("the log files did not answer within \(logReadDeadline) (is the filesystem of the run directory hung?); retry later", retryAfter: 30)
+        } catch let full as BlockingCallPool.Saturated {
+            throw Refusal.unavailable("the log files cannot be read now: \(full)", retryAfter: 30)
+        }
     }
 
     // MARK: Events
@@ -293,7 +325,11 @@ public struct JobService: Sendable {
             continuation.yield(ServerSentEvents.retry(milliseconds: 3000))
             // The followers start where the tail's complete lines end: a line written in between, or the
             // rest of an unterminated last line, comes from the follower, once.
-            let tail = LogTail(directory: directory, lines: lines)
+            guard let tail = try? await Self.readLogs({ LogTail(directory: directory, lines: lines) }) else {
+                continuation.yield(ServerSentEvents.event(id: nil, name: "error", data: JSONValue.object(["detail": .string("the log files did not answer; retry later")]).jsonText))
+                continuation.finish()
+                return
+            }
             var followers = [("stdout", LogFollower(path: directory + "/" + ScriptRenderer.stdoutFile, offset: tail.stdoutEnd)),
                              ("stderr", LogFollower(path: directory + "/" + ScriptRenderer.stderrFile, offset: tail.stderrEnd))]
             for (name, text) in [("stdout", tail.stdout), ("stderr", tail.stderr)] where !text.isEmpty {
@@ -306,7 +342,15 @@ public struct JobService: Sendable {
             while !Task.isCancelled {
                 let ended = (try? store.job(id))?.state.isTerminal ?? true
                 for index in followers.indices {
-                    for line in followers[index].1.read(flush: ended) { continuation.yield(frame(followers[index].0, line)) }
+                    let follower = followers[index].1
+                    // A read that does not answer (hung mount) is tried again on the next poll.
+                    guard let (moved, lines) = try? await Self.readLogs({ () -> (LogFollower, [String]) in
+                        var reading = follower
+                        let lines = reading.read(flush: ended)
+                        return (reading, lines)
+                    }) else { continue }
+                    followers[index].1 = moved
+                    for line in lines { continuation.yield(frame(followers[index].0, line)) }
                 }
                 if ended {
                     continuation.yield(ServerSentEvents.event(id: nil, name: "end", data: "{}"))

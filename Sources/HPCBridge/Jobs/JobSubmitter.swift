@@ -14,6 +14,8 @@ public struct JobSubmitter: Sendable {
     public let siteHolder: SiteHolder
     public let store: JobStore
     public let schedulers: [String: any BatchScheduler]
+    /// Calls whose outcome is not known yet (shared with the reconciler through this submitter).
+    public let attempts = SubmissionAttempts()
     public var logger: Logger
 
     public init(site: Site, store: JobStore, schedulers: [String: any BatchScheduler], logger: Logger = Logger(label: "hpcbridge.submitter")) {
@@ -84,9 +86,31 @@ public struct JobSubmitter: Sendable {
             }
         }
         let spec = try knownSpec ?? Self.spec(of: job)
-        try FileManager.default.createDirectory(atPath: spec.workingDirectory, withIntermediateDirectories: true)
+        guard attempts.begin(job.id) else { return job }
         do {
-            let native = try await scheduler.submit(spec)
+            // The run directory may be on a shared filesystem that hangs: created on the pool's threads.
+            let directory = spec.workingDirectory
+            try await BlockingCallPool.files.run(deadline: .seconds(30)) {
+                try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            }
+        } catch {
+            attempts.answered(job.id)
+            logger.warning("submission deferred: the run directory could not be created", metadata: ["job_id": "\(job.id.uuidString.lowercased())", "error": "\(error)"])
+            return job
+        }
+        do {
+            let native: NativeJobID
+            do {
+                native = try await scheduler.submit(spec)
+                attempts.answered(job.id)
+            } catch let error as SchedulerError where error.kind == .timeout {
+                // Sent, but no answer: the controller may have it. See SubmissionAttempts.
+                attempts.unanswered(job.id, at: now())
+                throw error
+            } catch {
+                attempts.answered(job.id)
+                throw error
+            }
             switch try store.recordSubmission(job.id, native: native.rawValue, source: source,
                                                reason: "submitted as \(native) via \(scheduler.path)", at: now()) {
             case .recorded(let job), .alreadyRecorded(let job):

@@ -51,8 +51,21 @@ public actor Reconciler: Service {
         }
     }
 
-    /// The controller's health as the last cycle saw it.
-    public func health() -> ControllerHealth { controllerHealth }
+    /// When the snapshot query now in flight was sent (nil when none is).
+    private var queryInFlightSince: Date?
+    /// A query unanswered this long makes the controller count as down (hung) before the query fails:
+    /// readiness says so, and requests stop starting calls that would only wait with it.
+    public static let hungAfter: TimeInterval = 3
+
+    /// The controller's health as the last cycle saw it, or as hung while a query has waited `hungAfter`.
+    public func health(now: Date = Date()) -> ControllerHealth {
+        if let since = queryInFlightSince, now.timeIntervalSince(since) >= Self.hungAfter {
+            var hung = controllerHealth
+            hung.lastError = "no answer to a query sent \(Int(now.timeIntervalSince(since))) s ago (the controller may be hung)"
+            return hung
+        }
+        return controllerHealth
+    }
 
     /// The scheduler's limits as last read (nil until the controller first answered the question).
     public func limits() -> SchedulerLimits? { schedulerLimits?.limits }
@@ -124,11 +137,14 @@ public actor Reconciler: Service {
         return interval
     }
 
-    /// Exponential backoff, capped at five minutes, with ±50 % jitter so many services do not retry in step.
+    /// The next try comes one interval later (a little less, with jitter), not after an exponential
+    /// backoff: a failed cycle is one snapshot call, the same load as a good one, so retrying at the usual
+    /// pace never asks more of the controller than normal operation does, and work accepted during an
+    /// outage reaches the controller within two intervals of its return (backing off to five minutes
+    /// made jobs accepted during a hang wait about 50 s after it ended).
     private func failed(_ error: Error) -> Duration {
         consecutiveFailures += 1
-        let base = min(300, interval.inSeconds * pow(2, Double(min(consecutiveFailures, 10))))
-        let delay = base * Double.random(in: 0.5...1.5)
+        let delay = interval.inSeconds * Double.random(in: 0.8...1.0)
         logger.warning("reconcile cycle failed; retrying", metadata: ["cluster": "\(cluster)", "error": "\(error)", "retry_in_s": "\(Int(delay))"])
         return .milliseconds(Int(delay * 1000))
     }
@@ -159,11 +175,16 @@ public actor Reconciler: Service {
         let sequence = try store.lastTransitionSequence()
         let storeSettled = settledAtSequence == sequence
         var openBeforeSnapshot = storeSettled ? nil : try store.nonTerminalJobs(cluster: cluster)
+        // An unanswered submission counts as absent only from snapshots asked for after it ended.
+        let snapshotStartedAt = Date()
         let snapshot: SchedulerSnapshot
+        queryInFlightSince = snapshotStartedAt
         do {
             snapshot = try await scheduler.states(changedSince: lastSnapshot?.takenAt)
+            queryInFlightSince = nil
             controllerHealth = ControllerHealth(lastAnswerAt: now, lastError: nil)
         } catch {
+            queryInFlightSince = nil
             controllerHealth.lastError = "\(error)"
             throw error
         }
@@ -223,10 +244,13 @@ public actor Reconciler: Service {
                 continue
             }
             guard let native = job.nativeJobID else {
+                let attempts = submitter.attempts
                 if let found = byTag[job.id] {
                     changes.append(Self.adoption(of: job, by: found))
+                    attempts.settled(job.id)
                     report.adopted += 1
-                } else if now.timeIntervalSince(job.createdAt) >= submissionGrace {
+                } else if now.timeIntervalSince(job.createdAt) >= submissionGrace,
+                          attempts.mayResubmit(job.id, absentFromSnapshotStartedAt: snapshotStartedAt) {
                     toSubmit.append(job)
                 }
                 continue

@@ -33,9 +33,10 @@ public struct ServiceAssembly: Sendable {
     }
 
     /// With given schedulers (tests, or a caller that chose them itself). `submissionGrace` overrides
-    /// each cluster's `submission_grace_seconds`.
+    /// each cluster's `submission_grace_seconds`; `schedulerWait` is how long a request waits for a
+    /// scheduler call (`JobService.schedulerWait`).
     public init(site: Site, store: JobStore, schedulers: [String: any BatchScheduler], submissionGrace: TimeInterval? = nil,
-                logger: Logger = Logger(label: "hpcbridge")) throws {
+                schedulerWait: Duration = .seconds(2), logger: Logger = Logger(label: "hpcbridge")) throws {
         self.store = store
         let metrics = BridgeMetrics(groups: site.config.groups.keys, pipelines: site.catalog.pipelines.keys, clusters: Array(schedulers.keys))
         metrics.loadJobCounts(try store.stateCounts())
@@ -60,7 +61,9 @@ public struct ServiceAssembly: Sendable {
                                            submissionGrace: submissionGrace ?? cluster?.submissionGraceSeconds ?? 60, metrics: metrics, logger: logger)
         }
         self.reconcilers = reconcilers.keys.sorted().map { reconcilers[$0]! }
-        service = JobService(store: store, submitter: submitter, reconcilers: reconcilers, metrics: metrics, events: events, logger: logger)
+        var service = JobService(store: store, submitter: submitter, reconcilers: reconcilers, metrics: metrics, events: events, logger: logger)
+        service.schedulerWait = schedulerWait
+        self.service = service
         schedulerChoices = schedulers.mapValues(\.path)
     }
 }

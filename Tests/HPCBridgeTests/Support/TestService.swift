@@ -16,8 +16,10 @@ struct TestService {
     var store: JobStore { assembly.store }
     var reconciler: Reconciler { assembly.reconcilers[0] }
 
+    /// `schedulerWait`: how long a request waits for its immediate submission; long by default, so a
+    /// test under the full suite's load sees the submission done (the hang tests pass a short one).
     init(scheduler: any BatchScheduler, quotas: (maxActive: Int, perMinute: Int)? = nil, submissionGrace: TimeInterval = 60,
-         editConfig: (String) -> String = { $0 }) throws {
+         schedulerWait: Duration = .seconds(30), editConfig: (String) -> String = { $0 }) throws {
         directory = try TestPaths.scratchDirectory("service")
         var config = try TestPaths.shippedConfig(scratch: directory)
         if let quotas {
@@ -31,7 +33,7 @@ struct TestService {
         let captured = logs
         let logger = Logger(label: "test") { _ in CapturingLogHandler(sink: captured) }
         assembly = try ServiceAssembly(site: site, store: try JobStore(path: site.config.storePath), schedulers: ["dev": scheduler],
-                                       submissionGrace: submissionGrace, logger: logger)
+                                       submissionGrace: submissionGrace, schedulerWait: schedulerWait, logger: logger)
     }
 
     func token(group: String?) throws -> String {

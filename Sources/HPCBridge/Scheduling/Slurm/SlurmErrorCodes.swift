@@ -31,6 +31,14 @@ public enum SlurmErrorCodes {
         7008: "ESLURM_DB_CONNECTION_INVALID",
     ]
 
+    /// Errors after which the request may have reached the controller anyway: it was (partly) sent and
+    /// no answer came. A submission that ended so is not repeated until snapshots show the controller
+    /// does not have it (`SubmissionAttempts`); a refused connection, by contrast, delivered nothing.
+    static let unanswered: Set<Int32> = [1002, 1003, 1801, 1802, 5000, 5001, 5002, 5003, 5004, 5005]
+
+    /// True when the request may have been delivered but no answer came back.
+    public static func isUnanswered(_ number: Int32) -> Bool { unanswered.contains(number) }
+
     /// True when a call that failed with this error number is worth retrying later.
     public static func isTransient(_ number: Int32) -> Bool { transient[number] != nil }
 

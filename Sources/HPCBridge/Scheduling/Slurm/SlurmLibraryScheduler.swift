@@ -4,11 +4,17 @@ import Foundation
 /// Slurm through libslurm (via `CSlurmShim`): no process per call, and an incremental job query that
 /// costs the controller almost nothing when nothing changed (`SLURM_NO_CHANGE_IN_DATA`).
 ///
-/// libslurm calls block for the length of one RPC (milliseconds); they run on the caller's task.
+/// libslurm calls block for the length of one RPC: milliseconds, or libslurm's MessageTimeout (10 s by
+/// default, more with its retries) when the controller accepts connections but does not answer. They run
+/// on `BlockingCallPool.scheduler`'s threads, never on the caller's, with a deadline.
 public struct SlurmLibraryScheduler: BatchScheduler {
     public let path = "slurm-library"
     /// The cluster name used to scope accounting queries (`nil`: slurmdbd's default).
     public var cluster: String?
+    /// Threads the calls run on.
+    public var pool: BlockingCallPool = .scheduler
+    /// The longest a caller waits for one call (the call itself ends when libslurm gives up).
+    public var callDeadline: Duration = .seconds(60)
     /// The service's environment, which a job inherits as it would from sbatch (read once: building it
     /// from `environ` on every submit showed in the submission profile).
     let inheritedEnvironment: [String: String]
@@ -21,9 +27,26 @@ public struct SlurmLibraryScheduler: BatchScheduler {
         self.inheritedEnvironment = ProcessInfo.processInfo.environment
     }
 
+    /// Runs a blocking libslurm call on the pool; a full pool or a passed deadline is a transient error.
+    func blocking<T: Sendable>(_ operation: String, _ body: @escaping @Sendable () throws -> T) async throws -> T {
+        do {
+            return try await pool.run(deadline: callDeadline, body)
+        } catch let full as BlockingCallPool.Saturated {
+            throw SchedulerError(.unavailable, operation: operation, detail: full.description)
+        } catch let late as BlockingCallPool.TimedOut {
+            throw SchedulerError(.timeout, operation: operation, detail: "slurmctld did not answer within \(late.deadline)")
+        } catch is CancellationError {
+            throw SchedulerError(.timeout, operation: operation, detail: "the call was dropped before it started")
+        }
+    }
+
     public func submit(_ job: BatchJobSpec) async throws -> NativeJobID {
         try job.checkForSlurm()
         let environment = inheritedEnvironment.merging(job.environment) { $1 }
+        return try await blocking("submit") { try Self.submitNow(job, environment: environment) }
+    }
+
+    static func submitNow(_ job: BatchJobSpec, environment: [String: String]) throws -> NativeJobID {
         let pairs = environment.keys.sorted().map { "\($0)=\(environment[$0]!)" }
         var id: UInt32 = 0
         var number: Int32 = 0
@@ -51,6 +74,10 @@ public struct SlurmLibraryScheduler: BatchScheduler {
     /// One `slurm_kill_job2` RPC per job: 22.05 has no many-job kill (`slurm_kill_jobs` came in 23.02).
     /// The first failure ends the loop, so a controller that does not answer costs one timeout, not one each.
     public func cancel(_ ids: [NativeJobID]) async throws {
+        try await blocking("cancel") { try Self.cancelNow(ids) }
+    }
+
+    static func cancelNow(_ ids: [NativeJobID]) throws {
         for id in ids {
             var number: Int32 = 0
             var message = [CChar](repeating: 0, count: 512)
@@ -60,6 +87,10 @@ public struct SlurmLibraryScheduler: BatchScheduler {
     }
 
     public func limits() async throws -> SchedulerLimits {
+        try await blocking("limits") { try Self.limitsNow() }
+    }
+
+    static func limitsNow() throws -> SchedulerLimits {
         var value: UInt32 = 0
         var number: Int32 = 0
         var message = [CChar](repeating: 0, count: 512)
@@ -69,6 +100,10 @@ public struct SlurmLibraryScheduler: BatchScheduler {
     }
 
     public func states(changedSince: Date?) async throws -> SchedulerSnapshot {
+        try await blocking("states") { try Self.statesNow(changedSince: changedSince) }
+    }
+
+    static func statesNow(changedSince: Date?) throws -> SchedulerSnapshot {
         var records: UnsafeMutablePointer<hb_job_record>?
         var count = 0
         var lastUpdate: Int64 = 0
@@ -86,16 +121,19 @@ public struct SlurmLibraryScheduler: BatchScheduler {
     public func accountingStates(for ids: [NativeJobID], since: Date) async throws -> [NativeJobID: SchedulerJobState] {
         let numbers = ids.compactMap { UInt32($0.rawValue.prefix { $0.isNumber }) }
         guard !numbers.isEmpty else { return [:] }
-        return Dictionary(try accounting(numbers, since: since).map { ($0.id, $0) }, uniquingKeysWith: { $1 })
+        let cluster = self.cluster
+        let states = try await blocking("accounting") { try Self.accounting(numbers, since: since, cluster: cluster) }
+        return Dictionary(states.map { ($0.id, $0) }, uniquingKeysWith: { $1 })
     }
 
     public func accountingJobs(tagged tags: Set<UUID>, since: Date) async throws -> [UUID: SchedulerJobState] {
         guard !tags.isEmpty else { return [:] }
-        return SchedulerJobState.tagged(try accounting([], since: since), in: tags)
+        let cluster = self.cluster
+        return SchedulerJobState.tagged(try await blocking("accounting") { try Self.accounting([], since: since, cluster: cluster) }, in: tags)
     }
 
     /// Accounting records for job numbers, or for every job since `since` when `numbers` is empty.
-    func accounting(_ numbers: [UInt32], since: Date) throws -> [SchedulerJobState] {
+    static func accounting(_ numbers: [UInt32], since: Date, cluster: String?) throws -> [SchedulerJobState] {
         var records: UnsafeMutablePointer<hb_job_record>?
         var count = 0
         var message = [CChar](repeating: 0, count: 512)
@@ -136,7 +174,8 @@ public struct SlurmLibraryScheduler: BatchScheduler {
     static func error(_ result: Int32, _ number: Int32, _ message: [CChar], operation: String) -> SchedulerError {
         let detail = String(decoding: message.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
         // Controller unreachable, socket timeouts and communication errors are worth retrying.
-        let kind: SchedulerError.Kind = result == HB_UNAVAILABLE || SlurmErrorCodes.isTransient(number) ? .unavailable : .rejected
+        let kind: SchedulerError.Kind = SlurmErrorCodes.isUnanswered(number) ? .timeout
+            : result == HB_UNAVAILABLE || SlurmErrorCodes.isTransient(number) ? .unavailable : .rejected
         return SchedulerError(kind, operation: operation, detail: kind == .rejected ? SlurmErrorCodes.explainRefusal(number: number, message: detail) ?? detail : detail)
     }
 }

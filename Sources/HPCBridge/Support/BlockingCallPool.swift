@@ -1,0 +1,68 @@
+import Foundation
+import NIOPosix
+import Synchronization
+
+/// Threads for calls that block (a libslurm RPC, a read from a log file on a shared filesystem), so
+/// they never hold one of Swift's cooperative threads: on a 2-core login node there are two, and one
+/// libslurm call waiting out a hung controller's timeout used to stall every request behind it.
+///
+/// Two bounds keep a hang from spreading. At most `maximumInFlight` calls are running or queued; one
+/// more is refused at once (`Saturated`) instead of queuing behind calls that may never return. And a
+/// caller waits at most its deadline (`TimedOut`); the call keeps its thread until it returns, but a
+/// call that had not started yet is dropped.
+public final class BlockingCallPool: Sendable {
+    public let name: String
+    public let threads: Int
+    public let maximumInFlight: Int
+    private let pool: NIOThreadPool
+    private let inFlight = Mutex(0)
+
+    /// The pool for scheduler calls (libslurm): enough threads for concurrent submissions to overlap
+    /// in the controller, few enough that a hung controller holds a bounded number.
+    public static let scheduler = BlockingCallPool(name: "scheduler", threads: 8, maximumInFlight: 256)
+    /// The pool for reading job logs: a hung mount can hold these threads, and nothing else.
+    public static let files = BlockingCallPool(name: "files", threads: 4, maximumInFlight: 32)
+
+    /// A call refused because `maximumInFlight` calls already wait.
+    public struct Saturated: Error, CustomStringConvertible {
+        public let pool: String
+        public let inFlight: Int
+        public var description: String {
+            "\(inFlight) \(pool) calls are already waiting (the \(pool == "files" ? "filesystem" : "controller") is not answering); try again later"
+        }
+    }
+
+    /// A call whose caller stopped waiting at its deadline.
+    public struct TimedOut: Error, CustomStringConvertible {
+        public let pool: String
+        public let deadline: Duration
+        public var description: String { "no answer within \(deadline) (\(pool) call)" }
+    }
+
+    public init(name: String, threads: Int, maximumInFlight: Int) {
+        self.name = name
+        self.threads = threads
+        self.maximumInFlight = maximumInFlight
+        pool = NIOThreadPool(numberOfThreads: threads)
+        pool.start()
+    }
+
+    /// Calls running or queued now.
+    public var callsInFlight: Int { inFlight.withLock { $0 } }
+
+    /// Runs `body` on one of the pool's threads and returns its result, or throws `TimedOut` after
+    /// `deadline` or `Saturated` at once when the pool is full.
+    public func run<T: Sendable>(deadline: Duration, _ body: @escaping @Sendable () throws -> T) async throws -> T {
+        let admitted = inFlight.withLock { count -> Int? in
+            guard count < maximumInFlight else { return nil }
+            count += 1
+            return count
+        }
+        guard admitted != nil else { throw Saturated(pool: name, inFlight: maximumInFlight) }
+        let work = Task {
+            defer { self.inFlight.withLock { $0 -= 1 } }
+            return try await self.pool.runIfActive(body)
+        }
+        return try await Deadline.value(of: work, within: deadline, orThrow: TimedOut(pool: name, deadline: deadline), cancellingOnTimeout: true)
+    }
+}
