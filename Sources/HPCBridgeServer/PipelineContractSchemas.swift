@@ -28,8 +28,8 @@ enum PipelineContractSchemas {
     }
 
     /// The resource overrides a request may send for one step, with the step's bounds as the service
-    /// checks them: whole numbers as ranges, memory as the exact set of spellings inside the bounds, and
-    /// a time limit as integer minutes or Slurm's text forms (whose bounds the description gives).
+    /// checks them: whole numbers as ranges, memory and time limits as the exact set of spellings inside
+    /// the bounds (a generator can then only produce values the service takes).
     static func resources(_ policy: ResourcePolicy) -> JSONValue {
         let memory = policy.memoryMB
         var memorySpellings: [String] = []
@@ -42,31 +42,65 @@ enum PipelineContractSchemas {
         add(clamp(divideUp(memory.lowerBound, 1 << 20), memory.upperBound / (1 << 20)), "[Tt]")
         add(clamp((memory.lowerBound - 1) * 1024 + 1, memory.upperBound * 1024), "[Kk]")
         let seconds = policy.timeLimitSeconds
-        let minutes = clamp(divideUp(seconds.lowerBound, 60), seconds.upperBound / 60)
         let timeBounds = "between \(ResourceQuantities.timeText(seconds: seconds.lowerBound)) and \(ResourceQuantities.timeText(seconds: seconds.upperBound))"
-        var timeForms: [JSONValue] = [
-            ["type": "string", "pattern": .string("^(?:[0-9]+-)?[0-9]+(?::[0-9]+){0,2}$"),
-             "description": .string("Slurm's spelling: MM, MM:SS, HH:MM:SS, D-HH, D-HH:MM or D-HH:MM:SS, \(timeBounds) for this step (a time outside them is answered 422)")],
-        ]
-        if let minutes {
-            timeForms.insert(["type": "integer", "minimum": .number(Double(minutes.lowerBound)), "maximum": .number(Double(minutes.upperBound)), "description": "Minutes."], at: 0)
-        }
         return [
             "type": "object",
             "additionalProperties": false,
             "properties": [
                 "cpus": ["type": "integer", "minimum": .number(Double(policy.cpus.lowerBound)), "maximum": .number(Double(policy.cpus.upperBound))],
                 "gpus": ["type": "integer", "minimum": .number(Double(policy.gpus.lowerBound)), "maximum": .number(Double(policy.gpus.upperBound))],
+                // Text only: the generated request types read both as strings.
                 "memory": [
-                    "description": .string("Between \(ResourceQuantities.memoryText(megabytes: memory.lowerBound)) and \(ResourceQuantities.memoryText(megabytes: memory.upperBound)): megabytes as a number, or text such as 512M or 16G."),
-                    "anyOf": [
-                        ["type": "integer", "minimum": .number(Double(memory.lowerBound)), "maximum": .number(Double(memory.upperBound))],
-                        ["type": "string", "pattern": .string("^(?:\(memorySpellings.joined(separator: "|")))$")],
-                    ],
+                    "type": "string", "pattern": .string("^(?:\(memorySpellings.joined(separator: "|")))$"),
+                    "description": .string("Between \(ResourceQuantities.memoryText(megabytes: memory.lowerBound)) and \(ResourceQuantities.memoryText(megabytes: memory.upperBound)): megabytes, or a size such as 512M or 16G."),
                 ],
-                "time_limit": ["description": .string("A time limit \(timeBounds)."), "anyOf": .array(timeForms)],
+                "time_limit": [
+                    "type": "string", "pattern": .string("^(?:\(timePattern(seconds)))$"),
+                    "description": .string("A time limit \(timeBounds): minutes, HH:MM:SS or D-HH:MM:SS (the service also reads Slurm's MM:SS, D-HH and D-HH:MM)."),
+                ],
             ],
         ]
+    }
+
+    /// Time limits in `seconds` as Slurm text: whole minutes, `H:MM:SS` and `D-HH:MM:SS` (minutes and
+    /// seconds below 60, hours below 24 after a day), each exactly the values inside the bounds.
+    static func timePattern(_ seconds: ClosedRange<Int>) -> String {
+        guard let positive = clamp(seconds.lowerBound, seconds.upperBound) else { return "(?!)" }
+        var forms: [String] = []
+        if let minutes = clamp(divideUp(positive.lowerBound, 60), positive.upperBound / 60) { forms.append(decimalPattern(minutes)) }
+        func split(_ value: Int, _ radices: [Int]) -> [Int] {
+            var rest = value, fields: [Int] = []
+            for radix in radices.reversed() { fields.insert(rest % radix, at: 0); rest /= radix }
+            return [rest] + fields
+        }
+        for (radices, separators) in [([60, 60], [":", ":"]), ([24, 60, 60], ["-", ":", ":"])] {
+            forms.append(fieldRange(split(positive.lowerBound, radices), split(positive.upperBound, radices), radices, separators, 0))
+        }
+        return forms.joined(separator: "|")
+    }
+
+    /// The texts of the mixed-radix values from `low` to `high` (field by field, most significant first;
+    /// the first field is unbounded), from field `index` on.
+    private static func fieldRange(_ low: [Int], _ high: [Int], _ radices: [Int], _ separators: [String], _ index: Int) -> String {
+        // The first field may be written with or without a leading zero (`00:10:00`, `0:10:00`); the
+        // others always have two digits.
+        func field(_ a: Int, _ b: Int) -> String {
+            var pieces: [String] = []
+            if a <= 9 { pieces.append((index == 0 ? "0?" : "0") + (a == min(b, 9) ? "\(a)" : "[\(a)-\(min(b, 9))]")) }
+            if b >= 10 { pieces += decimalAlternatives(max(a, 10), b) }
+            return "(?:" + pieces.joined(separator: "|") + ")"
+        }
+        if index == low.count - 1 { return field(low[index], high[index]) }
+        let separator = separators[index]
+        let last = low.count - 1
+        func rest(_ from: [Int], _ to: [Int]) -> String { fieldRange(from, to, radices, separators, index + 1) }
+        var top = high, bottom = low
+        for i in (index + 1)...last { top[i] = radices[i - 1] - 1; bottom[i] = 0 }
+        if low[index] == high[index] { return field(low[index], low[index]) + separator + rest(low, high) }
+        var alternatives = [field(low[index], low[index]) + separator + rest(low, top)]
+        if low[index] + 1 <= high[index] - 1 { alternatives.append(field(low[index] + 1, high[index] - 1) + separator + rest(bottom, top)) }
+        alternatives.append(field(high[index], high[index]) + separator + rest(bottom, high))
+        return "(?:" + alternatives.joined(separator: "|") + ")"
     }
 
     private static func divideUp(_ n: Int, _ d: Int) -> Int { (n + d - 1) / d }
@@ -203,7 +237,8 @@ enum PipelineContractSchemas {
                 return prefix.map { "^\($0)(?:/\(segment))*/?$" } ?? "^/(?:\(segment)(?:/\(segment))*/?)?$"
             }
             guard let body = Self.suffixBody(suffix), !body.contains("/") else { return nil }
-            return "^\(prefix ?? "")(?:/\(segment))*/[^/\(controls)]*(?:\(body))$"
+            // The last segment: at most 240 characters before the suffix, so it stays within 255.
+            return "^\(prefix ?? "")(?:/\(segment))*/[^/\(controls)]{0,240}(?:\(body))$"
         }
 
         /// A URI of one of the schemes (any letter case), without the characters the service refuses.

@@ -88,7 +88,8 @@ final class ServedContract: Sendable {
             let summary = pipeline.title ?? pipeline.name
             if pipeline.isSingleJob {
                 var properties = common
-                properties["resources"] = stepResources[pipeline.steps[0].name]
+                // null is read as leaving the overrides out, as for every optional member.
+                properties["resources"] = ["anyOf": [stepResources[pipeline.steps[0].name] ?? true, ["type": "null"]]]
                 components.append(("JobRequest_\(name)", [
                     "type": "object", "additionalProperties": false, "title": .string(summary),
                     "required": ["pipeline_name", "research_group", "parameters"], "properties": .object(properties),
@@ -97,18 +98,16 @@ final class ServedContract: Sendable {
             }
             var required: [JSONValue] = ["pipeline_name", "research_group", "parameters"]
             if pipeline.sampleSheet != nil {
+                // The rows as a list: CSV/TSV text (which the service reads too) has a grammar no schema states.
                 common["samples"] = [
-                    "description": "One row per sample, each sample_id once: a list of rows, or CSV/TSV text with a header line naming the fields.",
-                    "oneOf": [
-                        ["type": "array", "minItems": 1, "maxItems": .number(Double(SampleSheet.maximumRows)),
-                         "items": ["$ref": .string("#/components/schemas/SampleSheetRow_\(name)")]],
-                        ["type": "string", "minLength": 1, "x-allow-control-characters": true],
-                    ],
+                    "type": "array", "minItems": 1, "maxItems": .number(Double(SampleSheet.maximumRows)),
+                    "description": "One row per sample, each sample_id once. The service also reads the sheet as CSV or TSV text with a header line naming the fields.",
+                    "items": ["$ref": .string("#/components/schemas/SampleSheetRow_\(name)")],
                 ]
                 required.append("samples")
             }
-            common["resources"] = ["type": "object", "additionalProperties": false, "description": "Resource overrides by step name.",
-                                   "properties": .object(stepResources)]
+            common["resources"] = ["anyOf": [["type": "object", "additionalProperties": false, "description": "Resource overrides by step name.",
+                                              "properties": .object(stepResources)], ["type": "null"]]]
             common["parallel_limit"] = ["type": "integer", "minimum": 1, "maximum": .number(Double(RunRequest.maximumParallelLimit))]
             components.append(("RunRequest_\(name)", [
                 "type": "object", "additionalProperties": false, "title": .string(summary),
