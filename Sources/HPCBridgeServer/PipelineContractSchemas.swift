@@ -43,7 +43,7 @@ enum PipelineContractSchemas {
         add(clamp((memory.lowerBound - 1) * 1024 + 1, memory.upperBound * 1024), "[Kk]")
         let seconds = policy.timeLimitSeconds
         let timeBounds = "between \(ResourceQuantities.timeText(seconds: seconds.lowerBound)) and \(ResourceQuantities.timeText(seconds: seconds.upperBound))"
-        return [
+        let overrides: JSONValue = [
             "type": "object",
             "additionalProperties": false,
             "properties": [
@@ -60,6 +60,10 @@ enum PipelineContractSchemas {
                 ],
             ],
         ]
+        // The generated decoder reads an optional member sent as null as left out: so does the contract.
+        guard case .object(var members) = overrides, case .object(let properties)? = members["properties"] else { return overrides }
+        members["properties"] = .object(properties.mapValues { ["anyOf": [$0, ["type": "null"]]] })
+        return .object(members)
     }
 
     /// Time limits in `seconds` as Slurm text: whole minutes, `H:MM:SS` and `D-HH:MM:SS` (minutes and

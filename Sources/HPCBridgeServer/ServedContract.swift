@@ -82,7 +82,7 @@ final class ServedContract: Sendable {
             var common: [String: JSONValue] = [
                 "pipeline_name": ["type": "string", "enum": [.string(pipeline.name)]],
                 "research_group": ["type": "string", "enum": .array(groups.map { .string($0.name) })],
-                "description": description,
+                "description": ["anyOf": [description, ["type": "null"]]],
                 "parameters": ["$ref": .string("#/components/schemas/Parameters_\(name)")],
             ]
             let summary = pipeline.title ?? pipeline.name
@@ -108,7 +108,7 @@ final class ServedContract: Sendable {
             }
             common["resources"] = ["anyOf": [["type": "object", "additionalProperties": false, "description": "Resource overrides by step name.",
                                               "properties": .object(stepResources)], ["type": "null"]]]
-            common["parallel_limit"] = ["type": "integer", "minimum": 1, "maximum": .number(Double(RunRequest.maximumParallelLimit))]
+            common["parallel_limit"] = ["anyOf": [["type": "integer", "minimum": 1, "maximum": .number(Double(RunRequest.maximumParallelLimit))], ["type": "null"]]]
             components.append(("RunRequest_\(name)", [
                 "type": "object", "additionalProperties": false, "title": .string(summary),
                 "required": .array(required), "properties": .object(common),

@@ -32,7 +32,7 @@ struct ServedContractTests {
             #expect(components["JobRequest"]?["discriminator"]?["propertyName"] == "pipeline_name")
             #expect(components["RunRequest"]?["oneOf"]?.arrayValue?.count == 4)
             #expect(components["SampleSheetRow_germline_cohort"] != nil)
-            #expect(components["Resources_gatk_variant_calling_main"]?["properties"]?["cpus"]?["maximum"] == 32)
+            #expect(components["Resources_gatk_variant_calling_main"]?["properties"]?["cpus"]?["anyOf"]?.arrayValue?.first?["maximum"] == 32)
             // The catalog's `$ref`s point into the component; formats became patterns.
             let fastq = components["Parameters_gatk_variant_calling"]?["$defs"]?["fastq_location"]
             #expect(fastq?["anyOf"]?.arrayValue?.allSatisfy { $0["pattern"]?.stringValue != nil && $0["format"] == nil } == true)
