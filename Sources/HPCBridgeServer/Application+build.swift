@@ -17,8 +17,8 @@ public func buildApplication(service: JobService, configuration: ApplicationConf
                        configuration: configuration, logger: logger)
 }
 
-/// The routes of `openapi.yaml`, registered from the generated server code, behind a request log and
-/// three OpenAPI middlewares (outermost first): problem documents for every failure, bearer-token
+/// The routes of `openapi.yaml`, registered from the generated server code, behind a request log, the
+/// answers for unmatched routes (404, or 405 with `Allow`) and three OpenAPI middlewares (outermost first): problem documents for every failure, bearer-token
 /// authentication, and the submission body checks.
 public func buildRouter(service: JobService, logger: Logger = Logger(label: "hpcbridge.http")) throws -> Router<BasicRequestContext> {
     let router = Router()
@@ -26,6 +26,8 @@ public func buildRouter(service: JobService, logger: Logger = Logger(label: "hpc
     router.add(middleware: LogRequestsMiddleware(.info, includeHeaders: .none))
     if let metrics = service.metrics { router.add(middleware: HTTPMetricsMiddleware(metrics: metrics)) }
     router.add(middleware: RequestLoggerMiddleware())
+    // The routes come from the contract the code is generated from; a reload does not change them.
+    router.add(middleware: try UnmatchedRouteMiddleware(contract: OpenAPIDocument.text))
     let api = JobAPI(service: service, logger: logger)
     try api.registerHandlers(
         on: router,

@@ -41,7 +41,7 @@ extension JobAPI {
     func listRuns(_ input: Operations.ListRuns.Input) async throws -> Operations.ListRuns.Output {
         let query = input.query
         var cursor: JobCursor?
-        if let token = query.cursor {
+        if let token = query.cursor, !token.isEmpty {
             guard let decoded = JobCursor(token: token) else {
                 return .badRequest(.init(body: .applicationProblemJson(Self.problem(400, "the cursor is not one this service returned; pass next_cursor of the previous page unchanged"))))
             }

@@ -9,10 +9,13 @@ import OpenAPIRuntime
 struct JobAPI: APIProtocol {
     let service: JobService
     let serviceLogger: Logger
+    /// `/openapi.yaml` with the site's pipelines written in, rebuilt on every reload.
+    let contract: ServedContract
 
     init(service: JobService, logger: Logger) {
         self.service = service
         self.serviceLogger = logger
+        self.contract = ServedContract(holder: service.submitter.siteHolder, logger: logger)
     }
 
     /// The request's logger (with its request id) inside a request, else the service's.
@@ -67,7 +70,8 @@ struct JobAPI: APIProtocol {
     func listJobs(_ input: Operations.ListJobs.Input) async throws -> Operations.ListJobs.Output {
         let query = input.query
         var cursor: JobCursor?
-        if let token = query.cursor {
+        // An empty cursor is the first page (a client that keeps an empty next_cursor sends one).
+        if let token = query.cursor, !token.isEmpty {
             guard let decoded = JobCursor(token: token) else {
                 return .badRequest(.init(body: .applicationProblemJson(Self.problem(400, "the cursor is not one this service returned; pass next_cursor of the previous page unchanged"))))
             }
@@ -151,6 +155,8 @@ struct JobAPI: APIProtocol {
         } catch let refusal as JobService.Refusal {
             switch refusal {
             case .invalid: return .badRequest(.init(body: .applicationProblemJson(Self.problem(400, refusal.description))))
+            case .unavailable(let detail, let wait):
+                return .serviceUnavailable(.init(headers: .init(retryAfter: wait), body: .applicationProblemJson(Self.problem(503, detail))))
             default: return .notFound(.init(body: .applicationProblemJson(Self.problem(404, refusal.description))))
             }
         }
@@ -192,7 +198,7 @@ struct JobAPI: APIProtocol {
     }
 
     func openapiDocument(_ input: Operations.OpenapiDocument.Input) async throws -> Operations.OpenapiDocument.Output {
-        .ok(.init(body: .yaml(HTTPBody(OpenAPIDocument.text))))
+        .ok(.init(body: .yaml(HTTPBody(contract.current))))
     }
 
     // MARK: Representations

@@ -5,9 +5,10 @@ import HTTPTypes
 import OpenAPIRuntime
 
 /// Checks a job submission's body before the generated decoder sees it, so a client learns everything
-/// wrong with its request at once: 415 for another media type, 413 over the size limit, 400 for text
-/// that is not JSON, and 422 listing every envelope problem with its JSON Pointer (the generated
-/// decoder would stop at the first). It also restores the 201's Location header (see below).
+/// wrong with its request at once: 400 for a malformed Idempotency-Key (the generated code does not
+/// check header patterns), 415 for another media type, 413 over the size limit, 400 for text that is not
+/// JSON, and 422 listing every envelope problem with its JSON Pointer (the generated decoder would stop
+/// at the first). It also restores the 201's Location header (see below).
 struct SubmitRequestMiddleware: ServerMiddleware {
     /// Requests are parameters and a description, never data: a megabyte is generous.
     static let maximumBodyBytes = 1 << 20
@@ -17,6 +18,9 @@ struct SubmitRequestMiddleware: ServerMiddleware {
     func intercept(_ request: HTTPRequest, body: HTTPBody?, metadata: ServerRequestMetadata, operationID: String,
                    next: @Sendable (HTTPRequest, HTTPBody?, ServerRequestMetadata) async throws -> (HTTPResponse, HTTPBody?)) async throws -> (HTTPResponse, HTTPBody?) {
         guard operationID == "submitJob" || operationID == "submitRun" else { return try await next(request, body, metadata) }
+        if let key = request.headerFields[Self.idempotencyKey], !Self.isValidIdempotencyKey(key) {
+            return ProblemResponse.make(.badRequest, detail: "the Idempotency-Key header must be 1-128 letters, digits, '.', '_', ':' or '-' (a UUID is a good key)")
+        }
         let contentType = request.headerFields[.contentType]?.split(separator: ";").first?.trimmingCharacters(in: .whitespaces).lowercased()
         guard contentType == "application/json" else {
             return ProblemResponse.make(.unsupportedMediaType, detail: "send the request as `Content-Type: application/json`; got \(contentType.map { "`\($0)`" } ?? "no Content-Type")")
@@ -54,6 +58,16 @@ struct SubmitRequestMiddleware: ServerMiddleware {
             response.headerFields[.location] = decoded
         }
         return (response, responseBody)
+    }
+
+    static let idempotencyKey = HTTPField.Name("Idempotency-Key")!
+
+    /// The contract's pattern for the key: the store keys retries by it, and a client must be able to
+    /// send it back unchanged in a header.
+    static func isValidIdempotencyKey(_ key: String) -> Bool {
+        (1...128).contains(key.utf8.count) && key.utf8.allSatisfy { byte in
+            (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A) || [0x2E, 0x5F, 0x3A, 0x2D].contains(byte)
+        }
     }
 
     enum Collected {

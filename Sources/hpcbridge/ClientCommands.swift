@@ -108,6 +108,8 @@ struct SubmitCommand: AsyncParsableCommand {
         case .unsupportedMediaType(let r): throw ClientOutput.refused(415, try? r.body.applicationProblemJson)
         case .tooManyRequests(let r): throw ClientOutput.refused(429, try? r.body.applicationProblemJson)
         case .serviceUnavailable(let r): throw ClientOutput.refused(503, try? r.body.applicationProblemJson)
+        case .badRequest(let r): throw ClientOutput.refused(400, try? r.body.applicationProblemJson)
+        case .requestTimeout(let r): throw ClientOutput.refused(408, try? r.body.applicationProblemJson)
         case .undocumented(let status, _): throw ClientOutput.undocumented(status)
         }
     }
@@ -124,6 +126,7 @@ struct StatusCommand: AsyncParsableCommand {
         case .ok(let ok): try ClientOutput.print(try ok.body.json)
         case .unauthorized(let r): throw ClientOutput.refused(401, try? r.body.applicationProblemJson)
         case .notFound(let r): throw ClientOutput.refused(404, try? r.body.applicationProblemJson)
+        case .serviceUnavailable(let r): throw ClientOutput.refused(503, try? r.body.applicationProblemJson)
         case .undocumented(let status, _): throw ClientOutput.undocumented(status)
         }
     }
@@ -164,6 +167,7 @@ struct ListCommand: AsyncParsableCommand {
             case .badRequest(let r): throw ClientOutput.refused(400, try? r.body.applicationProblemJson)
             case .unauthorized(let r): throw ClientOutput.refused(401, try? r.body.applicationProblemJson)
             case .forbidden(let r): throw ClientOutput.refused(403, try? r.body.applicationProblemJson)
+            case .serviceUnavailable(let r): throw ClientOutput.refused(503, try? r.body.applicationProblemJson)
             case .undocumented(let status, _): throw ClientOutput.undocumented(status)
             }
         } while cursor != nil && shown < limit

@@ -48,6 +48,8 @@ struct RunSubmitCommand: AsyncParsableCommand {
         case .unsupportedMediaType(let r): throw ClientOutput.refused(415, try? r.body.applicationProblemJson)
         case .tooManyRequests(let r): throw ClientOutput.refused(429, try? r.body.applicationProblemJson)
         case .serviceUnavailable(let r): throw ClientOutput.refused(503, try? r.body.applicationProblemJson)
+        case .badRequest(let r): throw ClientOutput.refused(400, try? r.body.applicationProblemJson)
+        case .requestTimeout(let r): throw ClientOutput.refused(408, try? r.body.applicationProblemJson)
         case .undocumented(let status, _): throw ClientOutput.undocumented(status)
         }
     }
@@ -63,6 +65,7 @@ func fetchRun(_ id: String, _ options: ClientOptions) async throws -> Components
     case .ok(let ok): return try ok.body.json
     case .unauthorized(let r): throw ClientOutput.refused(401, try? r.body.applicationProblemJson)
     case .notFound(let r): throw ClientOutput.refused(404, try? r.body.applicationProblemJson)
+    case .serviceUnavailable(let r): throw ClientOutput.refused(503, try? r.body.applicationProblemJson)
     case .undocumented(let status, _): throw ClientOutput.undocumented(status)
     }
 }
@@ -100,6 +103,8 @@ struct RunTasksCommand: AsyncParsableCommand {
             }
         case .unauthorized(let r): throw ClientOutput.refused(401, try? r.body.applicationProblemJson)
         case .notFound(let r): throw ClientOutput.refused(404, try? r.body.applicationProblemJson)
+        case .badRequest(let r): throw ClientOutput.refused(400, try? r.body.applicationProblemJson)
+        case .serviceUnavailable(let r): throw ClientOutput.refused(503, try? r.body.applicationProblemJson)
         case .undocumented(let status, _): throw ClientOutput.undocumented(status)
         }
     }
@@ -136,6 +141,7 @@ struct RunResumeCommand: AsyncParsableCommand {
         case .unauthorized(let r): throw ClientOutput.refused(401, try? r.body.applicationProblemJson)
         case .notFound(let r): throw ClientOutput.refused(404, try? r.body.applicationProblemJson)
         case .conflict(let r): throw ClientOutput.refused(409, try? r.body.applicationProblemJson)
+        case .serviceUnavailable(let r): throw ClientOutput.refused(503, try? r.body.applicationProblemJson)
         case .undocumented(let status, _): throw ClientOutput.undocumented(status)
         }
     }

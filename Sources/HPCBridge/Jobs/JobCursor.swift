@@ -11,20 +11,23 @@ public struct JobCursor: Sendable, Hashable {
         self.id = id
     }
 
-    /// The opaque form: base64url of `<seconds since 2001 as exact bits>:<uuid>`.
+    /// The opaque form: the creation time's exact bits as 16 hex digits, `_`, the id (lowercase). Every
+    /// text of that shape reads back as a cursor, so the contract can state it as a pattern and a client
+    /// that sends anything of that shape gets a page, never a refusal.
     public var token: String {
-        let text = "\(createdAt.timeIntervalSinceReferenceDate.bitPattern):\(id.uuidString)"
-        return Data(text.utf8).base64EncodedString()
-            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+        let bits = String(createdAt.timeIntervalSinceReferenceDate.bitPattern, radix: 16)
+        return String(repeating: "0", count: 16 - bits.count) + bits + "_" + id.uuidString.lowercased()
     }
 
     /// Reads a cursor a previous page returned; nil for anything else.
     public init?(token: String) {
-        var base64 = token.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-        base64 += String(repeating: "=", count: (4 - base64.count % 4) % 4)
-        guard let data = Data(base64Encoded: base64), let text = String(data: data, encoding: .utf8) else { return nil }
-        let parts = text.split(separator: ":", maxSplits: 1)
-        guard parts.count == 2, let bits = UInt64(parts[0]), let id = UUID(uuidString: String(parts[1])) else { return nil }
+        let parts = token.split(separator: "_", omittingEmptySubsequences: false)
+        guard parts.count == 2, parts[0].utf8.count == 16, parts[0].utf8.allSatisfy({ Self.isHexDigit($0) }),
+              let bits = UInt64(parts[0], radix: 16), let id = UUID(canonicalUTF8: parts[1].utf8) else { return nil }
         self.init(createdAt: Date(timeIntervalSinceReferenceDate: Double(bitPattern: bits)), id: id)
+    }
+
+    private static func isHexDigit(_ byte: UInt8) -> Bool {
+        (0x30...0x39).contains(byte) || (0x61...0x66).contains(byte) || (0x41...0x46).contains(byte)
     }
 }
