@@ -131,8 +131,8 @@ struct JobAPI: APIProtocol {
             }
             let tail = try await service.logs(id, lines: lines, for: try principal)
             return .ok(.init(body: .json(.init(stdout: tail.stdout, stderr: tail.stderr, truncated: tail.truncated))))
-        } catch JobService.Refusal.unavailable(let detail, _) {
-            return .serviceUnavailable(.init(body: .applicationProblemJson(Self.problem(503, detail))))
+        } catch JobService.Refusal.unavailable(let detail, let wait) {
+            return .serviceUnavailable(.init(headers: .init(retryAfter: wait), body: .applicationProblemJson(Self.problem(503, detail))))
         } catch let refusal as JobService.Refusal {
             return .notFound(.init(body: .applicationProblemJson(Self.problem(404, refusal.description))))
         }

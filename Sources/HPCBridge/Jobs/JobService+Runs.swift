@@ -106,7 +106,7 @@ extension JobService {
             throw Refusal.notFound("run \(id) has no task \(name)/\(index); GET /v1/runs/\(id)/tasks lists them")
         }
         let base = "\(step.directory)/tasks/\(index)"
-        return try await Self.readLogs { LogTail(stdoutPath: base + ".stdout.log", stderrPath: base + ".stderr.log", lines: lines) }
+        return try await Self.readLogs(in: step.directory) { LogTail(stdoutPath: base + ".stdout.log", stderrPath: base + ".stderr.log", lines: lines) }
     }
 
     /// Cancels every step of a run that has not ended, with one scheduler call for the whole run. A step

@@ -229,17 +229,26 @@ public struct JobService: Sendable {
     public func logs(_ id: UUID, lines: Int, for principal: Principal) async throws -> LogTail {
         let (job, _) = try self.job(id, for: principal)
         let directory = JobSubmitter.runDirectory(of: job) ?? ""
-        return try await Self.readLogs { LogTail(directory: directory, lines: lines) }
+        return try await Self.readLogs(in: directory) { LogTail(directory: directory, lines: lines) }
     }
 
     /// How long a request waits for a log file: one on a hung mount must not hold the request forever.
     static let logReadDeadline: Duration = .seconds(5)
 
-    /// Reads log files on the files pool, so a hung shared filesystem holds only that pool's threads, and
-    /// the caller at most `logReadDeadline`; then 503 to retry.
-    static func readLogs<T: Sendable>(_ read: @escaping @Sendable () throws -> T) async throws -> T {
+    /// Reads log files in `directory` on the files pool, so a hung shared filesystem holds only that
+    /// pool's threads, and the caller at most `logReadDeadline`; then 503 to retry. While an earlier read
+    /// there hangs, the answer is 503 at once (`LogReadGuard`), so one hung job takes one thread, not all.
+    static func readLogs<T: Sendable>(in directory: String, _ read: @escaping @Sendable () throws -> T) async throws -> T {
+        let guarding = LogReadGuard.shared
+        if let age = guarding.hungFor(directory) {
+            throw Refusal.unavailable("an earlier read of these log files has not returned for \(Int(age)) s (is the filesystem of the run directory hung?); retry later", retryAfter: 30)
+        }
         do {
-            return try await BlockingCallPool.files.run(deadline: logReadDeadline, read)
+            return try await BlockingCallPool.files.run(deadline: logReadDeadline) {
+                let token = guarding.begin(directory)
+                defer { guarding.end(directory, token) }
+                return try read()
+            }
         } catch is BlockingCallPool.TimedOut {
             throw Refusal.unavailable("the log files did not answer within \(logReadDeadline) (is the filesystem of the run directory hung?); retry later", retryAfter: 30)
         } catch let full as BlockingCallPool.Saturated {
@@ -325,7 +334,7 @@ public struct JobService: Sendable {
             continuation.yield(ServerSentEvents.retry(milliseconds: 3000))
             // The followers start where the tail's complete lines end: a line written in between, or the
             // rest of an unterminated last line, comes from the follower, once.
-            guard let tail = try? await Self.readLogs({ LogTail(directory: directory, lines: lines) }) else {
+            guard let tail = try? await Self.readLogs(in: directory, { LogTail(directory: directory, lines: lines) }) else {
                 continuation.yield(ServerSentEvents.event(id: nil, name: "error", data: JSONValue.object(["detail": .string("the log files did not answer; retry later")]).jsonText))
                 continuation.finish()
                 return
@@ -344,7 +353,7 @@ public struct JobService: Sendable {
                 for index in followers.indices {
                     let follower = followers[index].1
                     // A read that does not answer (hung mount) is tried again on the next poll.
-                    guard let (moved, lines) = try? await Self.readLogs({ () -> (LogFollower, [String]) in
+                    guard let (moved, lines) = try? await Self.readLogs(in: directory, { () -> (LogFollower, [String]) in
                         var reading = follower
                         let lines = reading.read(flush: ended)
                         return (reading, lines)

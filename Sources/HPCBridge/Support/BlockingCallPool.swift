@@ -20,8 +20,9 @@ public final class BlockingCallPool: Sendable {
     /// The pool for scheduler calls (libslurm): enough threads for concurrent submissions to overlap
     /// in the controller, few enough that a hung controller holds a bounded number.
     public static let scheduler = BlockingCallPool(name: "scheduler", threads: 8, maximumInFlight: 256)
-    /// The pool for reading job logs: a hung mount can hold these threads, and nothing else.
-    public static let files = BlockingCallPool(name: "files", threads: 4, maximumInFlight: 32)
+    /// The pool for job logs and run directories: a hung mount can hold these threads, and nothing else
+    /// (and `LogReadGuard` lets one hung directory hold only one or two of them).
+    public static let files = BlockingCallPool(name: "files", threads: 16, maximumInFlight: 64)
 
     /// A call refused because `maximumInFlight` calls already wait.
     public struct Saturated: Error, CustomStringConvertible {

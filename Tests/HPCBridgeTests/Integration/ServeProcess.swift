@@ -93,7 +93,10 @@ final class ServeProcess: @unchecked Sendable {
     }
 
     /// One HTTP request; the body is JSON.
-    func request(_ method: String, _ path: String, token: String? = nil, body: JSONValue? = nil, headers: [String: String] = [:]) async throws -> Response {
+    /// `session`: another client's connections (URLSession.shared opens at most 6 to one host, so requests
+    /// that hang would make the test's own later requests wait in the client).
+    func request(_ method: String, _ path: String, token: String? = nil, body: JSONValue? = nil, headers: [String: String] = [:],
+                 session: URLSession = .shared) async throws -> Response {
         var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)\(path)")!)
         request.httpMethod = method
         request.timeoutInterval = 60
@@ -103,7 +106,7 @@ final class ServeProcess: @unchecked Sendable {
             request.httpBody = Data(body.jsonText.utf8)
         }
         for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
-        let (data, response) = try await URLSession.shared.data(for: request)
+        let (data, response) = try await session.data(for: request)
         let http = response as! HTTPURLResponse
         var fields: [String: String] = [:]
         for (name, value) in http.allHeaderFields { fields["\(name)".lowercased()] = "\(value)" }
