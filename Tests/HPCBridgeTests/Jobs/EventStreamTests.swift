@@ -127,20 +127,22 @@ struct LogStreamTests {
         let directory = try JobSubmitter.spec(of: job).workingDirectory
         try TestPaths.write("one\ntwo\nthree\n", to: directory + "/stdout.log")
         let stream = try jobs.logStream(job.id, lines: 2, for: .group("cancer_genomics_lab"), poll: .milliseconds(20))
-        let reader = Task {
-            var frames: [String] = []
-            for await frame in stream { frames.append(frame) }
-            return frames
-        }
-        try await Task.sleep(for: .milliseconds(150))
+        var iterator = stream.makeAsyncIterator()
+        var frames: [String] = []
+        // The tail first (read on the files pool, so it may take a moment under load), then the writes.
+        while frames.filter({ $0.hasPrefix("event: stdout") }).count < 2, let frame = await iterator.next() { frames.append(frame) }
         let out = try FileHandle(forWritingTo: URL(fileURLWithPath: directory + "/stdout.log"))
         try out.seekToEnd()
         try out.write(contentsOf: Data("four\nfive \"quoted\"\npartial".utf8))
         try out.close()
         try TestPaths.write("warning: x\n", to: directory + "/stderr.log")
-        try await Task.sleep(for: .milliseconds(150))
-        _ = try service.store.update(job.id, source: "test") { $0.state = .completed }
-        let frames = await reader.value
+        let store = service.store, id = job.id
+        let end = Task {
+            try await Task.sleep(for: .milliseconds(150))
+            _ = try store.update(id, source: "test") { $0.state = .completed }
+        }
+        while let frame = await iterator.next() { frames.append(frame) }
+        try await end.value
         let events = frames.filter { $0.hasPrefix("event: ") }
         let stdout = try events.filter { $0.hasPrefix("event: stdout") }.map { try EventStreamTests.data($0).stringValue ?? "" }
         #expect(stdout == ["two", "three", "four", "five \"quoted\"", "partial"])
