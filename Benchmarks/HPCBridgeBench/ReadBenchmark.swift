@@ -24,6 +24,8 @@ struct ReadBenchmark {
     static let jobTarget = "hpcbridge GET /v1/jobs/{id}"
     static let listTarget = "hpcbridge GET /v1/jobs?state&pipeline"
     static let slurmrestdTarget = "slurmrestd GET job/{id}"
+    /// The same binary's cheapest route: the HTTP stack's own ceiling on this machine, in the same run.
+    static let ceilingTarget = "hpcbridge GET /healthz (the stack's ceiling)"
 
     func run() async throws -> [Result] {
         try await cluster.clear()
@@ -87,6 +89,7 @@ struct ReadBenchmark {
                                   latencyP99MS: run.latencyP99MS, requests: run.requests, errors: run.errors,
                                   connections: connections, seconds: settings.readSeconds, transport: transport))
         }
+        try await wrk(Self.ceilingTarget, url: service.baseURL + "/healthz", paths: [], headers: [], transport: "wrk, TCP")
         try await wrk(Self.jobTarget, url: service.baseURL, paths: ids.map { "/v1/jobs/\($0)" }, headers: auth, transport: "wrk, TCP")
         // The same reads from an eighth of the connections (8 of 64): latency while the service is not saturated
         // (at 64 connections it is bounded below by connections / throughput).

@@ -30,7 +30,34 @@ actor FakeScheduler: BatchScheduler {
     func setIncremental(_ value: Bool) { incremental = value }
     func setAccounting(_ value: Bool) { accountingEnabled = value }
 
+    /// Submissions wait here while `holdSubmissions` is set (a controller that accepts and does not answer).
+    private var heldSubmissions: [CheckedContinuation<Void, Never>] = []
+    private(set) var holdSubmissions = false
+    var submissionsWaiting: Int { heldSubmissions.count }
+
+    /// Snapshot queries wait here while held (a controller that does not answer the reconciler).
+    private var heldQueries: [CheckedContinuation<Void, Never>] = []
+    var queriesWaiting: Int { heldQueries.count }
+
+    func setHoldQueries(_ hold: Bool) {
+        holdQueries = hold
+        if !hold {
+            heldQueries.forEach { $0.resume() }
+            heldQueries = []
+        }
+    }
+    private(set) var holdQueries = false
+
+    func setHoldSubmissions(_ hold: Bool) {
+        holdSubmissions = hold
+        if !hold {
+            heldSubmissions.forEach { $0.resume() }
+            heldSubmissions = []
+        }
+    }
+
     func submit(_ job: BatchJobSpec) async throws -> NativeJobID {
+        if holdSubmissions { await withCheckedContinuation { heldSubmissions.append($0) } }
         if down { throw SchedulerError(.unavailable, operation: "submit", detail: "controller down") }
         submitCount += 1
         version += 1
@@ -139,6 +166,7 @@ actor FakeScheduler: BatchScheduler {
     }
 
     func states(changedSince: Date?) async throws -> SchedulerSnapshot {
+        if holdQueries { await withCheckedContinuation { heldQueries.append($0) } }
         statesCount += 1
         if down { throw SchedulerError(.unavailable, operation: "states", detail: "controller down") }
         guard incremental else { return SchedulerSnapshot(takenAt: Date(), jobs: jobs) }

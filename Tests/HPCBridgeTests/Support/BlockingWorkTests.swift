@@ -1,0 +1,110 @@
+import Foundation
+import Synchronization
+import Testing
+@testable import HPCBridge
+
+/// The pieces that keep blocking work off Swift's cooperative threads: the thread pool with its bounds
+/// and deadlines, waiting for a task without waiting for it to end, the record of submissions whose
+/// outcome is unknown, and the guard that keeps one hung log directory from taking every reader.
+@Suite("Blocking work: pools, deadlines, unanswered submissions, hung log reads")
+struct BlockingWorkTests {
+    /// A gate a blocking call waits at until the test opens it (a hung controller or mount).
+    final class Gate: Sendable {
+        private let condition = NSCondition()
+        private let opened = Mutex(false)
+        func wait() {
+            condition.lock()
+            while !opened.withLock({ $0 }) { condition.wait() }
+            condition.unlock()
+        }
+        func open() {
+            condition.lock()
+            opened.withLock { $0 = true }
+            condition.broadcast()
+            condition.unlock()
+        }
+    }
+
+    @Test("a call that blocks times out for its caller at the deadline, holds its thread until it returns, and a full pool refuses at once")
+    func poolBounds() async throws {
+        let pool = BlockingCallPool(name: "test", threads: 2, maximumInFlight: 2)
+        let gate = Gate()
+        let clock = ContinuousClock()
+        let start = clock.now
+        for _ in 0..<2 {
+            await #expect(throws: BlockingCallPool.TimedOut.self) {
+                try await pool.run(deadline: .milliseconds(100)) { gate.wait() }
+            }
+        }
+        #expect(clock.now - start < .seconds(2), "the callers waited their deadlines, not the blocked calls")
+        #expect(pool.callsInFlight == 2, "both calls still hold their threads")
+        let refused = clock.now
+        await #expect(throws: BlockingCallPool.Saturated.self) { try await pool.run(deadline: .seconds(10)) { 1 } }
+        #expect(clock.now - refused < .milliseconds(100), "a full pool refuses without waiting")
+        gate.open()
+        let deadline = Date().addingTimeInterval(5)
+        while pool.callsInFlight > 0 && Date() < deadline { try await Task.sleep(for: .milliseconds(10)) }
+        #expect(pool.callsInFlight == 0)
+        #expect(try await pool.run(deadline: .seconds(5)) { 41 + 1 } == 42)
+    }
+
+    @Test("a call waiting for a thread when its caller gives up is dropped, not run later")
+    func queuedCallDropped() async throws {
+        let pool = BlockingCallPool(name: "test", threads: 1, maximumInFlight: 4)
+        let gate = Gate()
+        let ran = Mutex(false)
+        await #expect(throws: BlockingCallPool.TimedOut.self) { try await pool.run(deadline: .milliseconds(50)) { gate.wait() } }
+        await #expect(throws: BlockingCallPool.TimedOut.self) { try await pool.run(deadline: .milliseconds(50)) { ran.withLock { $0 = true } } }
+        gate.open()
+        try await Task.sleep(for: .milliseconds(200))
+        #expect(!ran.withLock { $0 }, "the queued call never started")
+    }
+
+    @Test("Deadline: a value ready in time, nil after the limit while the task goes on")
+    func deadline() async throws {
+        let quick = Task { () throws -> Int in 7 }
+        #expect(try await Deadline.valueIfReady(of: quick, within: .seconds(5)) == 7)
+        let finished = Mutex(false)
+        let slow = Task { () throws -> Int in
+            try await Task.sleep(for: .milliseconds(300))
+            finished.withLock { $0 = true }
+            return 8
+        }
+        #expect(try await Deadline.valueIfReady(of: slow, within: .milliseconds(20)) == nil)
+        #expect(try await slow.value == 8)
+        #expect(finished.withLock { $0 }, "the task was not cancelled by the caller's deadline")
+        struct Boom: Error {}
+        let failing = Task { () throws -> Int in throw Boom() }
+        await #expect(throws: Boom.self) { try await Deadline.valueIfReady(of: failing, within: .seconds(5)) }
+    }
+
+    @Test("SubmissionAttempts: in flight blocks resubmission; an unanswered call needs two later snapshots without the job")
+    func attempts() {
+        let attempts = SubmissionAttempts()
+        let id = UUID()
+        let t0 = Date(timeIntervalSince1970: 1000)
+        #expect(attempts.mayResubmit(id, absentFromSnapshotStartedAt: t0), "never attempted: the reconciler may submit")
+        #expect(attempts.begin(id))
+        #expect(!attempts.begin(id), "one call at a time per job")
+        #expect(attempts.isInFlight(id))
+        #expect(!attempts.mayResubmit(id, absentFromSnapshotStartedAt: t0.addingTimeInterval(60)))
+        attempts.unanswered(id, at: t0.addingTimeInterval(10))
+        #expect(!attempts.mayResubmit(id, absentFromSnapshotStartedAt: t0.addingTimeInterval(5)), "a snapshot asked for before the call ended proves nothing")
+        #expect(!attempts.mayResubmit(id, absentFromSnapshotStartedAt: t0.addingTimeInterval(15)), "one absence is not enough")
+        #expect(attempts.mayResubmit(id, absentFromSnapshotStartedAt: t0.addingTimeInterval(20)), "the second absence is")
+        attempts.settled(id)
+        #expect(attempts.mayResubmit(id, absentFromSnapshotStartedAt: t0))
+    }
+
+    @Test("LogReadGuard: a directory counts as hung once a read there has run its patience; other directories do not")
+    func logGuard() {
+        let guarding = LogReadGuard(patience: 1)
+        let t0 = Date(timeIntervalSince1970: 1000)
+        let token = guarding.begin("/runs/a", now: t0)
+        #expect(guarding.hungFor("/runs/a", now: t0.addingTimeInterval(0.5)) == nil)
+        #expect(guarding.hungFor("/runs/a", now: t0.addingTimeInterval(2)) == 2)
+        #expect(guarding.hungFor("/runs/b", now: t0.addingTimeInterval(2)) == nil)
+        guarding.end("/runs/a", token)
+        #expect(guarding.hungFor("/runs/a", now: t0.addingTimeInterval(3)) == nil)
+    }
+}
