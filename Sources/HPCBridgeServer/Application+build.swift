@@ -33,6 +33,7 @@ public func buildRouter(service: JobService, logger: Logger = Logger(label: "hpc
         on: router,
         serverURL: URL(string: "/")!,
         configuration: Configuration(dateTranscoder: FormatStyleDateTranscoder(), jsonEncodingOptions: [.sortedKeys, .withoutEscapingSlashes]),
-        middlewares: [ProblemMiddleware(logger: logger), BearerAuthMiddleware(tokens: APITokens(store: service.store), config: { service.site.config }, logger: logger), SubmitRequestMiddleware(bodyTimeoutSeconds: { service.site.config.httpBodyTimeoutSeconds })])
+        middlewares: [ProblemMiddleware(logger: logger), BearerAuthMiddleware(tokens: service.tokens, config: { service.site.config }, logger: logger),
+                      EncodedJobMiddleware(store: service.store), SubmitRequestMiddleware(bodyTimeoutSeconds: { service.site.config.httpBodyTimeoutSeconds })])
     return router
 }

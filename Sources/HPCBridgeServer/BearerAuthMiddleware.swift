@@ -8,7 +8,7 @@ import OpenAPIRuntime
 ///
 /// The token itself is never logged or echoed: a refusal names only what was wrong with it.
 struct BearerAuthMiddleware: ServerMiddleware {
-    let tokens: APITokens
+    let tokens: TokenCache
     /// The config now (tokens declared by hash change with a reload).
     let config: @Sendable () -> BridgeConfig
     let logger: Logger

@@ -11,11 +11,16 @@ struct JobAPI: APIProtocol {
     let serviceLogger: Logger
     /// `/openapi.yaml` with the site's pipelines written in, rebuilt on every reload.
     let contract: ServedContract
+    /// Jobs as the contract shows them, built once per change of the job's row rather than on every
+    /// read (the store's row observer forgets a job whenever its row changes).
+    let representations = ReadThroughCache<Components.Schemas.Job>(capacity: 20_000)
 
     init(service: JobService, logger: Logger) {
         self.service = service
         self.serviceLogger = logger
         self.contract = ServedContract(holder: service.submitter.siteHolder, logger: logger)
+        let representations = self.representations
+        service.store.observeJobRows { representations.invalidate($0) }
     }
 
     /// The request's logger (with its request id) inside a request, else the service's.
@@ -95,8 +100,16 @@ struct JobAPI: APIProtocol {
     func getJob(_ input: Operations.GetJob.Input) async throws -> Operations.GetJob.Output {
         guard let id = Self.jobID(input.path.id) else { return .notFound(.init(body: .applicationProblemJson(Self.notFound(input.path.id)))) }
         do {
-            let (job, transitions) = try service.job(id, for: try principal)
-            return .ok(.init(body: .json(try Self.representation(of: job, transitions: transitions))))
+            let principal = try principal
+            let store = service.store
+            guard let cached = try representations.value(for: id, load: {
+                try store.jobWithTransitions(id).map { try Self.representation(of: $0.job, transitions: $0.transitions) }
+            }), JobService.may(principal, seeGroup: cached.researchGroup) else {
+                throw JobService.Refusal.notFound("no job \(id) for this token; GET /v1/jobs lists yours")
+            }
+            EncodedJobMiddleware.Outcome.current?.set(group: cached.researchGroup,
+                                                      ended: [.completed, .failed, .cancelled, .lost].contains(cached.state))
+            return .ok(.init(body: .json(Self.withDurations(cached, now: Date()))))
         } catch let refusal as JobService.Refusal {
             return .notFound(.init(body: .applicationProblemJson(Self.problem(404, refusal.description))))
         }
@@ -204,6 +217,16 @@ struct JobAPI: APIProtocol {
     // MARK: Representations
 
     /// A job as the contract shows it, with queue wait and run time worked out (up to now while they last).
+    /// A job's representation with its queue wait and run time worked out at `now` from its own times
+    /// (they grow while the job waits or runs, so a kept representation is brought up to date).
+    static func withDurations(_ job: Components.Schemas.Job, now: Date) -> Components.Schemas.Job {
+        let ended = [Components.Schemas.JobState.completed, .failed, .cancelled, .lost].contains(job.state)
+        var current = job
+        current.queueWaitSeconds = job.submittedAt.map { submitted in max(0, (job.startedAt ?? (ended ? job.finishedAt ?? submitted : now)).timeIntervalSince(submitted)) }
+        current.runSeconds = job.startedAt.map { started in max(0, (job.finishedAt ?? now).timeIntervalSince(started)) }
+        return current
+    }
+
     static func representation(of job: Job, transitions: [JobTransition], now: Date = Date()) throws -> Components.Schemas.Job {
         let queueWait = job.submittedAt.map { submitted in (job.startedAt ?? (job.state.isTerminal ? job.finishedAt ?? submitted : now)).timeIntervalSince(submitted) }
         let run = job.startedAt.map { started in (job.finishedAt ?? now).timeIntervalSince(started) }

@@ -31,7 +31,10 @@ struct ServeCommand: AsyncParsableCommand {
             throw ExitStatus.unreadable
         }
         let format = loaded.config.logFormat, level = loaded.config.logLevel
-        LoggingSystem.bootstrap { StructuredLogHandler(label: $0, format: format, level: level) }
+        // Lines are written in batches from a thread of their own; flushed on the way out.
+        let logWriter = BufferedLogWriter.standardError
+        LoggingSystem.bootstrap { StructuredLogHandler(label: $0, format: format, level: level, write: logWriter.write) }
+        defer { logWriter.flush() }
         let logger = Logger(label: "hpcbridge")
         for warning in loaded.warnings { logger.warning("\(warning)") }
         let assembly: ServiceAssembly
@@ -54,7 +57,7 @@ struct ServeCommand: AsyncParsableCommand {
         let reloader = SiteReloader(holder: assembly.siteHolder, configPath: site.configPath, catalogDirectory: site.catalog,
                                     metrics: assembly.metrics, logger: logger)
         let services: [ServiceGroupConfiguration.ServiceConfiguration] =
-            assembly.reconcilers.map { .init(service: $0) } + [.init(service: app), .init(service: assembly.events), .init(service: reloader)]
+            assembly.reconcilers.map { .init(service: $0) } + [.init(service: app), .init(service: assembly.events), .init(service: reloader), .init(service: assembly.service.tokens)]
         let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
     }

@@ -185,7 +185,7 @@ extension JobService {
         return try runView(of: view.run)
     }
 
-    static func may(_ principal: Principal, seeGroup group: String) -> Bool {
+    public static func may(_ principal: Principal, seeGroup group: String) -> Bool {
         switch principal {
         case .admin: return true
         case .group(let name): return group == name

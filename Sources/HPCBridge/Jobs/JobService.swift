@@ -19,6 +19,8 @@ public struct JobService: Sendable {
     public let metrics: BridgeMetrics?
     /// Live changes for event streams (nil where no stream is served).
     public let events: JobEventHub?
+    /// API tokens in memory (run it as a service so revocations by other processes are seen).
+    public let tokens: TokenCache
     var logger: Logger
     /// How long a request waits for the scheduler (the immediate submission, a cancel) before it answers
     /// without it: a hung controller holds a call for libslurm's timeout, and a client must not wait that.
@@ -35,6 +37,7 @@ public struct JobService: Sendable {
         self.metrics = metrics
         self.events = events
         self.logger = logger
+        self.tokens = TokenCache(store: store, logger: logger)
     }
 
     /// Why a call was refused, in the terms the API answers with.

@@ -40,17 +40,20 @@ public struct APITokens: Sendable {
             try db.execute(sql: "INSERT INTO apiToken (id, researchGroup, label, hash, createdAt) VALUES (?, ?, ?, ?, ?)",
                            arguments: [id, group, label, Self.hash(secret), now.timeIntervalSinceReferenceDate])
         }
+        store.notifyTokensChanged()
         return (token, Entry(id: id, researchGroup: group, label: label, createdAt: now, revokedAt: nil))
     }
 
     /// Revokes a token by id; `false` when there is no such token.
     @discardableResult
     public func revoke(id: String, now: Date = Date()) throws -> Bool {
-        try store.pool.write { db in
+        let revoked = try store.pool.write { db in
             try db.execute(sql: "UPDATE apiToken SET revokedAt = ? WHERE id = ? AND revokedAt IS NULL",
                            arguments: [now.timeIntervalSinceReferenceDate, id])
             return db.changesCount > 0
         }
+        store.notifyTokensChanged()
+        return revoked
     }
 
     public func list() throws -> [Entry] {

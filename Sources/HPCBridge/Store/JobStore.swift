@@ -12,6 +12,8 @@ public final class JobStore: Sendable {
     public let path: String
     private let observers = Mutex<[@Sendable ([Event]) -> Void]>([])
     private let taskObservers = Mutex<[@Sendable ([TaskChange]) -> Void]>([])
+    private let tokenObservers = Mutex<[@Sendable () -> Void]>([])
+    private let rowObservers = Mutex<[@Sendable ([UUID]) -> Void]>([])
 
     /// A committed state change: the job as it is after it, and the transition that recorded it.
     public struct Event: Sendable, Equatable {
@@ -48,6 +50,26 @@ public final class JobStore: Sendable {
     /// order, outside the transaction.
     public func observe(_ observer: @escaping @Sendable ([Event]) -> Void) {
         observers.withLock { $0.append(observer) }
+    }
+
+    /// Calls `observer` after this process created or revoked an API token (the token cache).
+    public func observeTokens(_ observer: @escaping @Sendable () -> Void) {
+        tokenObservers.withLock { $0.append(observer) }
+    }
+
+    func notifyTokensChanged() {
+        for observer in tokenObservers.withLock({ $0 }) { observer() }
+    }
+
+    /// Calls `observer` with the ids of the jobs whose rows a commit changed, whatever changed in them
+    /// (state or not): what a cache of job rows must forget.
+    public func observeJobRows(_ observer: @escaping @Sendable ([UUID]) -> Void) {
+        rowObservers.withLock { $0.append(observer) }
+    }
+
+    func notifyRowsChanged(_ ids: [UUID]) {
+        guard !ids.isEmpty else { return }
+        for observer in rowObservers.withLock({ $0 }) { observer(ids) }
     }
 
     func notify(_ events: [Event]) {
@@ -369,6 +391,7 @@ public final class JobStore: Sendable {
             }
             return updated
         }
+        notifyRowsChanged(updated.map(\.id))
         notify(events)
         return updated
     }
@@ -459,6 +482,7 @@ public final class JobStore: Sendable {
             event = Event(job: job, transition: transition)
             return .recorded(job)
         }
+        notifyRowsChanged([id])
         notify(event.map { [$0] } ?? [])
         return outcome
     }

@@ -64,6 +64,29 @@ struct JobAPITests {
         #expect(await fake.submitCount == 1)
     }
 
+    @Test("GET /v1/jobs/{id} answers from kept bytes until the job's row changes; the change shows at once; another group still gets 404")
+    func keptAnswers() async throws {
+        let service = try TestService(scheduler: fake)
+        let token = try service.token(group: "cancer_genomics_lab"), other = try service.token(group: "systems_biology_lab")
+        try await service.withClient { client in
+            let created = try Self.json(try await Self.post(client, token, try Self.request()).body)
+            let id = try #require(created["id"]?.stringValue)
+            let native = NativeJobID(try #require(created["native_job_id"]?.stringValue))
+            await fake.set(native, .completed, exit: .success)
+            _ = try await service.reconciler.cycle()
+            let first = try await Self.get(client, "/v1/jobs/\(id)", token)
+            let second = try await Self.get(client, "/v1/jobs/\(id)", token)
+            #expect(try Self.json(first.body)["state"] == "completed")
+            #expect(String(buffer: first.body) == String(buffer: second.body), "an ended job's answer is kept whole")
+            #expect(second.headers[.contentType]?.hasPrefix("application/json") == true)
+            #expect(try await Self.get(client, "/v1/jobs/\(id)", other).status == .notFound, "a kept answer is not shown to another group")
+            // A change of the row without a state change (the reconciler records when the controller forgot it).
+            _ = try service.store.update(try #require(UUID(uuidString: id)), source: "test") { $0.failureReason = "changed" }
+            let third = try Self.json(try await Self.get(client, "/v1/jobs/\(id)", token).body)
+            #expect(third["failure_reason"] == "changed", "the kept answer was forgotten when the row changed")
+        }
+    }
+
     @Test("every validation error comes back at once as problem+json with JSON Pointers")
     func validation() async throws {
         let service = try TestService(scheduler: fake)

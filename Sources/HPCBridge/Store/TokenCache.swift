@@ -1,0 +1,106 @@
+import Foundation
+import GRDB
+import Logging
+import ServiceLifecycle
+import Synchronization
+
+/// The API tokens in memory, so checking a request's token costs a hash and a dictionary lookup, not a
+/// store query.
+///
+/// The cache stays exact because every change is seen: a token created or revoked in this process
+/// (`APITokens` tells the store, the store tells the cache) takes effect before the call returns; one
+/// revoked by `hpcbridge token revoke` in another process is seen by `run()`, which compares a cheap
+/// fingerprint of the token table every `pollInterval` (100 ms) and reloads it when it changed. A token
+/// the cache does not know is looked up in the store, so a new token works at once.
+public final class TokenCache: Service, Sendable {
+    struct Stored: Sendable {
+        let researchGroup: String?
+        let hash: String
+        let revoked: Bool
+    }
+
+    struct Fingerprint: Equatable, Sendable {
+        let count: Int
+        let revoked: Int
+        let lastCreated: Double
+        let lastRevoked: Double
+    }
+
+    private let store: JobStore
+    public let pollInterval: Duration
+    private let state = Mutex<(tokens: [String: Stored], fingerprint: Fingerprint?)>(([:], nil))
+    private let logger: Logger
+
+    public init(store: JobStore, pollInterval: Duration = .milliseconds(100), logger: Logger = Logger(label: "hpcbridge.tokens")) {
+        self.store = store
+        self.pollInterval = pollInterval
+        self.logger = logger
+        store.observeTokens { [weak self] in self?.invalidate() }
+    }
+
+    /// The principal of a presented token, or nil for anything malformed, unknown or revoked; tokens the
+    /// config declares by hash are checked as `APITokens` does.
+    public func authenticate(_ presented: String, declaredIn config: BridgeConfig) throws -> APITokens.Principal? {
+        let parts = presented.split(separator: "_", maxSplits: 2, omittingEmptySubsequences: false)
+        if parts.count == 3, parts[0] == "hb", parts[1].count == 8, !parts[2].isEmpty,
+           let known = state.withLock({ $0.tokens[String(parts[1])] }) {
+            guard APITokens.constantTimeEqual(APITokens.hash(String(parts[2])), known.hash), !known.revoked else { return nil }
+            return known.researchGroup.map(APITokens.Principal.group) ?? .admin
+        }
+        // Not in memory (new since the last load, or never issued): the store decides, and is read again next time.
+        let principal = try APITokens(store: store).authenticate(presented, declaredIn: config)
+        if principal != nil, parts.count == 3 { try reload() }
+        return principal
+    }
+
+    /// Forgets everything: the next lookups read the store. Called after a change in this process.
+    func invalidate() {
+        state.withLock { $0 = ([:], nil) }
+    }
+
+    /// Reloads the table when its fingerprint changed since the last load.
+    public func refresh() throws {
+        let current = try fingerprint()
+        guard current != state.withLock({ $0.fingerprint }) else { return }
+        try reload()
+    }
+
+    private func fingerprint() throws -> Fingerprint {
+        try store.pool.read { db in
+            let row = try Row.fetchOne(db, sql: """
+                SELECT count(*), count(revokedAt), coalesce(max(createdAt), 0), coalesce(max(revokedAt), 0) FROM apiToken
+                """)!
+            return Fingerprint(count: row[0], revoked: row[1], lastCreated: row[2], lastRevoked: row[3])
+        }
+    }
+
+    private func reload() throws {
+        let (tokens, fingerprint) = try store.pool.read { db -> ([String: Stored], Fingerprint) in
+            var tokens: [String: Stored] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT id, researchGroup, hash, revokedAt FROM apiToken") {
+                tokens[row["id"]] = Stored(researchGroup: row["researchGroup"], hash: row["hash"], revoked: (row["revokedAt"] as Double?) != nil)
+            }
+            let row = try Row.fetchOne(db, sql: """
+                SELECT count(*), count(revokedAt), coalesce(max(createdAt), 0), coalesce(max(revokedAt), 0) FROM apiToken
+                """)!
+            return (tokens, Fingerprint(count: row[0], revoked: row[1], lastCreated: row[2], lastRevoked: row[3]))
+        }
+        state.withLock { $0 = (tokens, fingerprint) }
+    }
+
+    /// Follows changes made by other processes until graceful shutdown.
+    public func run() async throws {
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                do {
+                    try self.refresh()
+                } catch {
+                    // Unreadable store: forget what is cached, so requests fall back to the store and fail there visibly.
+                    self.invalidate()
+                    self.logger.warning("could not read the token table; tokens are looked up one by one", metadata: ["error": "\(error)"])
+                }
+                try? await Task.sleep(for: self.pollInterval)
+            }
+        }
+    }
+}
