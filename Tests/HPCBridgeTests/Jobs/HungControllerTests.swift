@@ -13,12 +13,9 @@ struct HungControllerTests {
         let service = try TestService(scheduler: fake, submissionGrace: 0, schedulerWait: .milliseconds(200))
         let jobs = service.assembly.service
         await fake.setHoldSubmissions(true)
-        let clock = ContinuousClock()
-        let start = clock.now
         let (job, created) = try await jobs.submit(try TestSite.example("gatk_variant_calling"), by: .group("cancer_genomics_lab"), idempotencyKey: nil)
-        #expect(clock.now - start < .seconds(2), "answered without the scheduler")
         #expect(created && job.state == .accepted && job.nativeJobID == nil)
-        #expect(await fake.submissionsWaiting == 1)
+        #expect(await fake.submissionsWaiting == 1, "answered while the scheduler call still hangs")
         for _ in 0..<3 { _ = try await service.reconciler.cycle() }
         #expect(await fake.submissionsWaiting == 1, "the reconciler does not submit a job whose call is in flight")
         #expect(await fake.submitCount == 0)

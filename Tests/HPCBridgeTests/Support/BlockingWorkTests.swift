@@ -29,18 +29,15 @@ struct BlockingWorkTests {
     func poolBounds() async throws {
         let pool = BlockingCallPool(name: "test", threads: 2, maximumInFlight: 2)
         let gate = Gate()
-        let clock = ContinuousClock()
-        let start = clock.now
+        // The gate stays closed until the end: a caller that gets an answer before then did not wait
+        // for its blocked call (no wall-clock check, which the full suite's load would make flaky).
         for _ in 0..<2 {
             await #expect(throws: BlockingCallPool.TimedOut.self) {
                 try await pool.run(deadline: .milliseconds(100)) { gate.wait() }
             }
         }
-        #expect(clock.now - start < .seconds(2), "the callers waited their deadlines, not the blocked calls")
         #expect(pool.callsInFlight == 2, "both calls still hold their threads")
-        let refused = clock.now
-        await #expect(throws: BlockingCallPool.Saturated.self) { try await pool.run(deadline: .seconds(10)) { 1 } }
-        #expect(clock.now - refused < .milliseconds(100), "a full pool refuses without waiting")
+        await #expect(throws: BlockingCallPool.Saturated.self, "a full pool refuses instead of queuing") { try await pool.run(deadline: .seconds(600)) { 1 } }
         gate.open()
         let deadline = Date().addingTimeInterval(5)
         while pool.callsInFlight > 0 && Date() < deadline { try await Task.sleep(for: .milliseconds(10)) }
