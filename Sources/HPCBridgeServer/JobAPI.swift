@@ -89,8 +89,22 @@ struct JobAPI: APIProtocol {
         let filter = JobStore.Filter(researchGroup: query.researchGroup, states: query.state?.compactMap { JobState(rawValue: $0.rawValue) },
                                      pipeline: query.pipeline, createdAfter: query.createdAfter, createdBefore: query.createdBefore)
         do {
-            let page = try service.jobs(filter, after: cursor, limit: limit, for: try principal)
-            let jobs = try page.jobs.map { try Self.representation(of: $0.0, transitions: $0.1) }
+            // The page's ids from the index, each job from its kept representation (one batch read for
+            // those not kept), durations brought up to now.
+            let page = try service.jobIDs(filter, after: cursor, limit: limit, for: try principal)
+            var kept: [UUID: Components.Schemas.Job] = [:]
+            for id in page.ids { kept[id] = representations.lookup(id).value }
+            let missing = page.ids.filter { kept[$0] == nil }
+            if !missing.isEmpty {
+                let epoch = representations.lookup(missing[0]).epoch
+                for (id, loaded) in try service.store.jobsWithTransitions(ids: missing) {
+                    let representation = try Self.representation(of: loaded.job, transitions: loaded.transitions)
+                    representations.keep(representation, for: id, ifUnchangedSince: epoch)
+                    kept[id] = representation
+                }
+            }
+            let now = Date()
+            let jobs = page.ids.compactMap { kept[$0].map { Self.withDurations($0, now: now) } }
             return .ok(.init(body: .json(.init(jobs: jobs, nextCursor: page.next?.token))))
         } catch let refusal as JobService.Refusal {
             return .forbidden(.init(body: .applicationProblemJson(Self.problem(403, refusal.description))))

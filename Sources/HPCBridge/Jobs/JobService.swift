@@ -161,8 +161,14 @@ public struct JobService: Sendable {
         return found
     }
 
-    /// One page of the caller's jobs, newest first. A group token may name only its own group.
-    public func jobs(_ filter: JobStore.Filter, after cursor: JobCursor?, limit: Int, for principal: Principal) throws -> (jobs: [(Job, [JobTransition])], next: JobCursor?) {
+    /// One page of the caller's job ids, newest first (the API builds the jobs from kept representations).
+    public func jobIDs(_ filter: JobStore.Filter, after cursor: JobCursor?, limit: Int, for principal: Principal) throws -> (ids: [UUID], next: JobCursor?) {
+        let page = try store.jobIDs(try Self.visible(filter, to: principal), after: cursor.map { ($0.createdAt, $0.id) }, limit: limit)
+        return (page.ids, page.next.map { JobCursor(createdAt: $0.createdAt, id: $0.id) })
+    }
+
+    /// The filter narrowed to what the caller may see: a group token may name only its own group.
+    static func visible(_ filter: JobStore.Filter, to principal: Principal) throws -> JobStore.Filter {
         var filter = filter
         if case .group(let own) = principal {
             if let asked = filter.researchGroup, asked != own {
@@ -170,6 +176,12 @@ public struct JobService: Sendable {
             }
             filter.researchGroup = own
         }
+        return filter
+    }
+
+    /// One page of the caller's jobs, newest first. A group token may name only its own group.
+    public func jobs(_ filter: JobStore.Filter, after cursor: JobCursor?, limit: Int, for principal: Principal) throws -> (jobs: [(Job, [JobTransition])], next: JobCursor?) {
+        let filter = try Self.visible(filter, to: principal)
         let page = try store.jobsWithTransitions(filter, after: cursor.map { ($0.createdAt, $0.id) }, limit: limit)
         return (page.jobs.map { ($0.job, $0.transitions) }, page.next.map { JobCursor(createdAt: $0.createdAt, id: $0.id) })
     }

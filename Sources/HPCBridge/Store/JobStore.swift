@@ -436,7 +436,37 @@ public final class JobStore: Sendable {
         }
     }
 
-    private static func jobs(_ filter: Filter, after cursor: (createdAt: Date, id: UUID)?, limit: Int, in db: Database) throws -> (jobs: [Job], next: (createdAt: Date, id: UUID)?) {
+    /// One page of job ids, newest first, and the cursor of the next page: a list answered from kept
+    /// representations reads only the index, not 50 whole rows.
+    public func jobIDs(_ filter: Filter, after cursor: (createdAt: Date, id: UUID)? = nil, limit: Int = 50) throws -> (ids: [UUID], next: (createdAt: Date, id: UUID)?) {
+        try pool.read { db in
+            let rows = try Row.fetchAll(db, Self.request(filter, after: cursor).select(Column("id"), Column("createdAt"))
+                .order(Column("createdAt").desc, Column("id").desc).limit(limit + 1))
+            let page = rows.prefix(limit).compactMap { row -> (UUID, Double)? in
+                guard let id = UUID(uuidString: row["id"]) else { return nil }
+                return (id, row["createdAt"])
+            }
+            let next = rows.count > limit ? page.last.map { (Date(timeIntervalSinceReferenceDate: $0.1), $0.0) } : nil
+            return (page.map(\.0), next)
+        }
+    }
+
+    /// Jobs by id with their histories, without the rendered script (what a representation needs).
+    public func jobsWithTransitions(ids: [UUID]) throws -> [UUID: (job: Job, transitions: [JobTransition])] {
+        guard !ids.isEmpty else { return [:] }
+        return try pool.read { db in
+            var result: [UUID: (job: Job, transitions: [JobTransition])] = [:]
+            for chunk in stride(from: 0, to: ids.count, by: 500).map({ Array(ids[$0..<min($0 + 500, ids.count)]) }) {
+                let sql = "SELECT \(JobRecord.columnsWithoutIntent) FROM job WHERE id IN (\(chunk.map { _ in "?" }.joined(separator: ", ")))"
+                let jobs = try JobRecord.fetchAll(db, sql: sql, arguments: StatementArguments(chunk.map(\.uuidString))).map(\.job)
+                let histories = try Self.histories(of: chunk, in: db)
+                for job in jobs { result[job.id] = (job, histories[job.id] ?? []) }
+            }
+            return result
+        }
+    }
+
+    private static func request(_ filter: Filter, after cursor: (createdAt: Date, id: UUID)?) -> QueryInterfaceRequest<JobRecord> {
         var request = JobRecord.all()
         if let group = filter.researchGroup { request = request.filter(Column("researchGroup") == group) }
         if let states = filter.states { request = request.filter(states.map(\.rawValue).contains(Column("state"))) }
@@ -447,6 +477,11 @@ public final class JobStore: Sendable {
             let t = cursor.createdAt.timeIntervalSinceReferenceDate
             request = request.filter(Column("createdAt") < t || (Column("createdAt") == t && Column("id") < cursor.id.uuidString))
         }
+        return request
+    }
+
+    private static func jobs(_ filter: Filter, after cursor: (createdAt: Date, id: UUID)?, limit: Int, in db: Database) throws -> (jobs: [Job], next: (createdAt: Date, id: UUID)?) {
+        let request = Self.request(filter, after: cursor)
         let page = try request.order(Column("createdAt").desc, Column("id").desc).limit(limit + 1).fetchAll(db).map(\.job)
         let jobs = Array(page.prefix(limit))
         let next = page.count > limit ? jobs.last.map { ($0.createdAt, $0.id) } : nil
@@ -666,6 +701,8 @@ struct JobRecord: FetchableRecord, TableRecord {
     /// The columns with the two large ones (parameters and the rendered script) read as empty text.
     static let columnsWithoutScripts = columns.map { ["parametersJSON", "intentJSON"].contains($0) ? "'' AS \($0)" : $0 }.joined(separator: ", ")
     static let selectWithoutScriptsSQL = "SELECT \(columnsWithoutScripts) FROM job WHERE id = ?"
+    /// The columns with the rendered script (the largest) read as empty text.
+    static let columnsWithoutIntent = columns.map { $0 == "intentJSON" ? "'' AS \($0)" : $0 }.joined(separator: ", ")
     static let insertSQL = "INSERT INTO job (\(columns.joined(separator: ", "))) VALUES (\(columns.map { _ in "?" }.joined(separator: ", ")))"
 
     static func find(_ id: String, in db: Database, reading: JobStore.Reading = .whole) throws -> JobRecord? {
