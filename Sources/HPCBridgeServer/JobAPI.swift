@@ -121,8 +121,7 @@ struct JobAPI: APIProtocol {
             }), JobService.may(principal, seeGroup: cached.researchGroup) else {
                 throw JobService.Refusal.notFound("no job \(id) for this token; GET /v1/jobs lists yours")
             }
-            EncodedJobMiddleware.Outcome.current?.set(group: cached.researchGroup,
-                                                      ended: [.completed, .failed, .cancelled, .lost].contains(cached.state))
+            EncodedJobMiddleware.Outcome.current?.set(group: cached.researchGroup, ended: Self.hasEnded(cached))
             return .ok(.init(body: .json(Self.withDurations(cached, now: Date()))))
         } catch let refusal as JobService.Refusal {
             return .notFound(.init(body: .applicationProblemJson(Self.problem(404, refusal.description))))
@@ -230,21 +229,23 @@ struct JobAPI: APIProtocol {
 
     // MARK: Representations
 
-    /// A job as the contract shows it, with queue wait and run time worked out (up to now while they last).
+    static func hasEnded(_ job: Components.Schemas.Job) -> Bool {
+        JobState(rawValue: job.state.rawValue)?.isTerminal ?? true
+    }
+
     /// A job's representation with its queue wait and run time worked out at `now` from its own times
     /// (they grow while the job waits or runs, so a kept representation is brought up to date).
     static func withDurations(_ job: Components.Schemas.Job, now: Date) -> Components.Schemas.Job {
-        let ended = [Components.Schemas.JobState.completed, .failed, .cancelled, .lost].contains(job.state)
+        let ended = hasEnded(job)
         var current = job
         current.queueWaitSeconds = job.submittedAt.map { submitted in max(0, (job.startedAt ?? (ended ? job.finishedAt ?? submitted : now)).timeIntervalSince(submitted)) }
         current.runSeconds = job.startedAt.map { started in max(0, (job.finishedAt ?? now).timeIntervalSince(started)) }
         return current
     }
 
+    /// A job as the contract shows it, with queue wait and run time worked out (up to now while they last).
     static func representation(of job: Job, transitions: [JobTransition], now: Date = Date()) throws -> Components.Schemas.Job {
-        let queueWait = job.submittedAt.map { submitted in (job.startedAt ?? (job.state.isTerminal ? job.finishedAt ?? submitted : now)).timeIntervalSince(submitted) }
-        let run = job.startedAt.map { started in (job.finishedAt ?? now).timeIntervalSince(started) }
-        return Components.Schemas.Job(
+        withDurations(Components.Schemas.Job(
             id: job.id.uuidString.lowercased(),
             state: Components.Schemas.JobState(rawValue: job.state.rawValue) ?? .lost,
             failureKind: job.failureKind.flatMap { Components.Schemas.FailureKind(rawValue: $0) },
@@ -264,8 +265,8 @@ struct JobAPI: APIProtocol {
             submittedAt: job.submittedAt,
             startedAt: job.startedAt,
             finishedAt: job.finishedAt,
-            queueWaitSeconds: queueWait.map { max(0, $0) },
-            runSeconds: run.map { max(0, $0) },
+            queueWaitSeconds: nil,
+            runSeconds: nil,
             scriptDigest: job.scriptDigest,
             requeueCount: job.requeueCount,
             transitions: transitions.map { t in
@@ -276,7 +277,7 @@ struct JobAPI: APIProtocol {
                     at: t.at,
                     source: Components.Schemas.Transition.SourcePayload(rawValue: t.source) ?? .reconciler,
                     reason: t.reason)
-            })
+            }), now: now)
     }
 
     static func problem(_ status: Int, _ detail: String) -> Components.Schemas.Problem {

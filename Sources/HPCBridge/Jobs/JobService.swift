@@ -179,13 +179,6 @@ public struct JobService: Sendable {
         return filter
     }
 
-    /// One page of the caller's jobs, newest first. A group token may name only its own group.
-    public func jobs(_ filter: JobStore.Filter, after cursor: JobCursor?, limit: Int, for principal: Principal) throws -> (jobs: [(Job, [JobTransition])], next: JobCursor?) {
-        let filter = try Self.visible(filter, to: principal)
-        let page = try store.jobsWithTransitions(filter, after: cursor.map { ($0.createdAt, $0.id) }, limit: limit)
-        return (page.jobs.map { ($0.job, $0.transitions) }, page.next.map { JobCursor(createdAt: $0.createdAt, id: $0.id) })
-    }
-
     static func may(_ principal: Principal, see job: Job) -> Bool {
         switch principal {
         case .admin: return true

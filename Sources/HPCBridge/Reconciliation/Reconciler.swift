@@ -26,7 +26,6 @@ public actor Reconciler: Service {
     /// nothing to submit, adopt or resolve): while neither the store nor the controller has changed since,
     /// a cycle has nothing to compare.
     private var settledAtSequence: Int64?
-    private var consecutiveFailures = 0
     private var controllerHealth = ControllerHealth()
     /// The scheduler's configured limits as last read, and when: planning a run checks its sheet
     /// against them without a controller call on the request path.
@@ -133,7 +132,6 @@ public actor Reconciler: Service {
     }
 
     private func succeeded() -> Duration {
-        consecutiveFailures = 0
         return interval
     }
 
@@ -143,7 +141,6 @@ public actor Reconciler: Service {
     /// outage reaches the controller within two intervals of its return (backing off to five minutes
     /// made jobs accepted during a hang wait about 50 s after it ended).
     private func failed(_ error: Error) -> Duration {
-        consecutiveFailures += 1
         let delay = interval.inSeconds * Double.random(in: 0.8...1.0)
         logger.warning("reconcile cycle failed; retrying", metadata: ["cluster": "\(cluster)", "error": "\(error)", "retry_in_s": "\(Int(delay))"])
         return .milliseconds(Int(delay * 1000))

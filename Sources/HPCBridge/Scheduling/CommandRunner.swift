@@ -19,6 +19,13 @@ public struct CommandRunner: Sendable {
         public let stdout: Data
         public let stderr: String
         public var stdoutText: String { String(decoding: stdout, as: UTF8.self) }
+
+        /// True when standard error has complaints and each line names one of `phrases`: how `scancel`
+        /// and `qdel` report, a line per id, the jobs that had already ended.
+        public func complainsOnlyOf(_ phrases: [String]) -> Bool {
+            let complaints = stderr.split(separator: "\n").filter { !$0.trimmingCharacters(in: .whitespaces).isEmpty }
+            return !complaints.isEmpty && complaints.allSatisfy { line in phrases.contains(where: line.contains) }
+        }
     }
 
     /// Extra environment for every command (`SLURM_TIME_FORMAT`, a test's PATH).

@@ -66,16 +66,22 @@ public struct APITokens: Sendable {
         }
     }
 
-    /// The principal of a presented token, or `nil` for anything malformed, unknown or revoked.
-    public func authenticate(_ presented: String) throws -> Principal? {
+    /// The id and secret of a token of the form `hb_<id>_<secret>`, or nil for anything else.
+    static func parse(_ presented: String) -> (id: String, secret: String)? {
         let parts = presented.split(separator: "_", maxSplits: 2, omittingEmptySubsequences: false)
         guard parts.count == 3, parts[0] == "hb", parts[1].count == 8, !parts[2].isEmpty else { return nil }
+        return (String(parts[1]), String(parts[2]))
+    }
+
+    /// The principal of a presented token, or `nil` for anything malformed, unknown or revoked.
+    public func authenticate(_ presented: String) throws -> Principal? {
+        guard let (id, secret) = Self.parse(presented) else { return nil }
         let row = try store.pool.read { db in
-            try Row.fetchOne(db, sql: "SELECT researchGroup, hash, revokedAt FROM apiToken WHERE id = ?", arguments: [String(parts[1])])
+            try Row.fetchOne(db, sql: "SELECT researchGroup, hash, revokedAt FROM apiToken WHERE id = ?", arguments: [id])
         }
         // Hash and compare even when the id is unknown, so timing does not tell which ids exist.
         let expected: String = row?["hash"] ?? Self.hash("no such token")
-        let matches = Self.constantTimeEqual(Self.hash(String(parts[2])), expected)
+        let matches = Self.constantTimeEqual(Self.hash(secret), expected)
         guard let row, matches, (row["revokedAt"] as Double?) == nil else { return nil }
         let group: String? = row["researchGroup"]
         return group.map(Principal.group) ?? .admin

@@ -83,11 +83,16 @@ public final class JobStore: Sendable {
         for observer in observers.withLock({ $0 }) { observer(named) }
     }
 
+    /// Ids in groups of at most 500, so an `IN (...)` list stays under SQLite's limit on parameters.
+    static func chunks(of ids: [UUID]) -> [[UUID]] {
+        stride(from: 0, to: ids.count, by: 500).map { Array(ids[$0..<min($0 + 500, ids.count)]) }
+    }
+
     /// The run and step of each of these jobs that is a step of a run (one query for a batch).
     private func runSteps(of jobIDs: [UUID]) throws -> [UUID: RunStepReference] {
         try pool.read { db in
             var steps: [UUID: RunStepReference] = [:]
-            for chunk in stride(from: 0, to: jobIDs.count, by: 500).map({ Array(jobIDs[$0..<min($0 + 500, jobIDs.count)]) }) {
+            for chunk in Self.chunks(of: jobIDs) {
                 let sql = "SELECT jobID, runID, name FROM runStep WHERE jobID IN (\(chunk.map { _ in "?" }.joined(separator: ", ")))"
                 for row in try Row.fetchAll(db, sql: sql, arguments: StatementArguments(chunk.map(\.uuidString))) {
                     if let job = UUID(uuidString: row[0]), let run = UUID(uuidString: row[1]) { steps[job] = RunStepReference(runID: run, step: row[2]) }
@@ -425,17 +430,6 @@ public final class JobStore: Sendable {
         try pool.read { db in try Self.jobs(filter, after: cursor, limit: limit, in: db) }
     }
 
-    /// A page of jobs as `jobs(_:after:limit:)` reads it, with each job's history, in one transaction and
-    /// two queries (not one history query per job).
-    public func jobsWithTransitions(_ filter: Filter, after cursor: (createdAt: Date, id: UUID)? = nil, limit: Int = 50)
-        throws -> (jobs: [(job: Job, transitions: [JobTransition])], next: (createdAt: Date, id: UUID)?) {
-        try pool.read { db in
-            let page = try Self.jobs(filter, after: cursor, limit: limit, in: db)
-            let histories = try Self.histories(of: page.jobs.map(\.id), in: db)
-            return (page.jobs.map { ($0, histories[$0.id] ?? []) }, page.next)
-        }
-    }
-
     /// One page of job ids, newest first, and the cursor of the next page: a list answered from kept
     /// representations reads only the index, not 50 whole rows.
     public func jobIDs(_ filter: Filter, after cursor: (createdAt: Date, id: UUID)? = nil, limit: Int = 50) throws -> (ids: [UUID], next: (createdAt: Date, id: UUID)?) {
@@ -456,7 +450,7 @@ public final class JobStore: Sendable {
         guard !ids.isEmpty else { return [:] }
         return try pool.read { db in
             var result: [UUID: (job: Job, transitions: [JobTransition])] = [:]
-            for chunk in stride(from: 0, to: ids.count, by: 500).map({ Array(ids[$0..<min($0 + 500, ids.count)]) }) {
+            for chunk in Self.chunks(of: ids) {
                 let sql = "SELECT \(JobRecord.columnsWithoutIntent) FROM job WHERE id IN (\(chunk.map { _ in "?" }.joined(separator: ", ")))"
                 let jobs = try JobRecord.fetchAll(db, sql: sql, arguments: StatementArguments(chunk.map(\.uuidString))).map(\.job)
                 let histories = try Self.histories(of: chunk, in: db)

@@ -24,6 +24,13 @@ public final class TokenCache: Service, Sendable {
         let revoked: Int
         let lastCreated: Double
         let lastRevoked: Double
+
+        static func read(in db: Database) throws -> Fingerprint {
+            let row = try Row.fetchOne(db, sql: """
+                SELECT count(*), count(revokedAt), coalesce(max(createdAt), 0), coalesce(max(revokedAt), 0) FROM apiToken
+                """)!
+            return Fingerprint(count: row[0], revoked: row[1], lastCreated: row[2], lastRevoked: row[3])
+        }
     }
 
     private let store: JobStore
@@ -41,15 +48,14 @@ public final class TokenCache: Service, Sendable {
     /// The principal of a presented token, or nil for anything malformed, unknown or revoked; tokens the
     /// config declares by hash are checked as `APITokens` does.
     public func authenticate(_ presented: String, declaredIn config: BridgeConfig) throws -> APITokens.Principal? {
-        let parts = presented.split(separator: "_", maxSplits: 2, omittingEmptySubsequences: false)
-        if parts.count == 3, parts[0] == "hb", parts[1].count == 8, !parts[2].isEmpty,
-           let known = state.withLock({ $0.tokens[String(parts[1])] }) {
-            guard APITokens.constantTimeEqual(APITokens.hash(String(parts[2])), known.hash), !known.revoked else { return nil }
+        let parsed = APITokens.parse(presented)
+        if let (id, secret) = parsed, let known = state.withLock({ $0.tokens[id] }) {
+            guard APITokens.constantTimeEqual(APITokens.hash(secret), known.hash), !known.revoked else { return nil }
             return known.researchGroup.map(APITokens.Principal.group) ?? .admin
         }
         // Not in memory (new since the last load, or never issued): the store decides, and is read again next time.
         let principal = try APITokens(store: store).authenticate(presented, declaredIn: config)
-        if principal != nil, parts.count == 3 { try reload() }
+        if principal != nil, parsed != nil { try reload() }
         return principal
     }
 
@@ -60,18 +66,9 @@ public final class TokenCache: Service, Sendable {
 
     /// Reloads the table when its fingerprint changed since the last load.
     public func refresh() throws {
-        let current = try fingerprint()
+        let current = try store.pool.read(Fingerprint.read)
         guard current != state.withLock({ $0.fingerprint }) else { return }
         try reload()
-    }
-
-    private func fingerprint() throws -> Fingerprint {
-        try store.pool.read { db in
-            let row = try Row.fetchOne(db, sql: """
-                SELECT count(*), count(revokedAt), coalesce(max(createdAt), 0), coalesce(max(revokedAt), 0) FROM apiToken
-                """)!
-            return Fingerprint(count: row[0], revoked: row[1], lastCreated: row[2], lastRevoked: row[3])
-        }
     }
 
     private func reload() throws {
@@ -80,10 +77,7 @@ public final class TokenCache: Service, Sendable {
             for row in try Row.fetchAll(db, sql: "SELECT id, researchGroup, hash, revokedAt FROM apiToken") {
                 tokens[row["id"]] = Stored(researchGroup: row["researchGroup"], hash: row["hash"], revoked: (row["revokedAt"] as Double?) != nil)
             }
-            let row = try Row.fetchOne(db, sql: """
-                SELECT count(*), count(revokedAt), coalesce(max(createdAt), 0), coalesce(max(revokedAt), 0) FROM apiToken
-                """)!
-            return (tokens, Fingerprint(count: row[0], revoked: row[1], lastCreated: row[2], lastRevoked: row[3]))
+            return (tokens, try Fingerprint.read(in: db))
         }
         state.withLock { $0 = (tokens, fingerprint) }
     }

@@ -49,10 +49,8 @@ public struct PBSCLIScheduler: BatchScheduler {
             let chunk = ids[start..<min(ids.count, start + accountingChunk)].map(\.rawValue)
             let output = try await runner.run("qdel", chunk, timeout: timeout, operation: "cancel")
             guard output.status != 0 else { continue }
-            // A job that already ended is not an error for the caller; qdel names each one on its own line.
-            let ended = ["Job has finished", "Unknown Job Id", "job has finished"]
-            let complaints = output.stderr.split(separator: "\n").filter { !$0.trimmingCharacters(in: .whitespaces).isEmpty }
-            guard !complaints.isEmpty, complaints.allSatisfy({ line in ended.contains(where: line.contains) }) else {
+            // A job that already ended is not an error for the caller.
+            guard output.complainsOnlyOf(["Job has finished", "Unknown Job Id", "job has finished"]) else {
                 throw Self.error(output, operation: "cancel", command: "qdel")
             }
         }

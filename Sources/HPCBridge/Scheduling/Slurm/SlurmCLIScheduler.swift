@@ -64,11 +64,8 @@ public struct SlurmCLIScheduler: BatchScheduler {
             let chunk = ids[start..<min(ids.count, start + accountingChunk)].map(\.rawValue)
             let output = try await runner.run("scancel", chunk, timeout: timeout, operation: "cancel")
             guard output.status != 0 else { continue }
-            // Cancelling a job that already ended is not an error for the caller; scancel names each job
-            // it could not cancel on a line of its own.
-            let ended = ["already completing or completed", "Invalid job id", "Job/step already completing"]
-            let complaints = output.stderr.split(separator: "\n").filter { !$0.trimmingCharacters(in: .whitespaces).isEmpty }
-            guard !complaints.isEmpty, complaints.allSatisfy({ line in ended.contains(where: line.contains) }) else {
+            // Cancelling a job that already ended is not an error for the caller.
+            guard output.complainsOnlyOf(["already completing or completed", "Invalid job id", "Job/step already completing"]) else {
                 throw Self.error(output, operation: "cancel", command: "scancel")
             }
         }
