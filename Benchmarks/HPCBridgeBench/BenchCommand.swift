@@ -52,10 +52,19 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(help: "Tasks per array for the arrays reconcile case (default 1000; the dev cluster's MaxArraySize is 1001).")
     var arrayTasks: Int?
 
+    @Option(help: .hidden)
+    var rawSubmitWorker: Int?
+
     @Flag(help: "A few jobs per contender and tiny sizes: proves the harness works (CI), measures nothing.")
     var smoke = false
 
     func run() async throws {
+        if let rawSubmitWorker {
+            // One process of the "4 raw libslurm processes" contender (started by the submission benchmark).
+            let report = try RawLibslurm.runWorker(jobs: rawSubmitWorker, account: account, partition: BenchCluster.partition)
+            print(String(decoding: try JSONEncoder().encode(report), as: UTF8.self))
+            return
+        }
         let repository = FileManager.default.currentDirectoryPath
         let binary = hpcbridge.hasPrefix("/") ? hpcbridge : repository + "/" + hpcbridge
         guard FileManager.default.isExecutableFile(atPath: binary) else {

@@ -52,7 +52,7 @@ struct BenchReport: Codable, Sendable {
             submission.first { $0.contender == contender }?.medianJobsPerSecond
         }
         if let bridge = rate(.hpcbridge) {
-            for (other, factor) in [(SubmissionBenchmark.Contender.libslurm, 0.8), (.slurmrestd, 2.0), (.sbatch, 4.0)] {
+            for (other, factor) in [(SubmissionBenchmark.Contender.libslurm, 0.8), (.libslurmProcesses, 0.5), (.slurmrestd, 2.0), (.sbatch, 4.0)] {
                 guard let baseline = rate(other), baseline > 0 else { continue }
                 let ratio = bridge / baseline
                 goals.append(Goal(name: "submission: hpcbridge vs \(other.rawValue)", target: String(format: ">= %.1fx", factor),

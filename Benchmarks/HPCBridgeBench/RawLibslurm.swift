@@ -15,6 +15,38 @@ enum RawLibslurm {
         var workDirectory = "/tmp"
     }
 
+    /// How many raw loops run at once in the concurrent contender (the "4 concurrent processes").
+    static let concurrentProcesses = 4
+
+    /// What one worker process of the concurrent contender did, printed as one JSON line.
+    struct WorkerReport: Codable, Sendable {
+        /// Seconds since 1970 of the first call and of the last answer.
+        var firstCall: Double
+        var lastAnswer: Double
+        var latenciesMS: [Double]
+        var errors: Int
+        var firstError: String?
+    }
+
+    /// The worker's loop: `jobs` trivial submissions in a row, then one report.
+    static func runWorker(jobs: Int, account: String, partition: String) throws -> WorkerReport {
+        try requireUsable()
+        let environment = processEnvironment
+        let job = TrivialJob(name: "bench-libslurm-processes", account: account, partition: partition)
+        var report = WorkerReport(firstCall: Date().timeIntervalSince1970, lastAnswer: 0, latenciesMS: [], errors: 0)
+        let clock = ContinuousClock()
+        for _ in 0..<jobs {
+            let sent = clock.now
+            do { _ = try submit(job, environment: environment) } catch {
+                report.errors += 1
+                if report.firstError == nil { report.firstError = "\(error)" }
+            }
+            report.latenciesMS.append((clock.now - sent).milliseconds)
+        }
+        report.lastAnswer = Date().timeIntervalSince1970
+        return report
+    }
+
     static func requireUsable() throws {
         let status = SlurmLibraryStatus.probe()
         guard status.usable else { throw BenchError("libslurm cannot be used here: \(status.reason)") }

@@ -7,6 +7,7 @@ import NIOCore
 struct SubmissionBenchmark {
     enum Contender: String, CaseIterable, Codable, Sendable {
         case libslurm = "raw libslurm loop"
+        case libslurmProcesses = "4 raw libslurm processes"
         case sbatch = "sbatch --parsable loop"
         case slurmrestd = "slurmrestd POST job/submit"
         case hpcbridge = "hpcbridge POST /v1/jobs"
@@ -83,6 +84,7 @@ struct SubmissionBenchmark {
     func clients(of contender: Contender) -> Int {
         switch contender {
         case .libslurm, .sbatch: 1
+        case .libslurmProcesses: RawLibslurm.concurrentProcesses
         case .slurmrestd, .hpcbridge: settings.httpClients
         }
     }
@@ -94,6 +96,8 @@ struct SubmissionBenchmark {
             let environment = RawLibslurm.processEnvironment
             let job = RawLibslurm.TrivialJob(name: "bench-libslurm", account: cluster.account, partition: cluster.partition)
             return try await timedLoop(contender, jobs: jobs) { _ in _ = try RawLibslurm.submit(job, environment: environment) }
+        case .libslurmProcesses:
+            return try await concurrentProcesses(jobs: jobs)
         case .sbatch:
             let arguments = Self.sbatchArguments(cluster: cluster, name: "bench-sbatch")
             return try await timedLoop(contender, jobs: jobs) { _ in try await Shell.checked("sbatch", arguments) }
@@ -138,6 +142,37 @@ struct SubmissionBenchmark {
         }
         let seconds = (clock.now - start).milliseconds / 1000
         return Trial(contender: contender, jobs: jobs, seconds: seconds, jobsPerSecond: Double(jobs - errors) / seconds,
+                     latencyP50MS: Statistics.percentile(latencies, 50), latencyP99MS: Statistics.percentile(latencies, 99),
+                     errors: errors, controllerRPCsPerJob: 0)
+    }
+
+    /// `RawLibslurm.concurrentProcesses` copies of this benchmark binary, each a raw libslurm loop over its
+    /// share of the jobs, started together: how fast the controller takes jobs from several clients at
+    /// once, with nothing in between. Throughput is over the span from the first worker's first call to
+    /// the last worker's last answer (process start-up is not counted).
+    private func concurrentProcesses(jobs: Int) async throws -> Trial {
+        let workers = RawLibslurm.concurrentProcesses
+        let shares = (0..<workers).map { jobs / workers + ($0 < jobs % workers ? 1 : 0) }
+        let binary = CommandLine.arguments[0].hasPrefix("/") ? CommandLine.arguments[0]
+            : FileManager.default.currentDirectoryPath + "/" + CommandLine.arguments[0]
+        let reports = try await withThrowingTaskGroup(of: RawLibslurm.WorkerReport.self) { group in
+            for share in shares {
+                group.addTask {
+                    let output = try await Shell.checked(binary, ["--raw-submit-worker", "\(share)", "--account", cluster.account])
+                    guard let line = output.split(separator: "\n").last,
+                          let report = try? JSONDecoder().decode(RawLibslurm.WorkerReport.self, from: Data(line.utf8)) else {
+                        throw BenchError("a raw libslurm worker printed no report: \(output.suffix(300))")
+                    }
+                    return report
+                }
+            }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        let seconds = (reports.map(\.lastAnswer).max()! - reports.map(\.firstCall).min()!)
+        let errors = reports.map(\.errors).reduce(0, +)
+        if let first = reports.compactMap(\.firstError).first { print("  \(Contender.libslurmProcesses.rawValue): \(first)") }
+        let latencies = reports.flatMap(\.latenciesMS)
+        return Trial(contender: .libslurmProcesses, jobs: jobs, seconds: seconds, jobsPerSecond: Double(jobs - errors) / seconds,
                      latencyP50MS: Statistics.percentile(latencies, 50), latencyP99MS: Statistics.percentile(latencies, 99),
                      errors: errors, controllerRPCsPerJob: 0)
     }

@@ -41,18 +41,22 @@ struct JobAPI: APIProtocol {
     // MARK: Jobs
 
     func submitJob(_ input: Operations.SubmitJob.Input) async throws -> Operations.SubmitJob.Output {
-        // SubmitRequestMiddleware has checked the raw body already; this re-reads the decoded one.
+        // SubmitRequestMiddleware has parsed and checked the raw body already.
         let document: JSONValue
-        switch input.body {
-        case .json(let body): document = try JSONValue.parse(JSONEncoder().encode(body))
+        if let parsed = SubmittedDocument.current {
+            document = parsed
+        } else {
+            switch input.body {
+            case .json(let body): document = try JSONValue.parse(JSONEncoder().encode(body))
+            }
         }
         let request: JobRequest
         do { request = try JobRequest(document: document) } catch {
             return .unprocessableContent(.init(body: .applicationProblemJson(Self.validationProblem(error.errors))))
         }
         do {
-            let (job, created) = try await service.submit(request, by: try principal, idempotencyKey: input.headers.idempotencyKey)
-            let representation = try Self.representation(of: job, transitions: try service.store.transitions(of: job.id))
+            let (job, created, transitions) = try await service.submit(request, by: try principal, idempotencyKey: input.headers.idempotencyKey)
+            let representation = try Self.representation(of: job, transitions: transitions)
             if created {
                 logger.info("job accepted", metadata: ["job_id": "\(job.id.uuidString.lowercased())", "group": "\(job.researchGroup)", "pipeline": "\(job.pipelineName)", "state": "\(job.state.rawValue)"])
                 return .created(.init(headers: .init(location: "/v1/jobs/\(job.id.uuidString.lowercased())"), body: .json(representation)))

@@ -1,3 +1,5 @@
+import Mustache
+
 /// One pipeline of the catalog: what a research group may run, with which parameters and resources.
 ///
 /// A pipeline is a list of steps chained by `needs` (each one batch script; a scatter step one job
@@ -14,6 +16,31 @@ public struct Pipeline: Sendable {
         public let description: String
         /// A parameter (`params.design`) that must be set for this output to exist.
         public let condition: String?
+        /// `pathTemplate` parsed once when the catalog loads, not on every submission (nil when it does
+        /// not parse: the renderer then reports why).
+        let pathRenderer: MustacheTemplate?
+
+        public init(name: String, pathTemplate: String, description: String, condition: String?) {
+            self.name = name
+            self.pathTemplate = pathTemplate
+            self.description = description
+            self.condition = condition
+            self.pathRenderer = try? MustacheTemplate(string: Self.textMode + pathTemplate)
+        }
+
+        /// Output paths are text, not HTML: nothing in them is escaped.
+        static let textMode = "{{%CONTENT_TYPE:TEXT}}"
+
+        public static func == (a: Output, b: Output) -> Bool {
+            (a.name, a.pathTemplate, a.description, a.condition) == (b.name, b.pathTemplate, b.description, b.condition)
+        }
+
+        public func hash(into hasher: inout Hasher) {
+            hasher.combine(name)
+            hasher.combine(pathTemplate)
+            hasher.combine(description)
+            hasher.combine(condition)
+        }
     }
 
     public let name: String

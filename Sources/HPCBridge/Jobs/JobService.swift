@@ -68,57 +68,63 @@ public struct JobService: Sendable {
     /// Accepts a request for the caller and, when the controller is answering, submits it at once; with
     /// the controller down it stays `accepted` and the reconciler submits it later. `created` is false
     /// for a retry with the same Idempotency-Key.
-    public func submit(_ request: JobRequest, by principal: Principal, idempotencyKey: String?, now: Date = Date()) async throws -> (job: Job, created: Bool) {
+    public func submit(_ request: JobRequest, by principal: Principal, idempotencyKey: String?, now: Date = Date()) async throws
+        -> (job: Job, created: Bool, transitions: [JobTransition]) {
         if case .group(let own) = principal, request.researchGroup != own {
             throw Refusal.forbidden("this token acts for research group \"\(own)\"; a request may only name its own group, not \"\(request.researchGroup)\"")
         }
         // A retry of an earlier request: answer it without counting against the quotas.
         if let idempotencyKey, try store.jobID(group: request.researchGroup, idempotencyKey: idempotencyKey) != nil {
-            let retried = try accept(request, idempotencyKey: idempotencyKey, now: now)
-            return (retried.job, retried.created)
+            let retried = try await accept(request, idempotencyKey: idempotencyKey, now: now)
+            return (retried.job, retried.created, try store.transitions(of: retried.job.id))
         }
+        // The active-jobs quota is checked where the job is inserted, in the transaction, where
+        // concurrent requests cannot pass it together (a separate look before planning cost every
+        // submission a read; the rate limit already bounds what refused requests can cost).
         let group = site.config.groups[request.researchGroup]
-        if let group {
-            // A cheap first look, before the request is planned and rendered; the store checks the
-            // quota again in the transaction that inserts the job, where concurrent requests cannot pass it.
-            let active = try store.activeJobCount(group: group.name)
-            if active >= group.maxActiveJobs { throw activeJobsRefusal(group: group.name, active: active) }
-            if let wait = await rateLimiter.admit(group: group.name, perMinute: group.submissionsPerMinute, now: now) {
-                metrics?.quotaRefused(group: group.name, quota: "submissions_per_minute")
-                throw Refusal.overQuota("research group \"\(group.name)\" may submit \(group.submissionsPerMinute) jobs per minute; retry in \(wait) s", retryAfter: wait)
-            }
+        if let group, let wait = await rateLimiter.admit(group: group.name, perMinute: group.submissionsPerMinute, now: now) {
+            metrics?.quotaRefused(group: group.name, quota: "submissions_per_minute")
+            throw Refusal.overQuota("research group \"\(group.name)\" may submit \(group.submissionsPerMinute) jobs per minute; retry in \(wait) s", retryAfter: wait)
         }
-        let accepted: (job: Job, created: Bool, spec: BatchJobSpec?)
+        let accepted: JobSubmitter.Accepted
         do {
-            accepted = try accept(request, idempotencyKey: idempotencyKey, activeLimit: group?.maxActiveJobs, now: now)
+            accepted = try await accept(request, idempotencyKey: idempotencyKey, activeLimit: group?.maxActiveJobs, now: now)
         } catch {
             await rateLimiter.refund(group: request.researchGroup)
             if case Refusal.invalid = error { metrics?.validationRejected(group: request.researchGroup, pipeline: request.pipelineName) }
             throw error
         }
-        guard accepted.created else {
+        guard accepted.created, let acceptedTransition = accepted.transition else {
             await rateLimiter.refund(group: request.researchGroup)
-            return (accepted.job, accepted.created)
+            return (accepted.job, accepted.created, try store.transitions(of: accepted.job.id))
         }
-        if let reconciler = reconcilers[accepted.job.cluster], await reconciler.health().knownDown {
-            logger.info("controller unreachable; the job stays accepted until the reconciler submits it", metadata: ["job_id": "\(accepted.job.id.uuidString.lowercased())"])
-            return (accepted.job, true)
+        let job = accepted.job, spec = accepted.spec
+        if let reconciler = reconcilers[job.cluster], await reconciler.health().knownDown {
+            logger.info("controller unreachable; the job stays accepted until the reconciler submits it", metadata: ["job_id": "\(job.id.uuidString.lowercased())"])
+            return (job, true, [acceptedTransition])
         }
-        let submitter = self.submitter, job = accepted.job, spec = accepted.spec
-        let submission = Task { try await submitter.submit(job, spec: spec) }
+        let submitter = self.submitter
+        let submission = Task { try await submitter.submitRecording(job, spec: spec) }
         do {
-            if let submitted = try await Deadline.valueIfReady(of: submission, within: schedulerWait) { return (submitted, true) }
+            if let submitted = try await Deadline.valueIfReady(of: submission, within: schedulerWait) {
+                return (submitted.job, true, [acceptedTransition] + (submitted.transition.map { [$0] } ?? []))
+            }
             logger.info("the controller did not answer within \(schedulerWait); the job is accepted and its submission goes on", metadata: ["job_id": "\(job.id.uuidString.lowercased())"])
-            return (job, true)
+            return (job, true, [acceptedTransition])
         } catch {
             // The job is durable as accepted; the reconciler retries. The caller still gets its 201.
             logger.error("immediate submission failed; the reconciler will retry", metadata: ["job_id": "\(job.id.uuidString.lowercased())", "error": "\(error)"])
-            return (try store.job(job.id) ?? job, true)
+            let current = try store.job(job.id) ?? job
+            return (current, true, try store.transitions(of: job.id))
         }
     }
 
-    private func accept(_ request: JobRequest, idempotencyKey: String?, activeLimit: Int? = nil, now: Date) throws -> (job: Job, created: Bool, spec: BatchJobSpec?) {
-        try refusingInTheAPIsTerms { try submitter.acceptAndPlan(request, idempotencyKey: idempotencyKey, activeLimit: activeLimit, now: now) }
+    private func accept(_ request: JobRequest, idempotencyKey: String?, activeLimit: Int? = nil, now: Date) async throws -> JobSubmitter.Accepted {
+        do {
+            return try await submitter.acceptAndPlan(request, idempotencyKey: idempotencyKey, activeLimit: activeLimit, now: now)
+        } catch {
+            throw refusalInTheAPIsTerms(error)
+        }
     }
 
     /// Runs `body`, turning the planner's and the store's refusals into the API's (`Refusal`), for jobs
@@ -126,21 +132,31 @@ public struct JobService: Sendable {
     func refusingInTheAPIsTerms<T>(_ body: () throws -> T) throws -> T {
         do {
             return try body()
-        } catch let refusal as JobPlanner.Refusal {
+        } catch {
+            throw refusalInTheAPIsTerms(error)
+        }
+    }
+
+    /// The planner's and the store's refusals in the API's terms (`Refusal`); any other error as it is.
+    func refusalInTheAPIsTerms(_ error: any Error) -> any Error {
+        switch error {
+        case let refusal as JobPlanner.Refusal:
             switch refusal {
-            case .invalid(let failure): throw Refusal.invalid(failure.errors)
-            case .notAllowed(let error): throw Refusal.forbidden(error.description)
+            case .invalid(let failure): return Refusal.invalid(failure.errors)
+            case .notAllowed(let error): return Refusal.forbidden(error.description)
             }
-        } catch let failure as ValidationFailure {
-            throw Refusal.invalid(failure.errors)
-        } catch JobStore.StoreError.idempotencyConflict(let key) {
-            throw Refusal.conflict(JobStore.StoreError.idempotencyConflict(key: key).description)
-        } catch JobStore.StoreError.overQuota(let group, let active) {
-            throw activeJobsRefusal(group: group, active: active)
-        } catch let error as RenderError {
+        case let failure as ValidationFailure:
+            return Refusal.invalid(failure.errors)
+        case JobStore.StoreError.idempotencyConflict(let key):
+            return Refusal.conflict(JobStore.StoreError.idempotencyConflict(key: key).description)
+        case JobStore.StoreError.overQuota(let group, let active):
+            return activeJobsRefusal(group: group, active: active)
+        case let error as RenderError:
             // Values that passed validation but cannot be placed safely (an output path leaving the run
             // directory): the request's fault, never the service's.
-            throw Refusal.invalid([ValidationError(pointer: .root, message: error.description)])
+            return Refusal.invalid([ValidationError(pointer: .root, message: error.description)])
+        default:
+            return error
         }
     }
 

@@ -31,14 +31,24 @@ public struct JobSubmitter: Sendable {
 
     /// Validates, renders and stores a request as `accepted`. With an idempotency key, a retry of the
     /// same request returns the job of the first attempt (`created` is false then).
-    public func accept(_ request: JobRequest, idempotencyKey: String? = nil, now: Date = Date()) throws -> (job: Job, created: Bool) {
-        let accepted = try acceptAndPlan(request, idempotencyKey: idempotencyKey, now: now)
+    public func accept(_ request: JobRequest, idempotencyKey: String? = nil, now: Date = Date()) async throws -> (job: Job, created: Bool) {
+        let accepted = try await acceptAndPlan(request, idempotencyKey: idempotencyKey, now: now)
         return (accepted.job, accepted.created)
     }
 
-    /// `accept`, also returning the spec just rendered when the job was created, so an immediate
-    /// submission need not decode the stored intent again (a retry's job keeps its own stored intent).
-    func acceptAndPlan(_ request: JobRequest, idempotencyKey: String? = nil, activeLimit: Int? = nil, now: Date = Date()) throws -> (job: Job, created: Bool, spec: BatchJobSpec?) {
+    /// What `acceptAndPlan` stored.
+    struct Accepted: Sendable {
+        var job: Job
+        var created: Bool
+        /// The spec just rendered when the job was created, so an immediate submission need not decode
+        /// the stored intent again (a retry's job keeps its own stored intent).
+        var spec: BatchJobSpec?
+        /// The job's first transition when it was created here.
+        var transition: JobTransition?
+    }
+
+    /// `accept`, in a transaction shared with concurrent submissions (`JobStore.insertInGroupCommit`).
+    func acceptAndPlan(_ request: JobRequest, idempotencyKey: String? = nil, activeLimit: Int? = nil, now: Date = Date()) async throws -> Accepted {
         let id = UUID()
         let site = self.site
         let plan = try JobPlanner(site: site).plan(request, jobID: id)
@@ -55,9 +65,10 @@ public struct JobSubmitter: Sendable {
             "parameters": request.parameters, "description": request.description.map(JSONValue.string) ?? .null,
             "resources": request.resources ?? .null,
         ]).jsonText.utf8)).hexString
-        switch try store.insert(job, idempotencyKey: idempotencyKey, requestHash: requestHash, activeLimit: activeLimit) {
-        case .created(let job): return (job, true, spec)
-        case .existing(let job): return (job, false, nil)
+        let stored = try await store.insertInGroupCommit(job, idempotencyKey: idempotencyKey, requestHash: requestHash, activeLimit: activeLimit)
+        switch stored.insertion {
+        case .created(let job): return Accepted(job: job, created: true, spec: spec, transition: stored.transition)
+        case .existing(let job): return Accepted(job: job, created: false)
         }
     }
 
@@ -77,26 +88,30 @@ public struct JobSubmitter: Sendable {
     @discardableResult
     public func submit(_ job: Job, spec knownSpec: BatchJobSpec? = nil, source: String = "submitter",
                        now: @Sendable () -> Date = Date.init) async throws -> Job {
-        guard job.state == .accepted, job.nativeJobID == nil else { return job }
+        try await submitRecording(job, spec: knownSpec, source: source, now: now).job
+    }
+
+    /// `submit`, with the transition it recorded (the move to `queued`) when it recorded one.
+    func submitRecording(_ job: Job, spec knownSpec: BatchJobSpec? = nil, source: String = "submitter",
+                         now: @Sendable () -> Date = Date.init) async throws -> (job: Job, transition: JobTransition?) {
+        guard job.state == .accepted, job.nativeJobID == nil else { return (job, nil) }
         guard let scheduler = schedulers[job.cluster] else {
-            return try store.update(job.id, source: source, reason: "no scheduler for cluster \(job.cluster)") {
+            return (try store.update(job.id, source: source, reason: "no scheduler for cluster \(job.cluster)") {
                 $0.state = .failed
                 $0.failureKind = FailureKind.launchFailure.label
                 $0.failureReason = "the service has no scheduler for cluster \($0.cluster); check the config"
-            }
+            }, nil)
         }
         let spec = try knownSpec ?? Self.spec(of: job)
-        guard attempts.begin(job.id) else { return job }
+        guard attempts.begin(job.id) else { return (job, nil) }
         do {
             // The run directory may be on a shared filesystem that hangs: created on the pool's threads.
             let directory = spec.workingDirectory
-            try await BlockingCallPool.files.run(deadline: .seconds(30)) {
-                try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-            }
+            try await BlockingCallPool.files.run(deadline: .seconds(30)) { try Self.makeDirectory(directory) }
         } catch {
             attempts.answered(job.id)
             logger.warning("submission deferred: the run directory could not be created", metadata: ["job_id": "\(job.id.uuidString.lowercased())", "error": "\(error)"])
-            return job
+            return (job, nil)
         }
         do {
             let native: NativeJobID
@@ -111,27 +126,40 @@ public struct JobSubmitter: Sendable {
                 attempts.answered(job.id)
                 throw error
             }
-            switch try store.recordSubmission(job.id, native: native.rawValue, source: source,
-                                               reason: "submitted as \(native) via \(scheduler.path)", at: now()) {
+            let recorded = try await store.recordSubmissionInGroupCommit(job.id, native: native.rawValue, source: source,
+                                                                          reason: "submitted as \(native) via \(scheduler.path)", at: now())
+            switch recorded.record {
             case .recorded(let job), .alreadyRecorded(let job):
-                return job
+                return (job, recorded.transition)
             case .surplus(let current):
                 // Cancelled (or adopted elsewhere) while the scheduler call ran: this submission must not run.
                 logger.warning("cancelling a surplus scheduler job", metadata: ["job_id": "\(job.id.uuidString.lowercased())", "native_job_id": "\(native)", "state": "\(current.state.rawValue)"])
                 try? await scheduler.cancel(native)
-                return current
+                return (current, nil)
             }
         } catch let error as SchedulerError where error.transient {
             logger.warning("submission deferred: the scheduler is unavailable", metadata: ["job_id": "\(job.id.uuidString.lowercased())", "error": "\(error)"])
-            return job
+            return (job, nil)
         } catch let error as SchedulerError {
             let finishedAt = now()
-            return try store.update(job.id, source: source, reason: error.detail, at: finishedAt) {
+            return (try store.update(job.id, source: source, reason: error.detail, at: finishedAt) {
                 $0.state = .failed
                 $0.failureKind = FailureKind.launchFailure.label
                 $0.failureReason = "the scheduler refused the job: \(error.detail)"
                 $0.finishedAt = finishedAt
-            }
+            }, nil)
         }
+    }
+
+    /// Creates a run directory: one mkdir(2) when its parent exists (the run root, after the first job),
+    /// else FileManager's, which walks and creates every missing level.
+    static func makeDirectory(_ path: String) throws {
+        if mkdir(path, 0o755) == 0 { return }
+        let error = errno
+        if error == EEXIST {
+            var isDirectory: ObjCBool = false
+            if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue { return }
+        }
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
     }
 }

@@ -136,7 +136,7 @@ public struct ScriptRenderer: Sendable {
                 let parameter = String(condition.dropFirst("params.".count))
                 guard let value = parameters[parameter], value != .null, value != .bool(false) else { continue }
             }
-            let template = try MustacheTemplate(string: "{{%CONTENT_TYPE:TEXT}}" + output.pathTemplate)
+            let template = try output.pathRenderer ?? MustacheTemplate(string: Pipeline.Output.textMode + output.pathTemplate)
             var context: [String: Any] = ["params": params]
             if let row { context["row"] = row }
             let path = template.render(context)
@@ -227,9 +227,13 @@ public struct ScriptRenderer: Sendable {
 
     /// Relative, inside the run directory, and of characters that need no quoting in the manifest.
     static func isSafeRelativePath(_ path: String) -> Bool {
-        let allowed = Set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-/")
-        guard !path.isEmpty, !path.hasPrefix("/"), path.count <= 1024, path.allSatisfy(allowed.contains) else { return false }
+        guard !path.isEmpty, !path.hasPrefix("/"), path.utf8.count <= 1024, path.utf8.allSatisfy(isSafePathByte) else { return false }
         return !path.split(separator: "/", omittingEmptySubsequences: false).contains { $0.isEmpty || $0 == "." || $0 == ".." }
+    }
+
+    /// ASCII letters, digits and `_.-/`.
+    private static func isSafePathByte(_ byte: UInt8) -> Bool {
+        (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A) || [0x5F, 0x2E, 0x2D, 0x2F].contains(byte)
     }
 
     /// Parameters as Mustache sees them: integral numbers print without `.0`.

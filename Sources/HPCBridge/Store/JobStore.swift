@@ -9,6 +9,8 @@ import Synchronization
 /// history can be replayed (event streams resume from it) and never disagrees with the job.
 public final class JobStore: Sendable {
     let pool: DatabasePool
+    /// Shared transactions for the writes of concurrent submissions.
+    let groupCommit: GroupCommit
     public let path: String
     private let observers = Mutex<[@Sendable ([Event]) -> Void]>([])
     private let taskObservers = Mutex<[@Sendable ([TaskChange]) -> Void]>([])
@@ -80,7 +82,13 @@ public final class JobStore: Sendable {
             event.step = steps[event.job.id]
             return event
         }
-        for observer in observers.withLock({ $0 }) { observer(named) }
+        tell(named)
+    }
+
+    /// Tells the observers about events whose run steps are already set (or that are no steps).
+    func tell(_ events: [Event]) {
+        guard !events.isEmpty else { return }
+        for observer in observers.withLock({ $0 }) { observer(events) }
     }
 
     /// Ids in groups of at most 500, so an `IN (...)` list stays under SQLite's limit on parameters.
@@ -161,6 +169,7 @@ public final class JobStore: Sendable {
             }
             pool = try DatabasePool(path: path, configuration: configuration)
             try Self.migrator.migrate(pool)
+            groupCommit = GroupCommit(pool: pool)
         } catch let error as StoreError {
             throw error
         } catch {
@@ -270,31 +279,57 @@ public final class JobStore: Sendable {
     /// the quota. A retry of an accepted request (same idempotency key) is answered whatever the count.
     public func insert(_ job: Job, idempotencyKey: String? = nil, requestHash: String = "", source: String = "api",
                        activeLimit: Int? = nil) throws -> Insertion {
-        var event: Event?
-        let insertion = try pool.write { db -> Insertion in
-            if let key = idempotencyKey,
-               let row = try Row.fetchOne(db, sql: "SELECT requestHash, jobID FROM idempotencyKey WHERE researchGroup = ? AND key = ?",
-                                          arguments: [job.researchGroup, key]) {
-                guard row["requestHash"] as String == requestHash else { throw StoreError.idempotencyConflict(key: key) }
-                let id: String = row["jobID"]
-                guard let existing = try JobRecord.find(id, in: db) else { throw StoreError.notFound(job.id) }
-                return .existing(existing.job)
-            }
-            if let activeLimit {
-                let active = try Self.activeJobCount(group: job.researchGroup, in: db)
-                guard active < activeLimit else { throw StoreError.overQuota(group: job.researchGroup, active: active) }
-            }
-            try JobRecord(job).insertRow(in: db)
-            let transition = try Self.record(JobTransition(jobID: job.id, fromState: nil, toState: job.state, at: job.createdAt, source: source, reason: "accepted"), in: db)
-            if let key = idempotencyKey {
-                try db.execute(sql: "INSERT INTO idempotencyKey (researchGroup, key, requestHash, jobID, createdAt) VALUES (?, ?, ?, ?, ?)",
-                               arguments: [job.researchGroup, key, requestHash, job.id.uuidString, job.createdAt.timeIntervalSinceReferenceDate])
-            }
-            event = Event(job: job, transition: transition)
-            return .created(job)
+        let (insertion, event) = try pool.write { db in
+            try Self.insert(job, idempotencyKey: idempotencyKey, requestHash: requestHash, source: source, activeLimit: activeLimit, in: db, counting: nil)
         }
         notify(event.map { [$0] } ?? [])
         return insertion
+    }
+
+    /// `insert` in a transaction shared with concurrent writes (`GroupCommit`): how a submission stores
+    /// its job. Returns after the commit, with the job's first transition (for the answer).
+    public func insertInGroupCommit(_ job: Job, idempotencyKey: String? = nil, requestHash: String = "", source: String = "api",
+                                    activeLimit: Int? = nil) async throws -> (insertion: Insertion, transition: JobTransition?) {
+        try await groupCommit.write { [self] db, batch in
+            let (insertion, event) = try Self.insert(job, idempotencyKey: idempotencyKey, requestHash: requestHash, source: source,
+                                                     activeLimit: activeLimit, in: db, counting: batch)
+            // A new job is never a step of a run (runs insert their steps themselves): no step to look up.
+            if let event { batch.afterCommit.append { [self] in tell([event]) } }
+            return (insertion, event?.transition)
+        }
+    }
+
+    /// The insert itself, inside a transaction. With `batch`, a group's open jobs are counted once per
+    /// shared transaction and kept current by its inserts, instead of once per insert.
+    private static func insert(_ job: Job, idempotencyKey: String?, requestHash: String, source: String, activeLimit: Int?,
+                               in db: Database, counting batch: GroupCommit.Batch?) throws -> (Insertion, Event?) {
+        if let key = idempotencyKey,
+           let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT requestHash, jobID FROM idempotencyKey WHERE researchGroup = ? AND key = ?"),
+                                      arguments: [job.researchGroup, key]) {
+            guard row[0] as String == requestHash else { throw StoreError.idempotencyConflict(key: key) }
+            let id: String = row[1]
+            guard let existing = try JobRecord.find(id, in: db) else { throw StoreError.notFound(job.id) }
+            return (.existing(existing.job), nil)
+        }
+        if let activeLimit {
+            let active = try batch?.openJobs[job.researchGroup] ?? Self.activeJobCount(group: job.researchGroup, in: db)
+            guard active < activeLimit else { throw StoreError.overQuota(group: job.researchGroup, active: active) }
+            batch?.openJobs[job.researchGroup] = active
+        }
+        let inserted = try insertRows(job, idempotencyKey: idempotencyKey, requestHash: requestHash, source: source, in: db)
+        // Every insert of the transaction keeps the count it shares current (with a limit or not).
+        if let batch, !job.state.isTerminal, let known = batch.openJobs[job.researchGroup] { batch.openJobs[job.researchGroup] = known + 1 }
+        return inserted
+    }
+
+    private static func insertRows(_ job: Job, idempotencyKey: String?, requestHash: String, source: String, in db: Database) throws -> (Insertion, Event?) {
+        try JobRecord(job).insertRow(in: db)
+        let transition = try Self.record(JobTransition(jobID: job.id, fromState: nil, toState: job.state, at: job.createdAt, source: source, reason: "accepted"), in: db)
+        if let key = idempotencyKey {
+            try db.cachedStatement(sql: "INSERT INTO idempotencyKey (researchGroup, key, requestHash, jobID, createdAt) VALUES (?, ?, ?, ?, ?)")
+                .execute(arguments: [job.researchGroup, key, requestHash, job.id.uuidString, job.createdAt.timeIntervalSinceReferenceDate])
+        }
+        return (.created(job), Event(job: job, transition: transition))
     }
 
     /// Inserts many jobs as they are, each with its first transition, in one transaction: for imports and
@@ -327,9 +362,22 @@ public final class JobStore: Sendable {
     }
 
     /// The histories of several jobs, oldest first, in one query.
+    /// Raw SQL through the statement cache for one job (every read of a job): the query interface builds
+    /// and prepares a new statement per call, which was a tenth of a submission's time.
     private static func histories(of ids: [UUID], in db: Database) throws -> [UUID: [JobTransition]] {
-        Dictionary(grouping: try TransitionRecord.filter(ids.map(\.uuidString).contains(Column("jobID")))
-            .order(Column("sequence")).fetchAll(db).map(\.transition), by: \.jobID)
+        if ids.count == 1 {
+            let rows = try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM jobTransition WHERE jobID = ? ORDER BY sequence"), arguments: [ids[0].uuidString])
+            return [ids[0]: try rows.map { try TransitionRecord(row: $0).transition }]
+        }
+        var histories: [UUID: [JobTransition]] = [:]
+        for chunk in chunks(of: ids) {
+            let sql = "SELECT * FROM jobTransition WHERE jobID IN (\(chunk.map { _ in "?" }.joined(separator: ", "))) ORDER BY sequence"
+            for row in try Row.fetchAll(db, sql: sql, arguments: StatementArguments(chunk.map(\.uuidString))) {
+                let transition = try TransitionRecord(row: row).transition
+                histories[transition.jobID, default: []].append(transition)
+            }
+        }
+        return histories
     }
 
     /// A job and its history, read in one transaction.
@@ -497,23 +545,42 @@ public final class JobStore: Sendable {
     /// job is still accepted: a cancel or an adoption that came first wins, and the caller learns that
     /// its scheduler job is surplus.
     public func recordSubmission(_ id: UUID, native: String, source: String, reason: String, at now: Date) throws -> SubmissionRecord {
-        var event: Event?
-        let outcome = try pool.write { db -> SubmissionRecord in
-            guard let record = try JobRecord.find(id.uuidString, in: db) else { throw StoreError.notFound(id) }
-            var job = record.job
-            if job.nativeJobID == native { return .alreadyRecorded(job) }
-            guard job.state == .accepted, job.nativeJobID == nil else { return .surplus(job) }
-            job.state = .queued
-            job.nativeJobID = native
-            job.submittedAt = now
-            let transition = try Self.record(JobTransition(jobID: id, fromState: .accepted, toState: .queued, at: now, source: source, reason: reason), in: db)
-            try JobRecord(job).updateRow(in: db, changedFrom: record)
-            event = Event(job: job, transition: transition)
-            return .recorded(job)
-        }
+        let (outcome, event) = try pool.write { db in try Self.recordSubmission(id, native: native, source: source, reason: reason, at: now, in: db) }
         notifyRowsChanged([id])
-        notify(event.map { [$0] } ?? [])
+        tell(event.map { [$0] } ?? [])
         return outcome
+    }
+
+    /// `recordSubmission` in a transaction shared with concurrent writes (`GroupCommit`), with the
+    /// transition it recorded (nil when it recorded none).
+    public func recordSubmissionInGroupCommit(_ id: UUID, native: String, source: String, reason: String,
+                                              at now: Date) async throws -> (record: SubmissionRecord, transition: JobTransition?) {
+        try await groupCommit.write { [self] db, batch in
+            let (outcome, event) = try Self.recordSubmission(id, native: native, source: source, reason: reason, at: now, in: db)
+            batch.afterCommit.append { [self] in
+                notifyRowsChanged([id])
+                tell(event.map { [$0] } ?? [])
+            }
+            return (outcome, event?.transition)
+        }
+    }
+
+    /// The submission's record inside a transaction, with the event for observers (its run step, when
+    /// the job is one, read in the same transaction).
+    private static func recordSubmission(_ id: UUID, native: String, source: String, reason: String, at now: Date,
+                                         in db: Database) throws -> (SubmissionRecord, Event?) {
+        guard let record = try JobRecord.find(id.uuidString, in: db) else { throw StoreError.notFound(id) }
+        var job = record.job
+        if job.nativeJobID == native { return (.alreadyRecorded(job), nil) }
+        guard job.state == .accepted, job.nativeJobID == nil else { return (.surplus(job), nil) }
+        job.state = .queued
+        job.nativeJobID = native
+        job.submittedAt = now
+        let transition = try Self.record(JobTransition(jobID: id, fromState: .accepted, toState: .queued, at: now, source: source, reason: reason), in: db)
+        try JobRecord(job).updateRow(in: db, changedFrom: record)
+        let step = try Row.fetchOne(db.cachedStatement(sql: "SELECT runID, name FROM runStep WHERE jobID = ?"), arguments: [id.uuidString])
+            .flatMap { row in UUID(uuidString: row[0]).map { RunStepReference(runID: $0, step: row[1]) } }
+        return (.recorded(job), Event(job: job, transition: transition, step: step))
     }
 
     /// Transitions after a history position, oldest first, with the job's group and pipeline: how an
@@ -571,8 +638,10 @@ public final class JobStore: Sendable {
     }
 
     private static func activeJobCount(group: String, in db: Database) throws -> Int {
-        try JobRecord.filter(Column("researchGroup") == group && openStates.contains(Column("state"))).fetchCount(db)
+        try Int.fetchOne(db.cachedStatement(sql: activeJobCountSQL), arguments: StatementArguments([group] + openStates)) ?? 0
     }
+
+    private static let activeJobCountSQL = "SELECT COUNT(*) FROM job WHERE researchGroup = ? AND state IN (\(openStates.map { _ in "?" }.joined(separator: ", ")))"
 
     /// Proves the store takes writes (readiness): one committed write of the probe row. (A rolled-back
     /// transaction writes nothing, so it passed on a store that could no longer write.)

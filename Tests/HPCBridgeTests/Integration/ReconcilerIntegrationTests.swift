@@ -16,20 +16,20 @@ struct ReconcilerIntegrationTests {
         let reconciler = Reconciler(cluster: "dev", store: store, scheduler: scheduler, submitter: submitter,
                                     resolver: VanishedJobResolver(exitFileDeadline: 60), interval: .seconds(1))
 
-        func accept(fastq: String) throws -> Job {
+        func accept(fastq: String) async throws -> Job {
             let request = JobRequest(pipelineName: "gatk_variant_calling", parameters: [
                 "sample_id": "S1", "reference_genome": "hg38", "fastq_r1": .string(fastq), "fastq_r2": .string(fastq), "caller": "bcftools",
             ], researchGroup: "cancer_genomics_lab", description: "reconciler integration",
                resources: ["cpus": 1, "memory": "1G", "time_limit": "00:10:00"])
-            let (job, created) = try submitter.accept(request)
+            let (job, created) = try await submitter.accept(request)
             #expect(created)
             var spec = try JobSubmitter.spec(of: job)
             spec.environment = ["PATH": sandbox.root + "/bin:/usr/bin:/bin", "HB_TEST_CALLS": sandbox.calls]
             let intent = String(decoding: try JSONEncoder().encode(spec), as: UTF8.self)
             return try store.update(job.id, source: "test") { $0.intentJSON = intent }
         }
-        let good = try await submitter.submit(try accept(fastq: sandbox.input("S1.fastq.gz")))
-        let bad = try await submitter.submit(try accept(fastq: "/data/cancer_genomics_lab/missing/S1.fastq.gz"))
+        let good = try await submitter.submit(try await accept(fastq: sandbox.input("S1.fastq.gz")))
+        let bad = try await submitter.submit(try await accept(fastq: "/data/cancer_genomics_lab/missing/S1.fastq.gz"))
         #expect(good.state == .queued)
         #expect(bad.state == .queued)
 

@@ -79,7 +79,7 @@ struct EventStreamTests {
         let service = try TestService(scheduler: fake)
         let jobs = service.assembly.service
         let request = try TestSite.example("gatk_variant_calling")
-        let (first, _) = try await jobs.submit(request, by: .group("cancer_genomics_lab"), idempotencyKey: nil)
+        let (first, _, _) = try await jobs.submit(request, by: .group("cancer_genomics_lab"), idempotencyKey: nil)
         _ = try await jobs.submit(request, by: .group("cancer_genomics_lab"), idempotencyKey: nil)
         let stream = try jobs.eventStream(for: .group("cancer_genomics_lab"), lastEventID: "0", jobID: first.id)
         let frames = try await Self.read(stream, transitions: 2).filter { $0.contains("event: transition") }.map(Self.data)
@@ -123,7 +123,7 @@ struct LogStreamTests {
         let fake = FakeScheduler()
         let service = try TestService(scheduler: fake)
         let jobs = service.assembly.service
-        let (job, _) = try await jobs.submit(try TestSite.example("gatk_variant_calling"), by: .group("cancer_genomics_lab"), idempotencyKey: nil)
+        let (job, _, _) = try await jobs.submit(try TestSite.example("gatk_variant_calling"), by: .group("cancer_genomics_lab"), idempotencyKey: nil)
         let directory = try JobSubmitter.spec(of: job).workingDirectory
         try TestPaths.write("one\ntwo\nthree\n", to: directory + "/stdout.log")
         let stream = try jobs.logStream(job.id, lines: 2, for: .group("cancer_genomics_lab"), poll: .milliseconds(20))
@@ -156,7 +156,7 @@ struct LogStreamTests {
     func shutdown() async throws {
         let service = try TestService(scheduler: FakeScheduler())
         let jobs = service.assembly.service
-        let (job, _) = try await jobs.submit(try TestSite.example("gatk_variant_calling"), by: .admin, idempotencyKey: nil)
+        let (job, _, _) = try await jobs.submit(try TestSite.example("gatk_variant_calling"), by: .admin, idempotencyKey: nil)
         let stream = try jobs.logStream(job.id, lines: 10, for: .admin, poll: .milliseconds(20))
         let reader = Task { var n = 0; for await _ in stream { n += 1 }; return n }
         try await Task.sleep(for: .milliseconds(100))

@@ -13,7 +13,7 @@ struct HungControllerTests {
         let service = try TestService(scheduler: fake, submissionGrace: 0, schedulerWait: .milliseconds(200))
         let jobs = service.assembly.service
         await fake.setHoldSubmissions(true)
-        let (job, created) = try await jobs.submit(try TestSite.example("gatk_variant_calling"), by: .group("cancer_genomics_lab"), idempotencyKey: nil)
+        let (job, created, _) = try await jobs.submit(try TestSite.example("gatk_variant_calling"), by: .group("cancer_genomics_lab"), idempotencyKey: nil)
         #expect(created && job.state == .accepted && job.nativeJobID == nil)
         #expect(await fake.submitCount == 0, "answered while the scheduler has not taken the job")
         // The background submission reaches the held scheduler (under the full suite's load it may
@@ -49,7 +49,7 @@ struct HungControllerTests {
         #expect(hung.lastError?.contains("may be hung") == true)
         // While it hangs, a submission does not start a call of its own.
         try await Task.sleep(for: .seconds(Reconciler.hungAfter))
-        let (job, _) = try await service.assembly.service.submit(try TestSite.example("gatk_variant_calling"), by: .group("cancer_genomics_lab"), idempotencyKey: nil)
+        let (job, _, _) = try await service.assembly.service.submit(try TestSite.example("gatk_variant_calling"), by: .group("cancer_genomics_lab"), idempotencyKey: nil)
         #expect(job.state == .accepted && job.nativeJobID == nil)
         #expect(await fake.submitCount == 0)
         #expect(await service.assembly.service.readiness()["cluster:dev"]?.ok == false)

@@ -76,7 +76,7 @@ struct JobServicePartsTests {
         let fake = FakeScheduler()
         let submitter = JobSubmitter(site: TestSite.shipped, store: store, schedulers: ["dev": fake])
         let request = try TestSite.example("gatk_variant_calling")
-        let (job, _) = try submitter.accept(request)
+        let (job, _) = try await submitter.accept(request)
         let now = Date()
         guard case .recorded(let queued) = try store.recordSubmission(job.id, native: "7", source: "submitter", reason: "test", at: now) else {
             Issue.record("the first submission must be recorded")
@@ -89,7 +89,7 @@ struct JobServicePartsTests {
             return
         }
         // Cancelled while the scheduler call ran: the submitter cancels what it just submitted.
-        let (other, _) = try submitter.accept(request)
+        let (other, _) = try await submitter.accept(request)
         _ = try store.update(other.id, source: "api") { $0.state = .cancelled }
         let after = try await submitter.submit(other)
         #expect(after.state == .cancelled)

@@ -29,7 +29,7 @@ struct SiteReloadTests {
         #expect(service.assembly.service.site.catalog.pipelines["gatk_variant_calling"]?.version == "1.0.0", "nothing changes before the reload")
         #expect(reloader(service).reload())
         #expect(service.assembly.service.site.catalog.pipelines["gatk_variant_calling"]?.version == "1.1.0")
-        let (job, _) = try await service.assembly.service.submit(try TestSite.example("gatk_variant_calling"), by: .admin, idempotencyKey: nil)
+        let (job, _, _) = try await service.assembly.service.submit(try TestSite.example("gatk_variant_calling"), by: .admin, idempotencyKey: nil)
         #expect(job.pipelineVersion == "1.1.0")
         #expect(MetricsTests.value(service.assembly.metrics.exposition(), #"hpcbridge_reloads_total{result="ok"}"#) == 1)
     }

@@ -143,9 +143,9 @@ struct MetricsTests {
         let service = try TestService(scheduler: fake)
         let request = try TestSite.example("gatk_variant_calling")
         func seriesCount() -> Int { Self.samples(service.assembly.metrics.exposition()).count }
-        _ = try service.assembly.service.submitter.accept(request)
+        _ = try await service.assembly.service.submitter.accept(request)
         let one = seriesCount()
-        for _ in 0..<300 { _ = try service.assembly.service.submitter.accept(request) }
+        for _ in 0..<300 { _ = try await service.assembly.service.submitter.accept(request) }
         #expect(seriesCount() == one)
         #expect(Self.value(service.assembly.metrics.exposition(), #"hpcbridge_jobs{group="cancer_genomics_lab",pipeline="gatk_variant_calling",state="accepted"}"#) == 301)
     }

@@ -22,9 +22,9 @@ struct ReconcilerTests {
     }
 
     /// A job accepted from the shipped example, with its run directory moved under scratch space.
-    func accepted(now: Date = Date()) throws -> Job {
+    func accepted(now: Date = Date()) async throws -> Job {
         let request = try TestSite.example("gatk_variant_calling")
-        let (job, _) = try submitter.accept(request, now: now)
+        let (job, _) = try await submitter.accept(request, now: now)
         var spec = try JobSubmitter.spec(of: job)
         spec.workingDirectory = runRoot + "/" + job.id.uuidString
         let intent = String(decoding: try JSONEncoder().encode(spec), as: UTF8.self)
@@ -33,7 +33,7 @@ struct ReconcilerTests {
 
     @Test("a job is followed from submission to completion, one controller call per cycle")
     func lifecycle() async throws {
-        let job = try await submitter.submit(try accepted())
+        let job = try await submitter.submit(try await accepted())
         #expect(job.state == .queued)
         let native = NativeJobID(try #require(job.nativeJobID))
         let r = reconciler()
@@ -56,7 +56,7 @@ struct ReconcilerTests {
     @Test("with nothing new in the store or the controller a cycle compares nothing, yet every change on either side is seen")
     func settledCycles() async throws {
         await fake.setIncremental(true)
-        let job = try await submitter.submit(try accepted())
+        let job = try await submitter.submit(try await accepted())
         let native = NativeJobID(try #require(job.nativeJobID))
         let r = reconciler()
         #expect(try await r.cycle().transitions == 0)
@@ -69,7 +69,7 @@ struct ReconcilerTests {
         #expect(try store.job(job.id)?.state == .running)
         #expect(try await r.cycle().transitions == 0)
         // The store changes: an accepted job past its grace is submitted by the next cycle.
-        let late = try accepted(now: Date().addingTimeInterval(-60))
+        let late = try await accepted(now: Date().addingTimeInterval(-60))
         #expect(try await r.cycle().submitted == 1)
         #expect(try store.job(late.id)?.state == .queued)
         #expect(try await r.cycle().transitions == 0)
@@ -80,7 +80,7 @@ struct ReconcilerTests {
         #expect(resolved.resolvedFromAccounting == 1)
         #expect(try store.job(job.id)?.state == .completed)
         // A cancel recorded in the store alone (an accepted job) is a store change like any other.
-        let young = try accepted()
+        let young = try await accepted()
         _ = try store.update(young.id, source: "api") { $0.state = .cancelled }
         #expect(try await r.cycle().transitions == 0)
         #expect(await fake.submitCount == 2)
@@ -89,7 +89,7 @@ struct ReconcilerTests {
 
     @Test("a job that ran and ended between two cycles still shows its start, at the scheduler's start time")
     func missedStart() async throws {
-        let job = try await submitter.submit(try accepted())
+        let job = try await submitter.submit(try await accepted())
         let native = NativeJobID(try #require(job.nativeJobID))
         let r = reconciler()
         try await r.cycle()
@@ -102,7 +102,7 @@ struct ReconcilerTests {
         #expect(try store.job(job.id)?.startedAt == seen.startTime)
 
         // Cancelled while pending: it never ran, so there is no start.
-        let other = try await submitter.submit(try accepted())
+        let other = try await submitter.submit(try await accepted())
         let otherNative = NativeJobID(try #require(other.nativeJobID))
         try await r.cycle()
         try await fake.cancel(otherNative)
@@ -118,7 +118,7 @@ struct ReconcilerTests {
         (.failed(.dependencyNeverSatisfied), ProcessExit.success, .failed, "dependency_failed"),
     ])
     func failures(status: SchedulerStatus, exit: ProcessExit, state: JobState, kind: String) async throws {
-        let job = try await submitter.submit(try accepted())
+        let job = try await submitter.submit(try await accepted())
         await fake.set(NativeJobID(job.nativeJobID!), status, exit: exit)
         try await reconciler().cycle()
         let stored = try #require(try store.job(job.id))
@@ -129,7 +129,7 @@ struct ReconcilerTests {
 
     @Test("after a crash between accepting and submitting, the scheduler's job is adopted, never submitted twice")
     func adoption() async throws {
-        let job = try accepted()
+        let job = try await accepted()
         let native = await fake.inject(tag: job.id, status: .running)
         let report = try await reconciler().cycle()
         #expect(report.adopted == 1)
@@ -141,7 +141,7 @@ struct ReconcilerTests {
 
     @Test("after a crash, an array's records (all carrying the job's tag) are adopted as one submission, by the array's id")
     func arrayAdoption() async throws {
-        let job = try accepted()
+        let job = try await accepted()
         // Tasks 0 and 1 split off and running, 2-5 still pending in the meta record, as Slurm lists them.
         let array = await fake.injectArray(tag: job.id, running: [0, 1], pending: try JobArray(indices: [2...5], maxRunning: 2))
         let report = try await reconciler().cycle()
@@ -156,7 +156,7 @@ struct ReconcilerTests {
 
     @Test("after a crash, an array whose pending record is gone (tasks all split off) is still adopted by the array's id")
     func arrayAdoptionAllSplit() async throws {
-        let job = try accepted()
+        let job = try await accepted()
         let array = await fake.injectArray(tag: job.id, running: [0, 1, 2], pending: nil)
         #expect(try await reconciler().cycle().adopted == 1)
         #expect(await fake.submitCount == 0)
@@ -166,7 +166,7 @@ struct ReconcilerTests {
 
     @Test("a job submitted before a crash that finished and left the controller is found in accounting, not resubmitted")
     func adoptionFromAccounting() async throws {
-        let job = try accepted(now: Date().addingTimeInterval(-3600))
+        let job = try await accepted(now: Date().addingTimeInterval(-3600))
         let native = await fake.injectFinished(tag: job.id, status: .failed(.nonZeroExit(code: 2)), exit: ProcessExit(code: 2))
         let report = try await reconciler().cycle()
         #expect(report.adopted == 1)
@@ -180,8 +180,8 @@ struct ReconcilerTests {
 
     @Test("an accepted job the scheduler never saw is submitted once, after the grace period")
     func recoverySubmit() async throws {
-        let job = try accepted(now: Date().addingTimeInterval(-60))
-        let fresh = try accepted()
+        let job = try await accepted(now: Date().addingTimeInterval(-60))
+        let fresh = try await accepted()
         let r = reconciler()
         #expect(try await r.cycle().submitted == 1)
         #expect(try await r.cycle().submitted == 0)
@@ -193,7 +193,7 @@ struct ReconcilerTests {
     @Test("a controller outage fails no job; the job is submitted when the controller is back")
     func outage() async throws {
         await fake.setDown(true)
-        let job = try await submitter.submit(try accepted(now: Date().addingTimeInterval(-60)))
+        let job = try await submitter.submit(try await accepted(now: Date().addingTimeInterval(-60)))
         #expect(job.state == .accepted)
         let r = reconciler()
         await #expect(throws: SchedulerError.self) { try await r.cycle() }
@@ -205,7 +205,7 @@ struct ReconcilerTests {
 
     @Test("a requeue returns the job to the queue and is counted, not failed")
     func requeue() async throws {
-        let job = try await submitter.submit(try accepted())
+        let job = try await submitter.submit(try await accepted())
         let native = NativeJobID(job.nativeJobID!)
         let r = reconciler()
         await fake.set(native, .running)
@@ -219,9 +219,9 @@ struct ReconcilerTests {
 
     @Test("vanished jobs: accounting first, then the exit-code file, then lost after the deadline")
     func vanished() async throws {
-        let a = try await submitter.submit(try accepted())
-        let b = try await submitter.submit(try accepted())
-        let c = try await submitter.submit(try accepted())
+        let a = try await submitter.submit(try await accepted())
+        let b = try await submitter.submit(try await accepted())
+        let c = try await submitter.submit(try await accepted())
         let bExit = try JobSubmitter.spec(of: b).workingDirectory + "/" + ScriptRenderer.exitCodeFile
         let r = reconciler(exitFiles: [bExit: "0\n"], deadline: 60)
         for job in [a, b, c] { await fake.set(NativeJobID(job.nativeJobID!), .running) }
