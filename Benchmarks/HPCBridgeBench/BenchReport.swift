@@ -73,11 +73,11 @@ struct BenchReport: Codable, Sendable {
                               met: worst.noChangeCycleMS < 5))
         }
         if let tenThousand = library.first(where: { $0.jobs == 10_000 }) {
-            goals.append(Goal(name: "reconcile: full 10,000-job cycle, library path", target: "< 100 ms",
-                              measured: String(format: "%.1f ms (%d moved; with every job moving: %.1f ms; the controller query alone: %.1f ms)",
-                                               tenThousand.fullCycleMS, tenThousand.fullCycleTransitions, tenThousand.everyJobMovesMS,
-                                               tenThousand.controllerQueryMS),
-                              met: tenThousand.fullCycleMS < 100))
+            goals.append(Goal(name: "reconcile: full 10,000-job cycle, library path, against the controller query alone (issue 15)", target: "<= 1.5x",
+                              measured: String(format: "%.2fx (median of %d pairs; full cycle %.1f ms, %d moved; the controller query alone %.1f ms; with every job moving %.1f ms)",
+                                               tenThousand.fullCycleOverQuery, tenThousand.fullCycles.count, tenThousand.fullCycleMS,
+                                               tenThousand.fullCycleTransitions, tenThousand.controllerQueryMS, tenThousand.everyJobMovesMS),
+                              met: tenThousand.fullCycleOverQuery <= 1.5))
         }
         let readByTarget = Dictionary(reads.map { ($0.target, $0) }, uniquingKeysWith: { first, _ in first })
         if let job = readByTarget[ReadBenchmark.jobTarget], let rest = readByTarget[ReadBenchmark.slurmrestdTarget] {

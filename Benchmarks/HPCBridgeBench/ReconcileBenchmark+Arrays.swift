@@ -155,7 +155,7 @@ extension ReconcileBenchmark {
         let heldAfterFull = try heldTasks()
         try await cluster.update("hold", moved)
 
-        let openJobs = try store.nonTerminalJobs(cluster: "dev").count
+        let openJobs = try await store.nonTerminalJobs(cluster: "dev").count
         return ArrayResult(runs: runIDs.count, tasksPerArray: settings.arrayTasks, path: path.rawValue, openJobs: openJobs,
                            fullCycleMS: full.wallMS, fullCycleCPUMS: full.cpuMS, fullCycleTasksMoved: heldAfterFirst - heldAfterFull,
                            fullCycleTransitions: full.report.transitions, fullCycleControllerRPCs: fullRPCs.values.reduce(0, +),

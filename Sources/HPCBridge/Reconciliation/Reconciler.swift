@@ -166,14 +166,17 @@ public actor Reconciler: Service {
 
     private func reconcile(now: Date) async throws -> Report {
         var report = Report()
-        // Open jobs are read before the snapshot, so every job with a native id was submitted before the
-        // controller answered and its absence from the answer means it is gone. When the store has not
-        // changed since a comparison that settled everything, reading them waits for the answer.
+        // The store's open jobs are read while the controller answers (both wait on I/O, and at 10,000
+        // jobs each took tens of milliseconds, one after the other). A job whose submission was recorded
+        // after the question was sent may be missing from the answer; such a job is left to the next
+        // cycle below, never taken as vanished. When the store has not changed since a comparison that
+        // settled everything, nothing is read unless the controller's answer changed.
         let sequence = try store.lastTransitionSequence()
         let storeSettled = settledAtSequence == sequence
-        var openBeforeSnapshot = storeSettled ? nil : try store.nonTerminalJobs(cluster: cluster)
         // An unanswered submission counts as absent only from snapshots asked for after it ended.
         let snapshotStartedAt = Date()
+        let store = self.store, cluster = self.cluster
+        let openRead = storeSettled ? nil : Task { try await store.nonTerminalJobs(cluster: cluster) }
         let snapshot: SchedulerSnapshot
         queryInFlightSince = snapshotStartedAt
         do {
@@ -183,13 +186,15 @@ public actor Reconciler: Service {
         } catch {
             queryInFlightSince = nil
             controllerHealth.lastError = "\(error)"
+            openRead?.cancel()
             throw error
         }
+        var openBeforeSnapshot = try await openRead?.value
         report.controllerCalls = 1
         if storeSettled {
             // Neither side changed since everything was settled: nothing to compare.
             if snapshot.unchanged, lastSnapshot != nil { return report }
-            openBeforeSnapshot = try store.nonTerminalJobs(cluster: cluster)
+            openBeforeSnapshot = try await store.nonTerminalJobs(cluster: cluster)
             // A job recorded while the controller answered could look vanished; leave it to the next cycle.
             guard try store.lastTransitionSequence() == sequence else {
                 settledAtSequence = nil
@@ -207,7 +212,10 @@ public actor Reconciler: Service {
             jobs = snapshot.jobs
             lastSnapshot = snapshot
         }
-        let byTag = SchedulerJobState.tagged(jobs.values)
+        // Scheduler jobs by the hpcbridge id in their comment, for the accepted jobs only (adoption):
+        // indexing all 10,000 records of a snapshot was a third of a full cycle after the query.
+        let awaitingSubmission = Set(open.lazy.filter { $0.nativeJobID == nil }.map(\.id))
+        let byTag = awaitingSubmission.isEmpty ? [:] : SchedulerJobState.tagged(jobs.values, in: awaitingSubmission)
 
         var changes: [JobStore.Change] = []
         var vanished: [Job] = []
@@ -259,6 +267,9 @@ public actor Reconciler: Service {
                     if let started = Self.missedStart(of: job, seen: state) { changes.append(started) }
                     changes.append(change)
                 }
+            } else if let recorded = job.submittedAt, recorded >= snapshotStartedAt {
+                // Recorded as submitted after the question was sent: the answer need not know it yet.
+                continue
             } else {
                 vanished.append(job)
             }

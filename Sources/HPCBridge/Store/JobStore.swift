@@ -663,11 +663,19 @@ public final class JobStore: Sendable {
     /// of all open jobs (the reliability suite's load run: 125 MB to 195 MB with 5,000 queued jobs).
     /// `job(_:)` reads a job whole where its intent is needed.
     public func nonTerminalJobs(cluster: String) throws -> [Job] {
-        let states = Self.openStates.map { _ in "?" }.joined(separator: ", ")
-        let sql = "SELECT \(JobRecord.columnsWithoutScripts) FROM job WHERE cluster = ? AND state IN (\(states)) ORDER BY createdAt"
-        return try pool.read { db in
-            try Row.fetchAll(db.cachedStatement(sql: sql), arguments: StatementArguments([cluster] + Self.openStates)).map { try JobRecord(row: $0).job }
-        }
+        try pool.read { db in try Self.nonTerminalJobs(cluster: cluster, in: db) }
+    }
+
+    /// `nonTerminalJobs`, read on one of GRDB's reader threads while the caller waits without a thread.
+    public func nonTerminalJobs(cluster: String) async throws -> [Job] {
+        try await pool.read { db in try Self.nonTerminalJobs(cluster: cluster, in: db) }
+    }
+
+    private static let nonTerminalJobsSQL =
+        "SELECT \(JobRecord.columnsWithoutScripts) FROM job WHERE cluster = ? AND state IN (\(openStates.map { _ in "?" }.joined(separator: ", "))) ORDER BY createdAt"
+
+    private static func nonTerminalJobs(cluster: String, in db: Database) throws -> [Job] {
+        try Row.fetchAll(db.cachedStatement(sql: nonTerminalJobsSQL), arguments: StatementArguments([cluster] + openStates)).map { try JobRecord(row: $0).job }
     }
 }
 

@@ -1,5 +1,6 @@
 import CSlurmShim
 import Foundation
+import Synchronization
 
 /// Slurm through libslurm (via `CSlurmShim`): no process per call, and an incremental job query that
 /// costs the controller almost nothing when nothing changed (`SLURM_NO_CHANGE_IN_DATA`).
@@ -115,7 +116,33 @@ public struct SlurmLibraryScheduler: BatchScheduler {
         if result == HB_NO_CHANGE { return SchedulerSnapshot(takenAt: changedSince ?? Date(), jobs: [:], unchanged: true) }
         guard result == HB_OK else { throw Self.error(result, number, message, operation: "states") }
         return SchedulerSnapshot(takenAt: Date(timeIntervalSince1970: TimeInterval(lastUpdate)),
-                                 states: try (0..<count).map { try Self.state(records![$0]) })
+                                 jobs: try Self.states(of: records, count: count))
+    }
+
+    /// The records as job states by id. Large answers are converted on two threads, each its half: at
+    /// 10,000 jobs the conversion took two thirds as long as the controller query itself, and the
+    /// caller waits for it on the reconciler's critical path.
+    static func states(of records: UnsafeMutablePointer<hb_job_record>?, count: Int) throws -> [NativeJobID: SchedulerJobState] {
+        guard let records, count > 0 else { return [:] }
+        let parts = count >= 2_000 ? 2 : 1
+        var converted = [SchedulerJobState?](repeating: nil, count: count)
+        let failures = Mutex<[any Error]>([])
+        converted.withUnsafeMutableBufferPointer { buffer in
+            let memory = ConversionMemory(records: records, output: buffer)
+            DispatchQueue.concurrentPerform(iterations: parts) { part in
+                do {
+                    for index in (count * part / parts)..<(count * (part + 1) / parts) {
+                        memory.output[index] = try Self.state(memory.records[index])
+                    }
+                } catch {
+                    failures.withLock { $0.append(error) }
+                }
+            }
+        }
+        if let failure = failures.withLock({ $0.first }) { throw failure }
+        var jobs = [NativeJobID: SchedulerJobState](minimumCapacity: count)
+        for case let state? in converted { jobs[state.id] = state }
+        return jobs
     }
 
     public func accountingStates(for ids: [NativeJobID], since: Date) async throws -> [NativeJobID: SchedulerJobState] {
@@ -178,6 +205,13 @@ public struct SlurmLibraryScheduler: BatchScheduler {
             : result == HB_UNAVAILABLE || SlurmErrorCodes.isTransient(number) ? .unavailable : .rejected
         return SchedulerError(kind, operation: operation, detail: kind == .rejected ? SlurmErrorCodes.explainRefusal(number: number, message: detail) ?? detail : detail)
     }
+}
+
+/// The shim's records and the states converted from them, shared by the threads of one conversion:
+/// each thread reads and writes only its own range.
+private struct ConversionMemory: @unchecked Sendable {
+    let records: UnsafeMutablePointer<hb_job_record>
+    let output: UnsafeMutableBufferPointer<SchedulerJobState?>
 }
 
 /// Calls `body` with the strings as a C array of NUL-terminated strings.
