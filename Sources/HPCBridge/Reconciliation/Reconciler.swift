@@ -27,6 +27,10 @@ public actor Reconciler: Service {
     /// a cycle has nothing to compare.
     private var settledAtSequence: Int64?
     private var controllerHealth = ControllerHealth()
+    /// The cluster's open jobs as last read, and the store's change position they were read at (see
+    /// `JobStore.jobChanges`): each cycle reads only the rows written since, whichever process wrote
+    /// them, and folds them in.
+    private var keptOpenJobs: (byID: [UUID: Job], through: Int64)?
     /// The scheduler's configured limits as last read, and when: planning a run checks its sheet
     /// against them without a controller call on the request path.
     private var schedulerLimits: (limits: SchedulerLimits, readAt: Date)?
@@ -147,6 +151,18 @@ public actor Reconciler: Service {
     }
 
 
+    /// The open jobs with `changes` folded in (read after `position`; all open jobs when it is nil): a job
+    /// that finished leaves, one written since is replaced. In no particular order (jobs to submit are
+    /// put in order of acceptance where they are chosen).
+    private func openJobs(folding changes: (jobs: [Job], through: Int64), readAfter position: Int64?) -> [UUID: Job].Values {
+        var byID = position == nil ? [:] : keptOpenJobs?.byID ?? [:]
+        // Let go of the kept copy first, so the dictionary changes in place instead of being copied whole.
+        keptOpenJobs = nil
+        for job in changes.jobs { byID[job.id] = job.state.isTerminal ? nil : job }
+        keptOpenJobs = (byID, changes.through)
+        return byID.values
+    }
+
     /// One reconciliation of every open job of the cluster, timed and counted in the metrics.
     @discardableResult
     public func cycle(now: Date = Date()) async throws -> Report {
@@ -166,17 +182,18 @@ public actor Reconciler: Service {
 
     private func reconcile(now: Date) async throws -> Report {
         var report = Report()
-        // The store's open jobs are read while the controller answers (both wait on I/O, and at 10,000
-        // jobs each took tens of milliseconds, one after the other). A job whose submission was recorded
-        // after the question was sent may be missing from the answer; such a job is left to the next
-        // cycle below, never taken as vanished. When the store has not changed since a comparison that
-        // settled everything, nothing is read unless the controller's answer changed.
+        // The store's open jobs are read while the controller answers (both wait on I/O), and only the
+        // rows written since the last cycle (`keptOpenJobs`): at 10,000 open jobs, reading them all took
+        // as long as the controller query. A job whose submission was recorded after the question was
+        // sent may be missing from the answer; such a job is left to the next cycle below, never taken as
+        // vanished. When the store has not changed since a comparison that settled everything, nothing
+        // is read unless the controller's answer changed.
         let sequence = try store.lastTransitionSequence()
         let storeSettled = settledAtSequence == sequence
         // An unanswered submission counts as absent only from snapshots asked for after it ended.
         let snapshotStartedAt = Date()
-        let store = self.store, cluster = self.cluster
-        let openRead = storeSettled ? nil : Task { try await store.nonTerminalJobs(cluster: cluster) }
+        let store = self.store, cluster = self.cluster, position = keptOpenJobs?.through
+        let openRead = storeSettled ? nil : Task { try await store.jobChanges(cluster: cluster, after: position) }
         let snapshot: SchedulerSnapshot
         queryInFlightSince = snapshotStartedAt
         do {
@@ -189,12 +206,14 @@ public actor Reconciler: Service {
             openRead?.cancel()
             throw error
         }
-        var openBeforeSnapshot = try await openRead?.value
+        var open = [UUID: Job]().values
+        if let openRead { open = openJobs(folding: try await openRead.value, readAfter: position) }
         report.controllerCalls = 1
         if storeSettled {
             // Neither side changed since everything was settled: nothing to compare.
             if snapshot.unchanged, lastSnapshot != nil { return report }
-            openBeforeSnapshot = try await store.nonTerminalJobs(cluster: cluster)
+            let position = keptOpenJobs?.through
+            open = openJobs(folding: try await store.jobChanges(cluster: cluster, after: position), readAfter: position)
             // A job recorded while the controller answered could look vanished; leave it to the next cycle.
             guard try store.lastTransitionSequence() == sequence else {
                 settledAtSequence = nil
@@ -204,7 +223,6 @@ public actor Reconciler: Service {
         }
         // Set again at the end when this comparison leaves nothing to do.
         settledAtSequence = nil
-        let open = openBeforeSnapshot ?? []
         let jobs: [NativeJobID: SchedulerJobState]
         if snapshot.unchanged, let last = lastSnapshot {
             jobs = last.jobs
@@ -335,6 +353,7 @@ public actor Reconciler: Service {
         // Before submitting an accepted job the controller does not know, ask accounting: the job may
         // have been submitted before a crash and have finished and left the controller since.
         if !toSubmit.isEmpty {
+            toSubmit.sort { $0.createdAt < $1.createdAt }
             let since = toSubmit.map(\.createdAt).min()!.addingTimeInterval(-60)
             let found = try await scheduler.accountingJobs(tagged: Set(toSubmit.map(\.id)), since: since)
             toSubmit = toSubmit.filter { job in

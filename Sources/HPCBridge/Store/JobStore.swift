@@ -253,6 +253,13 @@ public final class JobStore: Sendable {
             // that depend on them (DependencyNeverSatisfied). This says those were cancelled, not failed.
             try db.alter(table: "run") { t in t.add(column: "cancelRequestedAt", .double) }
         }
+        migrator.registerMigration("v7: a job row's change position") { db in
+            // Every insert and update of a job row sets it above every earlier one (writes are serialized),
+            // so a reader that kept rows finds exactly those written since, from any process: the
+            // reconciler re-reads only those each cycle instead of every open job.
+            try db.alter(table: "job") { t in t.add(column: "changeSequence", .integer).notNull().defaults(to: 0) }
+            try db.create(index: "job_change", on: "job", columns: ["changeSequence"])
+        }
         return migrator
     }
 
@@ -671,6 +678,21 @@ public final class JobStore: Sendable {
         try await pool.read { db in try Self.nonTerminalJobs(cluster: cluster, in: db) }
     }
 
+    /// What changed among a cluster's jobs: with no position, every open job; after a position, every
+    /// job of the cluster whose row was written since (in any state: a finished one leaves the caller's
+    /// set). With the position to ask from next time, read in the same transaction. Rows without their
+    /// parameters and intent, as `nonTerminalJobs`.
+    public func jobChanges(cluster: String, after position: Int64?) async throws -> (jobs: [Job], through: Int64) {
+        try await pool.read { db in
+            let through = try Int64.fetchOne(db.cachedStatement(sql: "SELECT IFNULL(MAX(changeSequence), 0) FROM job")) ?? 0
+            guard let position else { return (try Self.nonTerminalJobs(cluster: cluster, in: db), through) }
+            let rows = try Row.fetchAll(db.cachedStatement(sql: Self.changedJobsSQL), arguments: [position, cluster])
+            return (try rows.map { try JobRecord(row: $0).job }, through)
+        }
+    }
+
+    private static let changedJobsSQL = "SELECT \(JobRecord.columnsWithoutScripts) FROM job WHERE changeSequence > ? AND cluster = ?"
+
     private static let nonTerminalJobsSQL =
         "SELECT \(JobRecord.columnsWithoutScripts) FROM job WHERE cluster = ? AND state IN (\(openStates.map { _ in "?" }.joined(separator: ", "))) ORDER BY createdAt"
 
@@ -774,7 +796,9 @@ struct JobRecord: FetchableRecord, TableRecord {
     static let selectWithoutScriptsSQL = "SELECT \(columnsWithoutScripts) FROM job WHERE id = ?"
     /// The columns with the rendered script (the largest) read as empty text.
     static let columnsWithoutIntent = columns.map { $0 == "intentJSON" ? "'' AS \($0)" : $0 }.joined(separator: ", ")
-    static let insertSQL = "INSERT INTO job (\(columns.joined(separator: ", "))) VALUES (\(columns.map { _ in "?" }.joined(separator: ", ")))"
+    /// The next change position (see migration v7): above every row's, by the `job_change` index.
+    static let nextChangeSequenceSQL = "(SELECT IFNULL(MAX(changeSequence), 0) + 1 FROM job)"
+    static let insertSQL = "INSERT INTO job (\(columns.joined(separator: ", ")), changeSequence) VALUES (\(columns.map { _ in "?" }.joined(separator: ", ")), \(nextChangeSequenceSQL))"
 
     static func find(_ id: String, in db: Database, reading: JobStore.Reading = .whole) throws -> JobRecord? {
         try JobRecord.fetchOne(db.cachedStatement(sql: reading == .whole ? selectSQL : selectWithoutScriptsSQL), arguments: [id])
@@ -792,7 +816,7 @@ struct JobRecord: FetchableRecord, TableRecord {
         let previous = old.values.map { $0?.databaseValue ?? .null }
         let changed = (1..<Self.columns.count).filter { new[$0] != previous[$0] }
         guard !changed.isEmpty else { return }
-        let sql = "UPDATE job SET \(changed.map { "\(Self.columns[$0]) = ?" }.joined(separator: ", ")) WHERE id = ?"
+        let sql = "UPDATE job SET \(changed.map { "\(Self.columns[$0]) = ?" }.joined(separator: ", ")), changeSequence = \(Self.nextChangeSequenceSQL) WHERE id = ?"
         try db.cachedStatement(sql: sql).execute(arguments: StatementArguments(changed.map { new[$0] } + [id.databaseValue]))
     }
 

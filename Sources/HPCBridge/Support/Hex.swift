@@ -21,27 +21,31 @@ extension UUID {
     /// Parses the canonical 36-character form (8-4-4-4-12 hex digits, either case) straight from UTF-8.
     /// The reconciler reads a tag from every job of every snapshot, and `UUID(uuidString:)` was more than
     /// half of a snapshot's conversion time in the profile (BENCHMARKS.md).
-    public init?(canonicalUTF8 text: Substring.UTF8View) {
+    public init?<Text: Collection<UInt8>>(canonicalUTF8 text: Text) {
         guard text.count == 36 else { return nil }
-        var bytes = [UInt8](repeating: 0, count: 16)
-        var index = 0
-        var high: UInt8? = nil
-        for (position, character) in text.enumerated() {
-            if position == 8 || position == 13 || position == 18 || position == 23 {
-                guard character == UInt8(ascii: "-") else { return nil }
-                continue
+        // Into the UUID's own bytes: no array per call (this runs for every job of every snapshot).
+        var uuid: uuid_t = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        let parsed = withUnsafeMutableBytes(of: &uuid) { bytes -> Bool in
+            var index = 0
+            var high: UInt8? = nil
+            for (position, character) in text.enumerated() {
+                if position == 8 || position == 13 || position == 18 || position == 23 {
+                    guard character == UInt8(ascii: "-") else { return false }
+                    continue
+                }
+                guard let nibble = hexValue(character) else { return false }
+                if let first = high {
+                    bytes[index] = first << 4 | nibble
+                    index += 1
+                    high = nil
+                } else {
+                    high = nibble
+                }
             }
-            guard let nibble = hexValue(character) else { return nil }
-            if let first = high {
-                bytes[index] = first << 4 | nibble
-                index += 1
-                high = nil
-            } else {
-                high = nibble
-            }
+            return true
         }
-        self.init(uuid: (bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7],
-                         bytes[8], bytes[9], bytes[10], bytes[11], bytes[12], bytes[13], bytes[14], bytes[15]))
+        guard parsed else { return nil }
+        self.init(uuid: uuid)
     }
 }
 

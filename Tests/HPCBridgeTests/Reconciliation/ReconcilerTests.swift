@@ -53,6 +53,45 @@ struct ReconcilerTests {
         #expect(await fake.statesCount == 3)
     }
 
+    @Test("open jobs kept between cycles: a row written by another process, with or without a state change, is read again")
+    func keptOpenJobs() async throws {
+        let first = try await submitter.submit(try await accepted())
+        let second = try await submitter.submit(try await accepted())
+        let r = reconciler()
+        #expect(try await r.cycle().transitions == 0)
+        // Another process (its own store connection) cancels the first job and marks the second as
+        // vanished, without a state change; then the controller reports both as running.
+        let other = try JobStore(path: store.path)
+        _ = try other.update(first.id, source: "other process") { $0.state = .cancelled; $0.finishedAt = Date() }
+        let marked = Date(timeIntervalSinceReferenceDate: 800_000_000)
+        _ = try other.update(second.id, source: "other process") { $0.vanishedAt = marked }
+        await fake.set(NativeJobID(try #require(first.nativeJobID)), .running)
+        await fake.set(NativeJobID(try #require(second.nativeJobID)), .running)
+        let report = try await r.cycle()
+        #expect(report.transitions == 1, "only the second job moves: the first one ended in the other process")
+        #expect(try store.job(first.id)?.state == .cancelled)
+        let moved = try #require(try store.job(second.id))
+        #expect(moved.state == .running)
+        #expect(moved.vanishedAt == nil, "the reconciler read the other process's write and cleared it once the job was seen again")
+    }
+
+    @Test("the store's change positions: every open job first, then exactly the rows written since")
+    func jobChanges() async throws {
+        let a = try await accepted(), b = try await accepted()
+        let all = try await store.jobChanges(cluster: "dev", after: nil)
+        #expect(Set(all.jobs.map(\.id)) == [a.id, b.id])
+        let other = try JobStore(path: store.path)
+        _ = try other.update(a.id, source: "other process") { $0.state = .cancelled }
+        _ = try other.update(b.id, source: "other process") { $0.failureReason = "a note, no state change" }
+        let since = try await store.jobChanges(cluster: "dev", after: all.through)
+        #expect(since.through > all.through)
+        #expect(Set(since.jobs.map(\.id)) == [a.id, b.id])
+        #expect(since.jobs.first { $0.id == a.id }?.state == .cancelled)
+        #expect(try await store.jobChanges(cluster: "dev", after: since.through).jobs.isEmpty)
+        let c = try await accepted()
+        #expect(try await store.jobChanges(cluster: "dev", after: since.through).jobs.map(\.id) == [c.id])
+    }
+
     @Test("with nothing new in the store or the controller a cycle compares nothing, yet every change on either side is seen")
     func settledCycles() async throws {
         await fake.setIncremental(true)
