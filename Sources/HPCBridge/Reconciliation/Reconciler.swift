@@ -8,7 +8,7 @@ import ServiceLifecycle
 /// Per cycle it also recovers what a crash left: an accepted job whose scheduler job (found by the
 /// hpcbridge id in its comment) exists is adopted, otherwise submitted once. Jobs the controller has
 /// forgotten go through `VanishedJobResolver` (accounting, exit-code file, lost). On scheduler errors it
-/// backs off exponentially with jitter and marks nothing failed: an outage is not a job failure.
+/// tries again one interval later (with jitter) and marks nothing failed: an outage is not a job failure.
 public actor Reconciler: Service {
     public let cluster: String
     let store: JobStore
@@ -115,7 +115,7 @@ public actor Reconciler: Service {
         self.logger = logger
     }
 
-    /// Runs cycles until graceful shutdown, backing off on errors.
+    /// Runs cycles until graceful shutdown; a failed cycle is retried one interval later.
     public func run() async throws {
         await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
