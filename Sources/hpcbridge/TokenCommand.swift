@@ -60,6 +60,10 @@ struct TokenCommand: ParsableCommand {
                 printError("no active token \(id); `hpcbridge token list` shows them")
                 throw ExitStatus.invalid
             }
+            // A running service sees the change at its next check of the token table (every 0.1 s):
+            // return only once it has had time to, so a revocation is in force when the command is done.
+            let (seconds, attoseconds) = TokenCache.revocationSettles.components
+            Thread.sleep(forTimeInterval: Double(seconds) + Double(attoseconds) / 1e18)
             print("revoked \(id)")
         }
     }

@@ -38,7 +38,13 @@ public final class TokenCache: Service, Sendable {
     private let state = Mutex<(tokens: [String: Stored], fingerprint: Fingerprint?)>(([:], nil))
     private let logger: Logger
 
-    public init(store: JobStore, pollInterval: Duration = .milliseconds(100), logger: Logger = Logger(label: "hpcbridge.tokens")) {
+    /// How often a running service compares the token table's fingerprint.
+    public static let defaultPollInterval: Duration = .milliseconds(100)
+    /// How long `hpcbridge token revoke` waits after committing before it returns: three of a running
+    /// service's checks, so that when the command is done the revocation is in force there too.
+    public static let revocationSettles: Duration = defaultPollInterval * 3
+
+    public init(store: JobStore, pollInterval: Duration = TokenCache.defaultPollInterval, logger: Logger = Logger(label: "hpcbridge.tokens")) {
         self.store = store
         self.pollInterval = pollInterval
         self.logger = logger

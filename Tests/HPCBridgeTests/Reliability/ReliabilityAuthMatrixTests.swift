@@ -14,7 +14,21 @@ struct ReliabilityAuthMatrixTests {
     enum Credential: CaseIterable, CustomStringConvertible {
         case none, notBearer, bearerWithoutToken, malformed, wrongSecret, revoked, otherGroup, ownGroup, admin
 
-        var description: String { "\(self)" }
+        /// The case's name (not `"\(self)"`, which calls this property again: a failing expectation that
+        /// named a credential overflowed the stack instead of reporting).
+        var description: String {
+            switch self {
+            case .none: "none"
+            case .notBearer: "notBearer"
+            case .bearerWithoutToken: "bearerWithoutToken"
+            case .malformed: "malformed"
+            case .wrongSecret: "wrongSecret"
+            case .revoked: "revoked"
+            case .otherGroup: "otherGroup"
+            case .ownGroup: "ownGroup"
+            case .admin: "admin"
+            }
+        }
         var isValid: Bool { [.otherGroup, .ownGroup, .admin].contains(self) }
     }
 
