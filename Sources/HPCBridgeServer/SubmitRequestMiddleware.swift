@@ -51,11 +51,7 @@ struct SubmitRequestMiddleware: ServerMiddleware {
         } catch let failure as ValidationFailure {
             return try ProblemResponse.validation(failure.errors)
         }
-        // The handler takes the document parsed here instead of encoding the generated decoder's value
-        // back to JSON and parsing it again.
-        var (response, responseBody) = try await SubmittedDocument.$current.withValue(document) {
-            try await next(request, HTTPBody(data), metadata)
-        }
+        var (response, responseBody) = try await next(request, HTTPBody(data), metadata)
         // The generated serializer percent-encodes header values (OpenAPI's "simple" style), which
         // would turn the Location path into %2Fv1%2Fjobs%2F...; a URI reference goes out as written.
         if let location = response.headerFields[.location], let decoded = location.removingPercentEncoding {
@@ -96,9 +92,4 @@ struct SubmitRequestMiddleware: ServerMiddleware {
             return first ?? .tooLarge
         }
     }
-}
-
-/// The submission body as `SubmitRequestMiddleware` parsed and checked it, for the handler.
-enum SubmittedDocument {
-    @TaskLocal static var current: JSONValue?
 }
