@@ -108,6 +108,7 @@ let package = Package(
                 "HPCBridgeServer",
                 "HPCBridgeAPI",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
                 .product(name: "PropertyBased", package: "swift-property-based"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],

@@ -28,12 +28,14 @@ public func buildRouter(service: JobService, logger: Logger = Logger(label: "hpc
     router.add(middleware: RequestLoggerMiddleware())
     // The routes come from the contract the code is generated from; a reload does not change them.
     router.add(middleware: try UnmatchedRouteMiddleware(contract: OpenAPIDocument.text))
-    let api = JobAPI(service: service, logger: logger)
+    let dateTranscoder = FormatStyleDateTranscoder()
+    let encoded = EncodedJobs(store: service.store, dateTranscoder: dateTranscoder)
+    let api = JobAPI(service: service, encoded: encoded, logger: logger)
     try api.registerHandlers(
         on: router,
         serverURL: URL(string: "/")!,
-        configuration: Configuration(dateTranscoder: FormatStyleDateTranscoder(), jsonEncodingOptions: [.sortedKeys, .withoutEscapingSlashes]),
+        configuration: Configuration(dateTranscoder: dateTranscoder, jsonEncodingOptions: EncodedJobs.runtimeOptions),
         middlewares: [ProblemMiddleware(logger: logger), BearerAuthMiddleware(tokens: service.tokens, config: { service.site.config }, logger: logger),
-                      EncodedJobMiddleware(store: service.store), SubmitRequestMiddleware(bodyTimeoutSeconds: { service.site.config.httpBodyTimeoutSeconds })])
+                      EncodedJobMiddleware(encoded: encoded), SubmitRequestMiddleware(bodyTimeoutSeconds: { service.site.config.httpBodyTimeoutSeconds })])
     return router
 }

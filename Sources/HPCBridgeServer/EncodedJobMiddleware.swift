@@ -4,24 +4,13 @@ import HTTPTypes
 import OpenAPIRuntime
 import Synchronization
 
-/// Answers `GET /v1/jobs/{id}` from the bytes of an earlier answer while the job's row has not changed,
-/// so a job that is read again and again is not encoded again and again (encoding was a quarter of a
-/// job read's CPU in the read benchmark's profile).
-///
-/// Kept answers are exact for ended jobs (forgotten when the row changes, through the store's row
-/// observer). An open job's answer carries its queue wait or run time up to the moment of the answer,
-/// so it is kept for at most `openJobLifetime` (a second): those durations may be that much behind.
-/// Visibility is checked on every answer, cached or not: another group's job is a 404 as ever.
+/// Answers `GET /v1/jobs/{id}` from a job's kept bytes (`EncodedJobs`) while its row has not changed,
+/// and writes a page of `GET /v1/jobs` from its jobs' kept bytes, so neither encodes a job that was
+/// encoded before. Visibility is checked on every answer, kept or not: another group's job is a 404 as
+/// ever, and a page's ids come from a query that only sees the caller's groups.
 struct EncodedJobMiddleware: ServerMiddleware {
-    struct Entry: Sendable {
-        let body: ArraySlice<UInt8>
-        let headers: HTTPFields
-        let researchGroup: String
-        let expires: Date?
-    }
-
-    /// What the handler tells the middleware about the job it answered with (the handler's result is
-    /// an encoded body, which this would otherwise have to decode).
+    /// What the job handler tells the middleware about the job it answered with (the handler's result
+    /// is an encoded body, which this would otherwise have to decode).
     final class Outcome: Sendable {
         private let value = Mutex<(group: String, ended: Bool)?>(nil)
         func set(group: String, ended: Bool) { value.withLock { $0 = (group, ended) } }
@@ -29,36 +18,53 @@ struct EncodedJobMiddleware: ServerMiddleware {
         @TaskLocal static var current: Outcome?
     }
 
-    static let openJobLifetime: TimeInterval = 1
-    let cache: ReadThroughCache<Entry>
-
-    init(store: JobStore, capacity: Int = 20_000) {
-        let cache = ReadThroughCache<Entry>(capacity: capacity)
-        store.observeJobRows { cache.invalidate($0) }
-        self.cache = cache
+    /// What the list handler hands over when this middleware writes the page: the jobs' bytes in page
+    /// order and the next page's cursor. The handler then returns the page without its jobs, which this
+    /// replaces with the assembled body.
+    final class PageOutcome: Sendable {
+        private let value = Mutex<(jobs: [ArraySlice<UInt8>], nextCursor: String?)?>(nil)
+        func set(jobs: [ArraySlice<UInt8>], nextCursor: String?) { value.withLock { $0 = (jobs, nextCursor) } }
+        var recorded: (jobs: [ArraySlice<UInt8>], nextCursor: String?)? { value.withLock { $0 } }
+        @TaskLocal static var current: PageOutcome?
     }
+
+    let encoded: EncodedJobs
 
     func intercept(_ request: HTTPRequest, body: HTTPBody?, metadata: ServerRequestMetadata, operationID: String,
                    next: @Sendable (HTTPRequest, HTTPBody?, ServerRequestMetadata) async throws -> (HTTPResponse, HTTPBody?)) async throws -> (HTTPResponse, HTTPBody?) {
-        guard operationID == "getJob", let principal = RequestPrincipal.current, let id = Self.jobID(in: request.path) else {
+        switch operationID {
+        case "getJob": return try await job(request, body: body, metadata: metadata, next: next)
+        case "listJobs": return try await page(request, body: body, metadata: metadata, next: next)
+        default: return try await next(request, body, metadata)
+        }
+    }
+
+    private func job(_ request: HTTPRequest, body: HTTPBody?, metadata: ServerRequestMetadata,
+                     next: @Sendable (HTTPRequest, HTTPBody?, ServerRequestMetadata) async throws -> (HTTPResponse, HTTPBody?)) async throws -> (HTTPResponse, HTTPBody?) {
+        guard let principal = RequestPrincipal.current, let id = Self.jobID(in: request.path) else {
             return try await next(request, body, metadata)
         }
         let now = Date()
-        let (kept, epoch) = cache.lookup(id)
-        if let kept {
-            if let expires = kept.expires, expires <= now {
-                cache.forget(id)
-            } else if JobService.may(principal, seeGroup: kept.researchGroup) {
-                return (HTTPResponse(status: .ok, headerFields: kept.headers), HTTPBody(kept.body))
-            }
+        let (kept, epoch) = encoded.fresh(id, now: now)
+        if let kept, JobService.may(principal, seeGroup: kept.researchGroup) {
+            return (HTTPResponse(status: .ok, headerFields: [.contentType: EncodedJobs.contentType]), HTTPBody(kept.body))
         }
         let outcome = Outcome()
         let (response, responseBody) = try await Outcome.$current.withValue(outcome) { try await next(request, body, metadata) }
         guard response.status == .ok, let responseBody, let job = outcome.recorded else { return (response, responseBody) }
         let bytes = try await ArraySlice(collecting: responseBody, upTo: 16 << 20)
-        cache.keep(Entry(body: bytes, headers: response.headerFields, researchGroup: job.group,
-                         expires: job.ended ? nil : now.addingTimeInterval(Self.openJobLifetime)), for: id, ifUnchangedSince: epoch)
+        encoded.keep(bytes, group: job.group, ended: job.ended, now: now, for: id, ifUnchangedSince: epoch)
         return (response, HTTPBody(bytes))
+    }
+
+    private func page(_ request: HTTPRequest, body: HTTPBody?, metadata: ServerRequestMetadata,
+                      next: @Sendable (HTTPRequest, HTTPBody?, ServerRequestMetadata) async throws -> (HTTPResponse, HTTPBody?)) async throws -> (HTTPResponse, HTTPBody?) {
+        let outcome = PageOutcome()
+        let (response, responseBody) = try await PageOutcome.$current.withValue(outcome) { try await next(request, body, metadata) }
+        guard response.status == .ok, let page = outcome.recorded else { return (response, responseBody) }
+        var headers = response.headerFields
+        headers[.contentLength] = nil
+        return (HTTPResponse(status: .ok, headerFields: headers), HTTPBody(EncodedJobs.page(of: page.jobs, nextCursor: page.nextCursor)))
     }
 
     /// The job id of `/v1/jobs/{id}` (a query string left out).

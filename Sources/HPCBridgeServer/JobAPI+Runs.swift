@@ -52,7 +52,7 @@ extension JobAPI {
             return .badRequest(.init(body: .applicationProblemJson(Self.problem(400, "limit must be between 1 and 500; got \(limit)"))))
         }
         do {
-            let page = try service.runs(JobStore.RunFilter(researchGroup: query.researchGroup, pipeline: query.pipeline), after: cursor, limit: limit, for: try principal)
+            let page = try await service.runs(JobStore.RunFilter(researchGroup: query.researchGroup, pipeline: query.pipeline), after: cursor, limit: limit, for: try principal)
             return .ok(.init(body: .json(.init(runs: try page.runs.map(Self.representation), nextCursor: page.next?.token))))
         } catch let refusal as JobService.Refusal {
             return .forbidden(.init(body: .applicationProblemJson(Self.problem(403, refusal.description))))
@@ -62,7 +62,7 @@ extension JobAPI {
     func getRun(_ input: Operations.GetRun.Input) async throws -> Operations.GetRun.Output {
         guard let id = Self.jobID(input.path.id) else { return .notFound(.init(body: .applicationProblemJson(Self.runNotFound(input.path.id)))) }
         do {
-            return .ok(.init(body: .json(try Self.representation(of: try service.run(id, for: try principal)))))
+            return .ok(.init(body: .json(try Self.representation(of: try await service.run(id, for: try principal)))))
         } catch let refusal as JobService.Refusal {
             return .notFound(.init(body: .applicationProblemJson(Self.problem(404, refusal.description))))
         }
@@ -72,7 +72,7 @@ extension JobAPI {
         guard let id = Self.jobID(input.path.id) else { return .notFound(.init(body: .applicationProblemJson(Self.runNotFound(input.path.id)))) }
         do {
             let states = input.query.state?.compactMap { JobState(rawValue: $0.rawValue) }
-            let (view, tasks) = try service.tasks(ofRun: id, step: input.query.step, states: states, for: try principal)
+            let (view, tasks) = try await service.tasks(ofRun: id, step: input.query.step, states: states, for: try principal)
             let directories = Dictionary(uniqueKeysWithValues: view.steps.map { ($0.step.name, $0.step.directory) })
             return .ok(.init(body: .json(.init(tasks: tasks.map { task in
                 let base = "\(directories[task.step] ?? view.run.runDirectory)/tasks/\(task.index)"

@@ -14,10 +14,13 @@ struct JobAPI: APIProtocol {
     /// Jobs as the contract shows them, built once per change of the job's row rather than on every
     /// read (the store's row observer forgets a job whenever its row changes).
     let representations = ReadThroughCache<Components.Schemas.Job>(capacity: 20_000)
+    /// Jobs as JSON bytes, shared with `EncodedJobMiddleware`: a page is assembled from them.
+    let encoded: EncodedJobs
 
-    init(service: JobService, logger: Logger) {
+    init(service: JobService, encoded: EncodedJobs, logger: Logger) {
         self.service = service
         self.serviceLogger = logger
+        self.encoded = encoded
         self.contract = ServedContract(holder: service.submitter.siteHolder, logger: logger)
         let representations = self.representations
         service.store.observeJobRows { representations.invalidate($0) }
@@ -53,11 +56,8 @@ struct JobAPI: APIProtocol {
             return .unprocessableContent(.init(body: .applicationProblemJson(Self.validationProblem(error.errors))))
         }
         do {
-            let (job, created, _) = try await service.submit(request, by: try principal, idempotencyKey: input.headers.idempotencyKey)
-            // The history is read back rather than taken from the writes: with a store whose files turned
-            // immutable, an access pattern without this read crashed the service with SIGBUS inside
-            // SQLite (its shared-memory file is mapped; see RELIABILITY.md). Understood only in part.
-            let representation = try Self.representation(of: job, transitions: try service.store.transitions(of: job.id))
+            let (job, created, transitions) = try await service.submit(request, by: try principal, idempotencyKey: input.headers.idempotencyKey)
+            let representation = try Self.representation(of: job, transitions: transitions)
             if created {
                 logger.info("job accepted", metadata: ["job_id": "\(job.id.uuidString.lowercased())", "group": "\(job.researchGroup)", "pipeline": "\(job.pipelineName)", "state": "\(job.state.rawValue)"])
                 return .created(.init(headers: .init(location: "/v1/jobs/\(job.id.uuidString.lowercased())"), body: .json(representation)))
@@ -94,36 +94,69 @@ struct JobAPI: APIProtocol {
         let filter = JobStore.Filter(researchGroup: query.researchGroup, states: query.state?.compactMap { JobState(rawValue: $0.rawValue) },
                                      pipeline: query.pipeline, createdAfter: query.createdAfter, createdBefore: query.createdBefore)
         do {
-            // The page's ids from the index, each job from its kept representation (one batch read for
-            // those not kept), durations brought up to now.
-            let page = try service.jobIDs(filter, after: cursor, limit: limit, for: try principal)
-            var kept: [UUID: Components.Schemas.Job] = [:]
-            for id in page.ids { kept[id] = representations.lookup(id).value }
-            let missing = page.ids.filter { kept[$0] == nil }
-            if !missing.isEmpty {
-                let epoch = representations.lookup(missing[0]).epoch
-                for (id, loaded) in try service.store.jobsWithTransitions(ids: missing) {
-                    let representation = try Self.representation(of: loaded.job, transitions: loaded.transitions)
-                    representations.keep(representation, for: id, ifUnchangedSince: epoch)
-                    kept[id] = representation
+            // The page's ids from the index, then each job from its kept bytes (encoded now when none are
+            // kept); EncodedJobMiddleware writes the page from them. Without it, the jobs are returned.
+            let page = try await service.jobIDs(filter, after: cursor, limit: limit, for: try principal)
+            let now = Date()
+            guard let assembly = EncodedJobMiddleware.PageOutcome.current else {
+                let kept = try await representations(of: page.ids)
+                let jobs = page.ids.compactMap { kept[$0].map { Self.withDurations($0, now: now) } }
+                return .ok(.init(body: .json(.init(jobs: jobs, nextCursor: page.next?.token))))
+            }
+            var bodies = [ArraySlice<UInt8>?](repeating: nil, count: page.ids.count)
+            var missing: [(index: Int, id: UUID)] = []
+            var epoch: UInt64?
+            for (index, id) in page.ids.enumerated() {
+                let (entry, seen) = encoded.fresh(id, now: now)
+                if let entry { bodies[index] = entry.body } else {
+                    missing.append((index, id))
+                    epoch = epoch ?? seen
                 }
             }
-            let now = Date()
-            let jobs = page.ids.compactMap { kept[$0].map { Self.withDurations($0, now: now) } }
-            return .ok(.init(body: .json(.init(jobs: jobs, nextCursor: page.next?.token))))
+            if let epoch {
+                let kept = try await representations(of: missing.map(\.id))
+                let encoder = encoded.encoder()
+                for (index, id) in missing {
+                    guard let representation = kept[id] else { continue }
+                    let body = ArraySlice(try encoder.encode(Self.withDurations(representation, now: now)))
+                    encoded.keep(body, group: representation.researchGroup, ended: Self.hasEnded(representation), now: now, for: id, ifUnchangedSince: epoch)
+                    bodies[index] = body
+                }
+            }
+            assembly.set(jobs: bodies.compactMap { $0 }, nextCursor: page.next?.token)
+            return .ok(.init(body: .json(.init(jobs: [], nextCursor: page.next?.token))))
         } catch let refusal as JobService.Refusal {
             return .forbidden(.init(body: .applicationProblemJson(Self.problem(403, refusal.description))))
         }
+    }
+
+    /// These jobs as the contract shows them: kept ones as kept, the others read in one batch.
+    private func representations(of ids: [UUID]) async throws -> [UUID: Components.Schemas.Job] {
+        var kept: [UUID: Components.Schemas.Job] = [:]
+        for id in ids { kept[id] = representations.lookup(id).value }
+        let missing = ids.filter { kept[$0] == nil }
+        guard !missing.isEmpty else { return kept }
+        let epoch = representations.lookup(missing[0]).epoch
+        for (id, loaded) in try await service.store.jobsWithTransitions(ids: missing) {
+            let representation = try Self.representation(of: loaded.job, transitions: loaded.transitions)
+            representations.keep(representation, for: id, ifUnchangedSince: epoch)
+            kept[id] = representation
+        }
+        return kept
     }
 
     func getJob(_ input: Operations.GetJob.Input) async throws -> Operations.GetJob.Output {
         guard let id = Self.jobID(input.path.id) else { return .notFound(.init(body: .applicationProblemJson(Self.notFound(input.path.id)))) }
         do {
             let principal = try principal
-            let store = service.store
-            guard let cached = try representations.value(for: id, load: {
-                try store.jobWithTransitions(id).map { try Self.representation(of: $0.job, transitions: $0.transitions) }
-            }), JobService.may(principal, seeGroup: cached.researchGroup) else {
+            let lookup = representations.lookup(id)
+            var cached = lookup.value
+            if cached == nil, let loaded = try await service.store.jobWithTransitions(id) {
+                let representation = try Self.representation(of: loaded.job, transitions: loaded.transitions)
+                representations.keep(representation, for: id, ifUnchangedSince: lookup.epoch)
+                cached = representation
+            }
+            guard let cached, JobService.may(principal, seeGroup: cached.researchGroup) else {
                 throw JobService.Refusal.notFound("no job \(id) for this token; GET /v1/jobs lists yours")
             }
             EncodedJobMiddleware.Outcome.current?.set(group: cached.researchGroup, ended: Self.hasEnded(cached))
@@ -138,7 +171,8 @@ struct JobAPI: APIProtocol {
         do {
             let job = try await service.cancel(id, by: try principal)
             logger.info("job cancel", metadata: ["job_id": "\(job.id.uuidString.lowercased())", "state": "\(job.state.rawValue)"])
-            return .accepted(.init(body: .json(try Self.representation(of: job, transitions: try service.store.transitions(of: id)))))
+            let transitions = try await service.storeCall { try $0.transitions(of: id) }
+            return .accepted(.init(body: .json(try Self.representation(of: job, transitions: transitions))))
         } catch let refusal as JobService.Refusal {
             switch refusal {
             case .conflict(let detail): return .conflict(.init(body: .applicationProblemJson(Self.problem(409, detail))))
@@ -157,7 +191,7 @@ struct JobAPI: APIProtocol {
         }
         do {
             if input.query.follow == true {
-                let stream = try service.logStream(id, lines: lines, for: try principal)
+                let stream = try await service.logStream(id, lines: lines, for: try principal)
                 return .ok(.init(body: .textEventStream(HTTPBody(stream, length: .unknown))))
             }
             let tail = try await service.logs(id, lines: lines, for: try principal)
@@ -181,7 +215,7 @@ struct JobAPI: APIProtocol {
             runID = id
         }
         do {
-            let stream = try service.eventStream(for: try principal, lastEventID: input.headers.lastEventID, jobID: jobID, runID: runID)
+            let stream = try await service.eventStream(for: try principal, lastEventID: input.headers.lastEventID, jobID: jobID, runID: runID)
             return .ok(.init(body: .textEventStream(HTTPBody(stream, length: .unknown))))
         } catch let refusal as JobService.Refusal {
             switch refusal {

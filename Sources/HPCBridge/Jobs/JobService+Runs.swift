@@ -39,8 +39,9 @@ extension JobService {
         // The cluster's limits as the reconciler last read them: no controller call on the request path.
         let limits = await group.flatMap { reconcilers[$0.cluster] }?.limits()
         do {
-            accepted = try refusingInTheAPIsTerms {
-                try runs.accept(request, idempotencyKey: idempotencyKey, activeLimit: group?.maxActiveJobs, limits: limits, now: now)
+            let runs = self.runs, activeLimit = group?.maxActiveJobs
+            accepted = try await refusingInTheAPIsTerms {
+                try await storeCall { _ in try runs.accept(request, idempotencyKey: idempotencyKey, activeLimit: activeLimit, limits: limits, now: now) }
             }
         } catch {
             await rateLimiter.refund(group: groupName)
@@ -64,23 +65,25 @@ extension JobService {
                 }
             }
         }
-        return (try runView(of: accepted.run), accepted.created)
+        return (try await runView(of: accepted.run), accepted.created)
     }
 
-    private func runView(of run: Run) throws -> RunView {
-        RunView(run: run, steps: try store.steps(of: run.id), taskCounts: try store.taskCounts(of: run.id))
+    private func runView(of run: Run) async throws -> RunView {
+        try await storeCall { store in RunView(run: run, steps: try store.steps(of: run.id), taskCounts: try store.taskCounts(of: run.id)) }
     }
 
     /// A run, if the caller may see it.
-    public func run(_ id: UUID, for principal: Principal) throws -> RunView {
-        guard let run = try store.run(id), Self.may(principal, seeGroup: run.researchGroup) else {
-            throw Refusal.notFound("no run \(id) for this token; GET /v1/runs lists yours")
+    public func run(_ id: UUID, for principal: Principal) async throws -> RunView {
+        let view = try await storeCall { store -> RunView? in
+            guard let run = try store.run(id), Self.may(principal, seeGroup: run.researchGroup) else { return nil }
+            return RunView(run: run, steps: try store.steps(of: run.id), taskCounts: try store.taskCounts(of: run.id))
         }
-        return try runView(of: run)
+        guard let view else { throw Refusal.notFound("no run \(id) for this token; GET /v1/runs lists yours") }
+        return view
     }
 
     /// One page of the caller's runs, newest first. A group token may name only its own group.
-    public func runs(_ filter: JobStore.RunFilter, after cursor: JobCursor?, limit: Int, for principal: Principal) throws -> (runs: [RunView], next: JobCursor?) {
+    public func runs(_ filter: JobStore.RunFilter, after cursor: JobCursor?, limit: Int, for principal: Principal) async throws -> (runs: [RunView], next: JobCursor?) {
         var filter = filter
         if case .group(let own) = principal {
             if let asked = filter.researchGroup, asked != own {
@@ -88,20 +91,23 @@ extension JobService {
             }
             filter.researchGroup = own
         }
-        let page = try store.runs(filter, after: cursor.map { ($0.createdAt, $0.id) }, limit: limit)
-        let views = try page.runs.map { RunView(run: $0.run, steps: $0.steps, taskCounts: try store.taskCounts(of: $0.run.id)) }
-        return (views, page.next.map { JobCursor(createdAt: $0.createdAt, id: $0.id) })
+        let visible = filter
+        return try await storeCall { store in
+            let page = try store.runs(visible, after: cursor.map { ($0.createdAt, $0.id) }, limit: limit)
+            let views = try page.runs.map { RunView(run: $0.run, steps: $0.steps, taskCounts: try store.taskCounts(of: $0.run.id)) }
+            return (views, page.next.map { JobCursor(createdAt: $0.createdAt, id: $0.id) })
+        }
     }
 
     /// The tasks of a run the caller may see, optionally of one step or some states.
-    public func tasks(ofRun id: UUID, step: String?, states: [JobState]?, for principal: Principal) throws -> (view: RunView, tasks: [RunTask]) {
-        let view = try run(id, for: principal)
-        return (view, try store.tasks(of: id, step: step, states: states))
+    public func tasks(ofRun id: UUID, step: String?, states: [JobState]?, for principal: Principal) async throws -> (view: RunView, tasks: [RunTask]) {
+        let view = try await run(id, for: principal)
+        return (view, try await storeCall { try $0.tasks(of: id, step: step, states: states) })
     }
 
     /// The last `lines` lines of one array task's stdout and stderr (empty before it starts).
     public func taskLogs(ofRun id: UUID, step name: String, index: Int, lines: Int, for principal: Principal) async throws -> LogTail {
-        let view = try run(id, for: principal)
+        let view = try await run(id, for: principal)
         guard let step = view.steps.first(where: { $0.step.name == name })?.step, let count = step.taskCount, (0..<count).contains(index) else {
             throw Refusal.notFound("run \(id) has no task \(name)/\(index); GET /v1/runs/\(id)/tasks lists them")
         }
@@ -115,39 +121,42 @@ extension JobService {
     /// submitted with `afterok` on them and KILL_INV_DEP, so the scheduler ends it itself, and the
     /// reconciler records it as cancelled because the run's cancellation is on record before the call.
     public func cancelRun(_ id: UUID, by principal: Principal, now: Date = Date()) async throws -> RunView {
-        let view = try run(id, for: principal)
+        let view = try await run(id, for: principal)
         guard view.steps.contains(where: { !$0.job.state.isTerminal }) else {
             throw Refusal.conflict("run \(id) already ended as \(view.state.rawValue); nothing to cancel")
         }
-        try store.requestCancel(of: id, at: now)
-        for (step, job) in view.steps where job.state == .accepted && job.nativeJobID == nil {
-            do {
-                try store.update(job.id, source: "api", reason: "cancelled with its run before it was submitted", at: now) {
-                    $0.state = .cancelled
-                    $0.failureKind = FailureKind.cancelled.label
-                    $0.failureReason = "the run was cancelled before this step was submitted"
-                    $0.finishedAt = now
+        let steps = view.steps
+        let first = try await storeCall { store in
+            try store.requestCancel(of: id, at: now)
+            for (step, job) in steps where job.state == .accepted && job.nativeJobID == nil {
+                do {
+                    try store.update(job.id, source: "api", reason: "cancelled with its run before it was submitted", at: now) {
+                        $0.state = .cancelled
+                        $0.failureKind = FailureKind.cancelled.label
+                        $0.failureReason = "the run was cancelled before this step was submitted"
+                        $0.finishedAt = now
+                    }
+                } catch JobStore.StoreError.invalidTransition {
+                    continue  // Submitted meanwhile: cancelled in the scheduler below.
                 }
-            } catch JobStore.StoreError.invalidTransition {
-                continue  // Submitted meanwhile: cancelled in the scheduler below.
+                if let count = step.taskCount {
+                    try store.updateTasks(of: id, step: step.name, (0..<count).map { index in
+                        var task = RunTask(runID: id, step: step.name, index: index, sampleID: "", state: .cancelled)
+                        task.failureKind = FailureKind.cancelled.label
+                        task.finishedAt = now
+                        return task
+                    })
+                }
             }
-            if let count = step.taskCount {
-                try store.updateTasks(of: id, step: step.name, (0..<count).map { index in
-                    var task = RunTask(runID: id, step: step.name, index: index, sampleID: "", state: .cancelled)
-                    task.failureKind = FailureKind.cancelled.label
-                    task.finishedAt = now
-                    return task
-                })
-            }
+            return Self.stepsToCancel(try store.steps(of: id))
         }
-        let first = Self.stepsToCancel(try store.steps(of: id))
-        guard !first.isEmpty else { return try runView(of: view.run) }
+        guard !first.isEmpty else { return try await runView(of: view.run) }
         guard let scheduler = submitter.schedulers[view.run.cluster] else {
             throw Refusal.unavailable("the service has no scheduler for cluster \(view.run.cluster); check the config", retryAfter: 60)
         }
         try await cancelInScheduler(first, on: scheduler)
         logger.info("run cancel requested", metadata: ["run_id": "\(id.uuidString.lowercased())", "native_job_ids": "\(first.map(\.rawValue).joined(separator: ","))"])
-        return try runView(of: view.run)
+        return try await runView(of: view.run)
     }
 
     /// The scheduler ids to cancel so that every open submitted step ends: those of the open submitted
@@ -162,10 +171,11 @@ extension JobService {
     /// scatter step, and every step downstream), completed work and its outputs are kept. The new
     /// attempts are submitted at once when the controller answers, else by the reconciler.
     public func resumeRun(_ id: UUID, by principal: Principal, now: Date = Date()) async throws -> RunView {
-        let view = try run(id, for: principal)
+        let view = try await run(id, for: principal)
         let resumed: [String]
         do {
-            resumed = try runs.resume(id, now: now)
+            let runs = self.runs
+            resumed = try await storeCall { _ in try runs.resume(id, now: now) }
         } catch let refusal as RunSubmitter.ResumeRefusal {
             throw Refusal.conflict("run \(id): \(refusal)")
         } catch JobStore.StoreError.notFound {
@@ -173,7 +183,7 @@ extension JobService {
         }
         logger.info("run resumed", metadata: ["run_id": "\(id.uuidString.lowercased())", "steps": "\(resumed.joined(separator: ","))"])
         if let reconciler = reconcilers[view.run.cluster], await reconciler.health().knownDown {
-            return try runView(of: view.run)
+            return try await runView(of: view.run)
         }
         do {
             let runs = self.runs
@@ -182,7 +192,7 @@ extension JobService {
         } catch {
             logger.error("immediate submission of a resumed run failed; the reconciler will retry", metadata: ["run_id": "\(id.uuidString.lowercased())", "error": "\(error)"])
         }
-        return try runView(of: view.run)
+        return try await runView(of: view.run)
     }
 
     public static func may(_ principal: Principal, seeGroup group: String) -> Bool {

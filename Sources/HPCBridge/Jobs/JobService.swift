@@ -74,9 +74,9 @@ public struct JobService: Sendable {
             throw Refusal.forbidden("this token acts for research group \"\(own)\"; a request may only name its own group, not \"\(request.researchGroup)\"")
         }
         // A retry of an earlier request: answer it without counting against the quotas.
-        if let idempotencyKey, try store.jobID(group: request.researchGroup, idempotencyKey: idempotencyKey) != nil {
+        if let idempotencyKey, try await storeCall({ try $0.jobID(group: request.researchGroup, idempotencyKey: idempotencyKey) }) != nil {
             let retried = try await accept(request, idempotencyKey: idempotencyKey, now: now)
-            return (retried.job, retried.created, try store.transitions(of: retried.job.id))
+            return try await answer(retried.job, created: retried.created)
         }
         // The active-jobs quota is checked where the job is inserted, in the transaction, where
         // concurrent requests cannot pass it together (a separate look before planning cost every
@@ -94,29 +94,39 @@ public struct JobService: Sendable {
             if case Refusal.invalid = error { metrics?.validationRejected(group: request.researchGroup, pipeline: request.pipelineName) }
             throw error
         }
-        guard accepted.created, let acceptedTransition = accepted.transition else {
+        guard accepted.created else {
             await rateLimiter.refund(group: request.researchGroup)
-            return (accepted.job, accepted.created, try store.transitions(of: accepted.job.id))
+            return try await answer(accepted.job, created: false)
         }
         let job = accepted.job, spec = accepted.spec
         if let reconciler = reconcilers[job.cluster], await reconciler.health().knownDown {
             logger.info("controller unreachable; the job stays accepted until the reconciler submits it", metadata: ["job_id": "\(job.id.uuidString.lowercased())"])
-            return (job, true, [acceptedTransition])
+            return try await answer(job, created: true)
         }
         let submitter = self.submitter
-        let submission = Task { try await submitter.submitRecording(job, spec: spec) }
+        let submission = Task { try await submitter.submit(job, spec: spec) }
         do {
             if let submitted = try await Deadline.valueIfReady(of: submission, within: schedulerWait) {
-                return (submitted.job, true, [acceptedTransition] + (submitted.transition.map { [$0] } ?? []))
+                return try await answer(submitted, created: true)
             }
             logger.info("the controller did not answer within \(schedulerWait); the job is accepted and its submission goes on", metadata: ["job_id": "\(job.id.uuidString.lowercased())"])
-            return (job, true, [acceptedTransition])
+            return try await answer(job, created: true)
         } catch {
             // The job is durable as accepted; the reconciler retries. The caller still gets its 201.
             logger.error("immediate submission failed; the reconciler will retry", metadata: ["job_id": "\(job.id.uuidString.lowercased())", "error": "\(error)"])
-            let current = try store.job(job.id) ?? job
-            return (current, true, try store.transitions(of: job.id))
+            let id = job.id
+            let current = try await storeCall { try $0.job(id) }
+            return try await answer(current ?? job, created: true)
         }
+    }
+
+    /// A submission's answer: the job with its history as stored. (Read back rather than assembled from
+    /// the writes: with a store whose files turned immutable, an access pattern without this read
+    /// crashed the service with SIGBUS inside SQLite, whose shared-memory file is mapped; see
+    /// RELIABILITY.md. Understood only in part.)
+    private func answer(_ job: Job, created: Bool) async throws -> (job: Job, created: Bool, transitions: [JobTransition]) {
+        let id = job.id
+        return (job, created, try await storeCall { try $0.transitions(of: id) })
     }
 
     private func accept(_ request: JobRequest, idempotencyKey: String?, activeLimit: Int? = nil, now: Date) async throws -> JobSubmitter.Accepted {
@@ -127,11 +137,23 @@ public struct JobService: Sendable {
         }
     }
 
+    /// A synchronous store call off the cooperative pool (`JobStore.offload`); a store that does not
+    /// answer in time is a 503 to retry, not a request that hangs.
+    public func storeCall<T: Sendable>(deadline: Duration = JobStore.requestDeadline, _ call: @escaping @Sendable (JobStore) throws -> T) async throws -> T {
+        do {
+            return try await store.offload(deadline: deadline, call)
+        } catch let timedOut as BlockingCallPool.TimedOut {
+            throw Refusal.unavailable("the job store did not answer within \(timedOut.deadline) (is its disk hung?); retry later", retryAfter: 30)
+        } catch let full as BlockingCallPool.Saturated {
+            throw Refusal.unavailable("the job store cannot be reached now: \(full)", retryAfter: 30)
+        }
+    }
+
     /// Runs `body`, turning the planner's and the store's refusals into the API's (`Refusal`), for jobs
     /// and runs alike.
-    func refusingInTheAPIsTerms<T>(_ body: () throws -> T) throws -> T {
+    func refusingInTheAPIsTerms<T>(_ body: () async throws -> T) async throws -> T {
         do {
-            return try body()
+            return try await body()
         } catch {
             throw refusalInTheAPIsTerms(error)
         }
@@ -170,16 +192,16 @@ public struct JobService: Sendable {
     // MARK: Read
 
     /// A job and its history, if the caller may see it.
-    public func job(_ id: UUID, for principal: Principal) throws -> (job: Job, transitions: [JobTransition]) {
-        guard let found = try store.jobWithTransitions(id), Self.may(principal, see: found.job) else {
+    public func job(_ id: UUID, for principal: Principal) async throws -> (job: Job, transitions: [JobTransition]) {
+        guard let found = try await store.jobWithTransitions(id), Self.may(principal, see: found.job) else {
             throw Refusal.notFound("no job \(id) for this token; GET /v1/jobs lists yours")
         }
         return found
     }
 
     /// One page of the caller's job ids, newest first (the API builds the jobs from kept representations).
-    public func jobIDs(_ filter: JobStore.Filter, after cursor: JobCursor?, limit: Int, for principal: Principal) throws -> (ids: [UUID], next: JobCursor?) {
-        let page = try store.jobIDs(try Self.visible(filter, to: principal), after: cursor.map { ($0.createdAt, $0.id) }, limit: limit)
+    public func jobIDs(_ filter: JobStore.Filter, after cursor: JobCursor?, limit: Int, for principal: Principal) async throws -> (ids: [UUID], next: JobCursor?) {
+        let page = try await store.jobIDs(try Self.visible(filter, to: principal), after: cursor.map { ($0.createdAt, $0.id) }, limit: limit)
         return (page.ids, page.next.map { JobCursor(createdAt: $0.createdAt, id: $0.id) })
     }
 
@@ -207,21 +229,23 @@ public struct JobService: Sendable {
     /// Cancels a job: one never submitted is cancelled at once; a submitted one is cancelled in the
     /// scheduler and reaches `cancelled` when the reconciler sees it go.
     public func cancel(_ id: UUID, by principal: Principal, now: Date = Date()) async throws -> Job {
-        var (job, _) = try self.job(id, for: principal)
+        var (job, _) = try await self.job(id, for: principal)
         if job.state.isTerminal {
             throw Refusal.conflict("job \(id) already ended as \(job.state.rawValue); nothing to cancel")
         }
         if job.nativeJobID == nil {
             do {
-                return try store.update(id, source: "api", reason: "cancelled before submission", at: now) {
-                    $0.state = .cancelled
-                    $0.failureKind = FailureKind.cancelled.label
-                    $0.failureReason = "the job was cancelled before it was submitted"
-                    $0.finishedAt = now
+                return try await storeCall { store in
+                    try store.update(id, source: "api", reason: "cancelled before submission", at: now) {
+                        $0.state = .cancelled
+                        $0.failureKind = FailureKind.cancelled.label
+                        $0.failureReason = "the job was cancelled before it was submitted"
+                        $0.finishedAt = now
+                    }
                 }
             } catch JobStore.StoreError.invalidTransition {
                 // Submitted meanwhile: cancel it in the scheduler below.
-                guard let current = try store.job(id) else { throw Refusal.notFound("no job \(id)") }
+                guard let current = try await storeCall({ try $0.job(id) }) else { throw Refusal.notFound("no job \(id)") }
                 job = current
             }
         }
@@ -251,7 +275,7 @@ public struct JobService: Sendable {
 
     /// The last `lines` lines of the job's stdout and stderr (empty before it starts).
     public func logs(_ id: UUID, lines: Int, for principal: Principal) async throws -> LogTail {
-        let (job, _) = try self.job(id, for: principal)
+        let (job, _) = try await self.job(id, for: principal)
         let directory = JobSubmitter.runDirectory(of: job) ?? ""
         return try await Self.readLogs(in: directory) { LogTail(directory: directory, lines: lines) }
     }
@@ -287,9 +311,9 @@ public struct JobService: Sendable {
     /// ends when the service shuts down or the client goes away. `jobID` or `runID` narrow it to one job
     /// or one run's steps (every attempt of each).
     public func eventStream(for principal: Principal, lastEventID: String?, jobID: UUID?, runID: UUID? = nil,
-                            heartbeat: Duration = .seconds(15)) throws -> AsyncStream<String> {
-        if let jobID { _ = try job(jobID, for: principal) }
-        if let runID { _ = try run(runID, for: principal) }
+                            heartbeat: Duration = .seconds(15)) async throws -> AsyncStream<String> {
+        if let jobID { _ = try await job(jobID, for: principal) }
+        if let runID { _ = try await run(runID, for: principal) }
         guard let hub = events else { throw Refusal.unavailable("this service has no event stream", retryAfter: 60) }
         var group: String?
         if case .group(let own) = principal { group = own }
@@ -311,7 +335,8 @@ public struct JobService: Sendable {
             if let resumeAfter {
                 var position = resumeAfter
                 while true {
-                    let page = (try? store.transitions(after: position, group: group, jobID: jobID, runID: runID, limit: 1000)) ?? []
+                    let after = position, ownGroup = group
+                    let page = (try? await store.offload { try $0.transitions(after: after, group: ownGroup, jobID: jobID, runID: runID, limit: 1000) }) ?? []
                     for summary in page { continuation.yield(ServerSentEvents.transition(summary)) }
                     guard let next = page.last?.transition.sequence else { break }
                     position = next
@@ -342,8 +367,8 @@ public struct JobService: Sendable {
     /// The job's log lines as Server-Sent Events: the last `lines` of each stream, then new lines as
     /// they are written (polled every `poll`), then `event: end` once the job has ended and both files
     /// are read to the end. The stream also ends when the service shuts down.
-    public func logStream(_ id: UUID, lines: Int, for principal: Principal, poll: Duration = .seconds(1), heartbeat: Duration = .seconds(15)) throws -> AsyncStream<String> {
-        let (job, _) = try self.job(id, for: principal)
+    public func logStream(_ id: UUID, lines: Int, for principal: Principal, poll: Duration = .seconds(1), heartbeat: Duration = .seconds(15)) async throws -> AsyncStream<String> {
+        let (job, _) = try await self.job(id, for: principal)
         guard let hub = events else { throw Refusal.unavailable("this service has no event stream", retryAfter: 60) }
         let directory = JobSubmitter.runDirectory(of: job) ?? ""
         let store = self.store
@@ -373,7 +398,7 @@ public struct JobService: Sendable {
             }
             var sinceBeat = Duration.zero
             while !Task.isCancelled {
-                let ended = (try? store.job(id))?.state.isTerminal ?? true
+                let ended = (try? await store.offload { try $0.job(id) })?.state.isTerminal ?? true
                 for index in followers.indices {
                     let follower = followers[index].1
                     // A read that does not answer (hung mount) is tried again on the next poll.
@@ -419,11 +444,14 @@ public struct JobService: Sendable {
         public let detail: String
     }
 
+    /// How long readiness waits for its store write: a store that takes longer is reported not ready.
+    static let readinessStoreDeadline: Duration = .seconds(2)
+
     /// Whether the store takes writes and each cluster's controller answered the latest reconcile.
     public func readiness() async -> [String: Check] {
         var checks: [String: Check] = [:]
         do {
-            try store.checkWritable()
+            try await store.offload(deadline: Self.readinessStoreDeadline) { try $0.checkWritable() }
             checks["store"] = Check(ok: true, detail: store.path)
         } catch {
             checks["store"] = Check(ok: false, detail: "the job store at \(store.path) does not take writes: \(error)")

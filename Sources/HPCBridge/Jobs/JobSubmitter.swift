@@ -43,8 +43,6 @@ public struct JobSubmitter: Sendable {
         /// The spec just rendered when the job was created, so an immediate submission need not decode
         /// the stored intent again (a retry's job keeps its own stored intent).
         var spec: BatchJobSpec?
-        /// The job's first transition when it was created here.
-        var transition: JobTransition?
     }
 
     /// `accept`, in a transaction shared with concurrent submissions (`JobStore.insertInGroupCommit`).
@@ -66,8 +64,8 @@ public struct JobSubmitter: Sendable {
             "resources": request.resources ?? .null,
         ]).jsonText.utf8)).hexString
         let stored = try await store.insertInGroupCommit(job, idempotencyKey: idempotencyKey, requestHash: requestHash, activeLimit: activeLimit)
-        switch stored.insertion {
-        case .created(let job): return Accepted(job: job, created: true, spec: spec, transition: stored.transition)
+        switch stored {
+        case .created(let job): return Accepted(job: job, created: true, spec: spec)
         case .existing(let job): return Accepted(job: job, created: false)
         }
     }
@@ -88,22 +86,19 @@ public struct JobSubmitter: Sendable {
     @discardableResult
     public func submit(_ job: Job, spec knownSpec: BatchJobSpec? = nil, source: String = "submitter",
                        now: @Sendable () -> Date = Date.init) async throws -> Job {
-        try await submitRecording(job, spec: knownSpec, source: source, now: now).job
-    }
-
-    /// `submit`, with the transition it recorded (the move to `queued`) when it recorded one.
-    func submitRecording(_ job: Job, spec knownSpec: BatchJobSpec? = nil, source: String = "submitter",
-                         now: @Sendable () -> Date = Date.init) async throws -> (job: Job, transition: JobTransition?) {
-        guard job.state == .accepted, job.nativeJobID == nil else { return (job, nil) }
+        guard job.state == .accepted, job.nativeJobID == nil else { return job }
+        let id = job.id
         guard let scheduler = schedulers[job.cluster] else {
-            return (try store.update(job.id, source: source, reason: "no scheduler for cluster \(job.cluster)") {
-                $0.state = .failed
-                $0.failureKind = FailureKind.launchFailure.label
-                $0.failureReason = "the service has no scheduler for cluster \($0.cluster); check the config"
-            }, nil)
+            return try await store.offload { store in
+                try store.update(id, source: source, reason: "no scheduler for cluster \(job.cluster)") {
+                    $0.state = .failed
+                    $0.failureKind = FailureKind.launchFailure.label
+                    $0.failureReason = "the service has no scheduler for cluster \($0.cluster); check the config"
+                }
+            }
         }
         let spec = try knownSpec ?? Self.spec(of: job)
-        guard attempts.begin(job.id) else { return (job, nil) }
+        guard attempts.begin(job.id) else { return job }
         do {
             // The run directory may be on a shared filesystem that hangs: created on the pool's threads.
             let directory = spec.workingDirectory
@@ -111,7 +106,7 @@ public struct JobSubmitter: Sendable {
         } catch {
             attempts.answered(job.id)
             logger.warning("submission deferred: the run directory could not be created", metadata: ["job_id": "\(job.id.uuidString.lowercased())", "error": "\(error)"])
-            return (job, nil)
+            return job
         }
         do {
             let native: NativeJobID
@@ -128,26 +123,28 @@ public struct JobSubmitter: Sendable {
             }
             let recorded = try await store.recordSubmissionInGroupCommit(job.id, native: native.rawValue, source: source,
                                                                           reason: "submitted as \(native) via \(scheduler.path)", at: now())
-            switch recorded.record {
+            switch recorded {
             case .recorded(let job), .alreadyRecorded(let job):
-                return (job, recorded.transition)
+                return job
             case .surplus(let current):
                 // Cancelled (or adopted elsewhere) while the scheduler call ran: this submission must not run.
                 logger.warning("cancelling a surplus scheduler job", metadata: ["job_id": "\(job.id.uuidString.lowercased())", "native_job_id": "\(native)", "state": "\(current.state.rawValue)"])
                 try? await scheduler.cancel(native)
-                return (current, nil)
+                return current
             }
         } catch let error as SchedulerError where error.transient {
             logger.warning("submission deferred: the scheduler is unavailable", metadata: ["job_id": "\(job.id.uuidString.lowercased())", "error": "\(error)"])
-            return (job, nil)
+            return job
         } catch let error as SchedulerError {
             let finishedAt = now()
-            return (try store.update(job.id, source: source, reason: error.detail, at: finishedAt) {
-                $0.state = .failed
-                $0.failureKind = FailureKind.launchFailure.label
-                $0.failureReason = "the scheduler refused the job: \(error.detail)"
-                $0.finishedAt = finishedAt
-            }, nil)
+            return try await store.offload { store in
+                try store.update(id, source: source, reason: error.detail, at: finishedAt) {
+                    $0.state = .failed
+                    $0.failureKind = FailureKind.launchFailure.label
+                    $0.failureReason = "the scheduler refused the job: \(error.detail)"
+                    $0.finishedAt = finishedAt
+                }
+            }
         }
     }
 

@@ -23,15 +23,21 @@ public final class BlockingCallPool: Sendable {
     /// The pool for job logs and run directories: a hung mount can hold these threads, and nothing else
     /// (and `LogReadGuard` lets one hung directory hold only one or two of them).
     public static let files = BlockingCallPool(name: "files", threads: 16, maximumInFlight: 64)
+    /// The pool for the store's synchronous calls on the request path (`JobStore.offload`): SQLite
+    /// reads and writes that may wait for the disk or for the writer. As many threads as GRDB has
+    /// readers, so reads overlap as they would on its own queues.
+    public static let store = BlockingCallPool(name: "store", threads: 5, maximumInFlight: 1024)
 
     /// A call refused because `maximumInFlight` calls already wait.
     public struct Saturated: Error, CustomStringConvertible {
         public let pool: String
         public let inFlight: Int
         public var description: String {
-            "\(inFlight) \(pool) calls are already waiting (the \(pool == "files" ? "filesystem" : "controller") is not answering); try again later"
+            "\(inFlight) \(pool) calls are already waiting (the \(BlockingCallPool.waitedOn[pool] ?? pool) is not answering); try again later"
         }
     }
+
+    static let waitedOn = ["files": "filesystem", "scheduler": "controller", "store": "job store's disk"]
 
     /// A call whose caller stopped waiting at its deadline.
     public struct TimedOut: Error, CustomStringConvertible {

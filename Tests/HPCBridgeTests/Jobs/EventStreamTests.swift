@@ -42,8 +42,8 @@ struct EventStreamTests {
     func live() async throws {
         let service = try TestService(scheduler: fake)
         let jobs = service.assembly.service
-        let mine = try jobs.eventStream(for: .group("cancer_genomics_lab"), lastEventID: nil, jobID: nil)
-        let theirs = try jobs.eventStream(for: .group("systems_biology_lab"), lastEventID: nil, jobID: nil)
+        let mine = try await jobs.eventStream(for: .group("cancer_genomics_lab"), lastEventID: nil, jobID: nil)
+        let theirs = try await jobs.eventStream(for: .group("systems_biology_lab"), lastEventID: nil, jobID: nil)
         let request = try TestSite.example("gatk_variant_calling")
         for _ in 0..<2 { _ = try await jobs.submit(request, by: .group("cancer_genomics_lab"), idempotencyKey: nil) }
         let frames = await Self.read(mine, transitions: 4)
@@ -64,14 +64,14 @@ struct EventStreamTests {
         let request = try TestSite.example("gatk_variant_calling")
         for _ in 0..<3 { _ = try await jobs.submit(request, by: .group("cancer_genomics_lab"), idempotencyKey: nil) }
         // Six transitions so far (accepted, queued per job); a client that saw the second resumes after it.
-        let resumed = try jobs.eventStream(for: .group("cancer_genomics_lab"), lastEventID: "2", jobID: nil)
+        let resumed = try await jobs.eventStream(for: .group("cancer_genomics_lab"), lastEventID: "2", jobID: nil)
         let replayed = try await Self.read(resumed, transitions: 4).filter { $0.contains("event: transition") }.map(Self.data)
         #expect(replayed.compactMap { $0["sequence"]?.numberValue } == [3, 4, 5, 6])
         _ = try await jobs.submit(request, by: .group("cancer_genomics_lab"), idempotencyKey: nil)
-        let next = try jobs.eventStream(for: .admin, lastEventID: "6", jobID: nil)
+        let next = try await jobs.eventStream(for: .admin, lastEventID: "6", jobID: nil)
         let live = try await Self.read(next, transitions: 2).filter { $0.contains("event: transition") }.map(Self.data)
         #expect(live.compactMap { $0["sequence"]?.numberValue } == [7, 8], "no gap and no repeat between history and live")
-        #expect(throws: JobService.Refusal.self) { try jobs.eventStream(for: .admin, lastEventID: "seven", jobID: nil) }
+        await #expect(throws: JobService.Refusal.self) { try await jobs.eventStream(for: .admin, lastEventID: "seven", jobID: nil) }
     }
 
     @Test("one job's stream; another group's job id is not found")
@@ -81,17 +81,17 @@ struct EventStreamTests {
         let request = try TestSite.example("gatk_variant_calling")
         let (first, _, _) = try await jobs.submit(request, by: .group("cancer_genomics_lab"), idempotencyKey: nil)
         _ = try await jobs.submit(request, by: .group("cancer_genomics_lab"), idempotencyKey: nil)
-        let stream = try jobs.eventStream(for: .group("cancer_genomics_lab"), lastEventID: "0", jobID: first.id)
+        let stream = try await jobs.eventStream(for: .group("cancer_genomics_lab"), lastEventID: "0", jobID: first.id)
         let frames = try await Self.read(stream, transitions: 2).filter { $0.contains("event: transition") }.map(Self.data)
         #expect(frames.allSatisfy { $0["job_id"]?.stringValue == first.id.uuidString.lowercased() })
         #expect(frames.count == 2)
-        #expect(throws: JobService.Refusal.self) { try jobs.eventStream(for: .group("systems_biology_lab"), lastEventID: nil, jobID: first.id) }
+        await #expect(throws: JobService.Refusal.self) { try await jobs.eventStream(for: .group("systems_biology_lab"), lastEventID: nil, jobID: first.id) }
     }
 
     @Test("heartbeats keep an idle stream alive, and closing the hub ends every stream")
     func heartbeatAndShutdown() async throws {
         let service = try TestService(scheduler: fake)
-        let stream = try service.assembly.service.eventStream(for: .admin, lastEventID: nil, jobID: nil, heartbeat: .milliseconds(50))
+        let stream = try await service.assembly.service.eventStream(for: .admin, lastEventID: nil, jobID: nil, heartbeat: .milliseconds(50))
         let heartbeats = AnswerCounter()
         let reader = Task {
             var frames: [String] = []
@@ -109,7 +109,7 @@ struct EventStreamTests {
         let frames = await reader.value
         #expect(frames.filter { $0 == ServerSentEvents.heartbeat }.count >= 2)
         #expect(service.assembly.events.subscriberCount == 0)
-        let after = try service.assembly.service.eventStream(for: .admin, lastEventID: nil, jobID: nil)
+        let after = try await service.assembly.service.eventStream(for: .admin, lastEventID: nil, jobID: nil)
         var count = 0
         for await _ in after { count += 1 }
         #expect(count <= 1, "after shutdown a new stream ends at once")
@@ -126,7 +126,7 @@ struct LogStreamTests {
         let (job, _, _) = try await jobs.submit(try TestSite.example("gatk_variant_calling"), by: .group("cancer_genomics_lab"), idempotencyKey: nil)
         let directory = try JobSubmitter.spec(of: job).workingDirectory
         try TestPaths.write("one\ntwo\nthree\n", to: directory + "/stdout.log")
-        let stream = try jobs.logStream(job.id, lines: 2, for: .group("cancer_genomics_lab"), poll: .milliseconds(20))
+        let stream = try await jobs.logStream(job.id, lines: 2, for: .group("cancer_genomics_lab"), poll: .milliseconds(20))
         var iterator = stream.makeAsyncIterator()
         var frames: [String] = []
         // The tail first (read on the files pool, so it may take a moment under load), then the writes.
@@ -149,7 +149,7 @@ struct LogStreamTests {
         let stderr = try events.filter { $0.hasPrefix("event: stderr") }.map { try EventStreamTests.data($0).stringValue ?? "" }
         #expect(stderr == ["warning: x"])
         #expect(events.last?.hasPrefix("event: end") == true)
-        #expect(throws: JobService.Refusal.self) { try jobs.logStream(job.id, lines: 2, for: .group("systems_biology_lab")) }
+        await #expect(throws: JobService.Refusal.self) { try await jobs.logStream(job.id, lines: 2, for: .group("systems_biology_lab")) }
     }
 
     @Test("a log stream ends when the service shuts down, although its job still runs")
@@ -157,7 +157,7 @@ struct LogStreamTests {
         let service = try TestService(scheduler: FakeScheduler())
         let jobs = service.assembly.service
         let (job, _, _) = try await jobs.submit(try TestSite.example("gatk_variant_calling"), by: .admin, idempotencyKey: nil)
-        let stream = try jobs.logStream(job.id, lines: 10, for: .admin, poll: .milliseconds(20))
+        let stream = try await jobs.logStream(job.id, lines: 10, for: .admin, poll: .milliseconds(20))
         let reader = Task { var n = 0; for await _ in stream { n += 1 }; return n }
         try await Task.sleep(for: .milliseconds(100))
         service.assembly.events.close()

@@ -271,14 +271,14 @@ struct RunServiceTests {
             _ = try await post(client, "/v1/runs", token: token, body: request(2, service: service))
             let text = try #require(first["id"]?.stringValue)
             let id = try #require(UUID(uuidString: text))
-            let stream = try service.assembly.service.eventStream(for: .group("cancer_genomics_lab"), lastEventID: "0", jobID: nil, runID: id)
+            let stream = try await service.assembly.service.eventStream(for: .group("cancer_genomics_lab"), lastEventID: "0", jobID: nil, runID: id)
             let history = try await EventStreamTests.read(stream, transitions: 4).filter { $0.contains("event: transition") }.map(EventStreamTests.data)
             #expect(history.count == 4 && history.allSatisfy { $0["run_id"]?.stringValue == id.uuidString.lowercased() }, "\(history)")
             #expect(Set(history.compactMap { $0["step"]?.stringValue }) == ["align", "joint_genotype"])
-            #expect(throws: JobService.Refusal.self) {
-                try service.assembly.service.eventStream(for: .group("systems_biology_lab"), lastEventID: nil, jobID: nil, runID: id)
+            await #expect(throws: JobService.Refusal.self) {
+                try await service.assembly.service.eventStream(for: .group("systems_biology_lab"), lastEventID: nil, jobID: nil, runID: id)
             }
-            let live = try service.assembly.service.eventStream(for: .group("cancer_genomics_lab"), lastEventID: nil, jobID: nil, runID: id)
+            let live = try await service.assembly.service.eventStream(for: .group("cancer_genomics_lab"), lastEventID: nil, jobID: nil, runID: id)
             #expect(try await post(client, "/v1/runs/\(id)/cancel", token: token).status == 202)
             _ = try await service.reconciler.cycle()
             let ended = try await EventStreamTests.read(live, transitions: 2).filter { $0.contains("event: transition") }.map(EventStreamTests.data)

@@ -87,6 +87,38 @@ struct JobAPITests {
         }
     }
 
+    @Test("a page is written from the jobs' kept bytes: each job exactly as GET /v1/jobs/{id} answers it; a changed row shows on the next page")
+    func pageFromKeptBytes() async throws {
+        let service = try TestService(scheduler: fake)
+        let token = try service.token(group: "cancer_genomics_lab"), other = try service.token(group: "systems_biology_lab")
+        try await service.withClient { client in
+            var ids: [String] = []
+            for _ in 0..<3 {
+                let created = try Self.json(try await Self.post(client, token, try Self.request()).body)
+                ids.append(try #require(created["id"]?.stringValue))
+                await fake.set(NativeJobID(try #require(created["native_job_id"]?.stringValue)), .completed, exit: .success)
+            }
+            _ = try await service.reconciler.cycle()
+            // The first job is encoded by its GET (the generated code), the others by the page.
+            let single = String(buffer: try await Self.get(client, "/v1/jobs/\(ids[0])", token).body)
+            let page = try await Self.get(client, "/v1/jobs?limit=2", token)
+            #expect(page.status == .ok && page.headers[.contentType]?.hasPrefix("application/json") == true)
+            let listed = try Self.json(page.body)
+            #expect(listed["jobs"]?.arrayValue?.compactMap { $0["id"]?.stringValue } == [ids[2], ids[1]])
+            #expect(listed["next_cursor"]?.stringValue != nil)
+            let rest = try await Self.get(client, "/v1/jobs?limit=2&cursor=\(try #require(listed["next_cursor"]?.stringValue))", token)
+            #expect(String(buffer: rest.body) == #"{"jobs":["# + single + "]}", "the last page: the job as its GET wrote it, no cursor")
+            for id in ids[1...] {
+                let shown = String(buffer: try await Self.get(client, "/v1/jobs/\(id)", token).body)
+                #expect(String(buffer: page.body).contains(shown), "a job's GET answers the bytes its page wrote")
+            }
+            #expect(try Self.json(try await Self.get(client, "/v1/jobs", other).body)["jobs"]?.arrayValue?.isEmpty == true)
+            _ = try service.store.update(try #require(UUID(uuidString: ids[2])), source: "test") { $0.failureReason = "changed" }
+            let after = try Self.json(try await Self.get(client, "/v1/jobs?limit=1", token).body)
+            #expect(after["jobs"]?.arrayValue?.first?["failure_reason"] == "changed", "the kept bytes were forgotten when the row changed")
+        }
+    }
+
     @Test("every validation error comes back at once as problem+json with JSON Pointers")
     func validation() async throws {
         let service = try TestService(scheduler: fake)

@@ -40,7 +40,7 @@ struct GroupCommitTests {
         let tasks = jobs.map { entry in
             Task { () -> Result<JobStore.Insertion, any Error> in
                 do {
-                    return .success(try await store.insertInGroupCommit(entry.job, idempotencyKey: entry.key, requestHash: entry.hash, activeLimit: activeLimit).insertion)
+                    return .success(try await store.insertInGroupCommit(entry.job, idempotencyKey: entry.key, requestHash: entry.hash, activeLimit: activeLimit))
                 } catch { return .failure(error) }
             }
         }
@@ -103,7 +103,7 @@ struct GroupCommitTests {
         let before = store.groupCommit.committed.withLock { $0 }
         let release = await holdTheWriter()
         let store = self.store
-        let first = Task { try await store.insertInGroupCommit(good[0]).insertion }
+        let first = Task { try await store.insertInGroupCommit(good[0]) }
         for _ in 0..<500 where store.groupCommit.waiting < 1 { try? await Task.sleep(for: .milliseconds(10)) }
         let failing = Task {
             try await store.groupCommit.write { db, _ in
@@ -112,7 +112,7 @@ struct GroupCommitTests {
             }
         }
         for _ in 0..<500 where store.groupCommit.waiting < 2 { try? await Task.sleep(for: .milliseconds(10)) }
-        let second = Task { try await store.insertInGroupCommit(good[1]).insertion }
+        let second = Task { try await store.insertInGroupCommit(good[1]) }
         for _ in 0..<500 where store.groupCommit.waiting < 3 { try? await Task.sleep(for: .milliseconds(10)) }
         #expect(store.groupCommit.waiting == 3)
         release()
