@@ -19,6 +19,8 @@ public struct SlurmLibraryScheduler: BatchScheduler {
     /// The service's environment, which a job inherits as it would from sbatch (read once: building it
     /// from `environ` on every submit showed in the submission profile).
     let inheritedEnvironment: [String: String]
+    /// The last answer's records and their states, so a record that did not change is not converted again.
+    let conversions = RecordConversions()
 
     /// Fails with the probe's reason when libslurm cannot be used here.
     public init(cluster: String? = nil) throws {
@@ -101,10 +103,11 @@ public struct SlurmLibraryScheduler: BatchScheduler {
     }
 
     public func states(changedSince: Date?) async throws -> SchedulerSnapshot {
-        try await blocking("states") { try Self.statesNow(changedSince: changedSince) }
+        let conversions = self.conversions
+        return try await blocking("states") { try Self.statesNow(changedSince: changedSince, conversions: conversions) }
     }
 
-    static func statesNow(changedSince: Date?) throws -> SchedulerSnapshot {
+    static func statesNow(changedSince: Date?, conversions: RecordConversions? = nil) throws -> SchedulerSnapshot {
         var records: UnsafeMutablePointer<hb_job_record>?
         var count = 0
         var lastUpdate: Int64 = 0
@@ -112,27 +115,65 @@ public struct SlurmLibraryScheduler: BatchScheduler {
         var message = [CChar](repeating: 0, count: 512)
         let since = Int64(changedSince?.timeIntervalSince1970 ?? 0)
         let result = hb_slurm_load_jobs(since, &records, &count, &lastUpdate, &number, &message, message.count)
-        defer { hb_slurm_free(records) }
+        // The block is freed here unless `conversions` kept it (it then frees it with the next answer).
+        var kept = false
+        defer { if !kept { hb_slurm_free(records) } }
         if result == HB_NO_CHANGE { return SchedulerSnapshot(takenAt: changedSince ?? Date(), jobs: [:], unchanged: true) }
         guard result == HB_OK else { throw Self.error(result, number, message, operation: "states") }
         return SchedulerSnapshot(takenAt: Date(timeIntervalSince1970: TimeInterval(lastUpdate)),
-                                 jobs: try Self.states(of: records, count: count))
+                                 jobs: try Self.states(of: records, count: count, conversions: conversions, kept: &kept))
     }
 
-    /// The records as job states by id. Large answers are converted on two threads, each its half: at
-    /// 10,000 jobs the conversion took two thirds as long as the controller query itself, and the
-    /// caller waits for it on the reconciler's critical path.
-    static func states(of records: UnsafeMutablePointer<hb_job_record>?, count: Int) throws -> [NativeJobID: SchedulerJobState] {
-        guard let records, count > 0 else { return [:] }
-        let parts = count >= 2_000 ? 2 : 1
-        var converted = [SchedulerJobState?](repeating: nil, count: count)
+    /// The records as job states by id. With `conversions`, only the records that differ from the
+    /// previous answer's are converted, and the previous answer's states are updated with them: the
+    /// conversion is a pure function of the record, and most records do not change between two
+    /// cycles. Converting every record took a third as long as the controller query itself at 10,000
+    /// jobs, on the reconciler's critical path.
+    /// With `kept`, `conversions` takes the records' block (the shim's allocation) over and sets it;
+    /// without, it keeps a copy.
+    static func states(of records: UnsafeMutablePointer<hb_job_record>?, count: Int, conversions: RecordConversions? = nil,
+                       kept: UnsafeMutablePointer<Bool>? = nil) throws -> [NativeJobID: SchedulerJobState] {
+        guard let records, count > 0 else {
+            conversions?.forget()
+            return [:]
+        }
+        guard let conversions, let previous = conversions.previous else {
+            let states = try convert(records, count: count, indices: Array(0..<count))
+            var jobs = [NativeJobID: SchedulerJobState](minimumCapacity: count)
+            for state in states { jobs[state.id] = state }
+            conversions?.keep(RecordBlock(records, count: count, taking: kept), ids: states.map(\.id), jobs: jobs, positions: nil)
+            return jobs
+        }
+        let (changed, positions, gone) = previous.changes(in: records, count: count)
+        var jobs = previous.jobs
+        for position in gone { jobs[previous.ids[position]] = nil }
+        let states = try convert(records, count: count, indices: changed)
+        var ids = [NativeJobID](repeating: "", count: count)
+        for index in 0..<count where positions[index] >= 0 { ids[index] = previous.ids[positions[index]] }
+        for (index, state) in zip(changed, states) {
+            // The same job number may now stand for another id (an array's pending record): drop the old one.
+            if positions[index] >= 0, ids[index] != state.id { jobs[ids[index]] = nil }
+            ids[index] = state.id
+            jobs[state.id] = state
+        }
+        // Every record where it was: the positions by job number are the same.
+        let samePositions = count == previous.block.count && positions.enumerated().allSatisfy { $0.offset == $0.element }
+        conversions.keep(RecordBlock(records, count: count, taking: kept), ids: ids, jobs: jobs, positions: samePositions ? previous.positions : nil)
+        return jobs
+    }
+
+    /// These records converted, in the order of `indices`; on two threads when there are many.
+    static func convert(_ records: UnsafeMutablePointer<hb_job_record>, count: Int, indices: [Int]) throws -> [SchedulerJobState] {
+        guard !indices.isEmpty else { return [] }
+        let parts = indices.count >= 2_000 ? 2 : 1
+        var converted = [SchedulerJobState?](repeating: nil, count: indices.count)
         let failures = Mutex<[any Error]>([])
         converted.withUnsafeMutableBufferPointer { buffer in
             let memory = ConversionMemory(records: records, output: buffer)
             DispatchQueue.concurrentPerform(iterations: parts) { part in
                 do {
-                    for index in (count * part / parts)..<(count * (part + 1) / parts) {
-                        memory.output[index] = try Self.state(memory.records[index])
+                    for slot in (indices.count * part / parts)..<(indices.count * (part + 1) / parts) {
+                        memory.output[slot] = try Self.state(memory.records[indices[slot]])
                     }
                 } catch {
                     failures.withLock { $0.append(error) }
@@ -140,9 +181,7 @@ public struct SlurmLibraryScheduler: BatchScheduler {
             }
         }
         if let failure = failures.withLock({ $0.first }) { throw failure }
-        var jobs = [NativeJobID: SchedulerJobState](minimumCapacity: count)
-        for case let state? in converted { jobs[state.id] = state }
-        return jobs
+        return converted.map { $0! }
     }
 
     public func accountingStates(for ids: [NativeJobID], since: Date) async throws -> [NativeJobID: SchedulerJobState] {
@@ -219,4 +258,82 @@ func withCStrings<R>(_ strings: [String], _ body: ([UnsafePointer<CChar>?]) -> R
     let copies = strings.map { strdup($0) }
     defer { copies.forEach { free($0) } }
     return body(copies.map { UnsafePointer($0) })
+}
+
+/// One answer's records (the shim's block itself, freed with the next answer) and the states converted
+/// from them, kept for the next answer: a record that is byte for byte the same (the shim zeroes every
+/// record before filling it, padding included) converts to the same state. Records that list an
+/// array's pending tasks point at text in their own block, and are always converted (there are few).
+/// About 400 bytes per job (4 MB at 10,000 jobs) and the states.
+final class RecordConversions: Sendable {
+    struct Answer: Sendable {
+        let block: RecordBlock
+        /// The id each record converted to, by position.
+        let ids: [NativeJobID]
+        let positions: [UInt32: Int]
+        let jobs: [NativeJobID: SchedulerJobState]
+
+        /// Where each new record was in this answer (-1 when new), the new records that must be
+        /// converted (new or changed), and the positions of this answer's records that are gone.
+        func changes(in new: UnsafeMutablePointer<hb_job_record>, count: Int) -> (changed: [Int], positions: [Int], gone: [Int]) {
+            var changed: [Int] = []
+            var positions = [Int](repeating: -1, count: count)
+            var seen = [Bool](repeating: false, count: block.count)
+            let size = MemoryLayout<hb_job_record>.size, kept = block.records
+            for index in 0..<count {
+                let record = new + index
+                // Slurm lists jobs in a stable order: the same position is tried before the index.
+                let position = index < block.count && kept[index].job_id == record.pointee.job_id ? index : self.positions[record.pointee.job_id] ?? -1
+                positions[index] = position
+                guard position >= 0 else {
+                    changed.append(index)
+                    continue
+                }
+                seen[position] = true
+                if record.pointee.array_task_str != nil || memcmp(record, kept + position, size) != 0 { changed.append(index) }
+            }
+            return (changed, positions, seen.indices.filter { !seen[$0] })
+        }
+    }
+
+    private let kept = Mutex<Answer?>(nil)
+
+    var previous: Answer? { kept.withLock { $0 } }
+
+    /// Keeps an answer; `positions` when they are those of the previous answer, else they are indexed.
+    func keep(_ block: RecordBlock, ids: [NativeJobID], jobs: [NativeJobID: SchedulerJobState], positions: [UInt32: Int]?) {
+        var indexed = positions ?? [:]
+        if positions == nil {
+            indexed.reserveCapacity(block.count)
+            for index in 0..<block.count { indexed[block.records[index].job_id] = index }
+        }
+        let answer = Answer(block: block, ids: ids, positions: indexed, jobs: jobs)
+        kept.withLock { $0 = answer }
+    }
+
+    func forget() { kept.withLock { $0 = nil } }
+}
+
+/// The shim's block of one answer's records, freed when the last holder lets go. Unchecked: it is
+/// only read once made.
+final class RecordBlock: @unchecked Sendable {
+    let records: UnsafeMutablePointer<hb_job_record>
+    let count: Int
+
+    /// Takes the shim's block over (and sets `taking`), or without `taking` keeps a copy of the records
+    /// (their task-list pointers cleared: such records are never reused anyway).
+    init(_ records: UnsafeMutablePointer<hb_job_record>, count: Int, taking: UnsafeMutablePointer<Bool>?) {
+        if let taking {
+            self.records = records
+            taking.pointee = true
+        } else {
+            self.records = (malloc(max(1, count) * MemoryLayout<hb_job_record>.stride)!).bindMemory(to: hb_job_record.self, capacity: count)
+            self.records.initialize(from: records, count: count)
+            for index in 0..<count { self.records[index].array_task_str = nil }
+        }
+        self.count = count
+    }
+
+    /// The shim's blocks are one malloc each (hb_slurm_free is free), as are copies.
+    deinit { hb_slurm_free(records) }
 }
