@@ -67,12 +67,15 @@ struct EncodedJobMiddleware: ServerMiddleware {
         return (HTTPResponse(status: .ok, headerFields: headers), HTTPBody(EncodedJobs.page(of: page.jobs, nextCursor: page.nextCursor)))
     }
 
-    /// The job id of `/v1/jobs/{id}` (a query string left out).
+    /// The job id of `/v1/jobs/{id}` (a query string left out), read from the path's UTF-8 without
+    /// copies (Foundation's `UUID(uuidString:)` runs `sscanf`, on every read of a job).
     static func jobID(in path: String?) -> UUID? {
-        guard var path, path.hasPrefix("/v1/jobs/") else { return nil }
-        if let query = path.firstIndex(of: "?") { path = String(path[..<query]) }
-        let id = path.dropFirst("/v1/jobs/".count)
-        guard id.count == 36, !id.contains("/") else { return nil }
-        return UUID(uuidString: String(id))
+        guard let path else { return nil }
+        let bytes = path.utf8
+        let prefix = "/v1/jobs/".utf8
+        guard bytes.starts(with: prefix) else { return nil }
+        let rest = bytes.dropFirst(prefix.count)
+        let id = rest.prefix { $0 != UInt8(ascii: "?") }
+        return UUID(canonicalUTF8: id)
     }
 }
