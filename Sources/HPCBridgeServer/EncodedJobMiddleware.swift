@@ -1,20 +1,21 @@
 import Foundation
 import HPCBridge
+import HPCBridgeAPI
 import HTTPTypes
 import OpenAPIRuntime
 import Synchronization
 
 /// Answers `GET /v1/jobs/{id}` from a job's kept bytes (`EncodedJobs`) while its row has not changed,
 /// and writes a page of `GET /v1/jobs` from its jobs' kept bytes, so neither encodes a job that was
-/// encoded before. Visibility is checked on every answer, kept or not: another group's job is a 404 as
+/// encoded before (each answer's durations are worked out at its moment). Visibility is checked on every answer, kept or not: another group's job is a 404 as
 /// ever, and a page's ids come from a query that only sees the caller's groups.
 struct EncodedJobMiddleware: ServerMiddleware {
     /// What the job handler tells the middleware about the job it answered with (the handler's result
     /// is an encoded body, which this would otherwise have to decode).
     final class Outcome: Sendable {
-        private let value = Mutex<(group: String, ended: Bool)?>(nil)
-        func set(group: String, ended: Bool) { value.withLock { $0 = (group, ended) } }
-        var recorded: (group: String, ended: Bool)? { value.withLock { $0 } }
+        private let value = Mutex<Components.Schemas.Job?>(nil)
+        func set(_ job: Components.Schemas.Job) { value.withLock { $0 = job } }
+        var recorded: Components.Schemas.Job? { value.withLock { $0 } }
         @TaskLocal static var current: Outcome?
     }
 
@@ -22,9 +23,9 @@ struct EncodedJobMiddleware: ServerMiddleware {
     /// order and the next page's cursor. The handler then returns the page without its jobs, which this
     /// replaces with the assembled body.
     final class PageOutcome: Sendable {
-        private let value = Mutex<(jobs: [ArraySlice<UInt8>], nextCursor: String?)?>(nil)
-        func set(jobs: [ArraySlice<UInt8>], nextCursor: String?) { value.withLock { $0 = (jobs, nextCursor) } }
-        var recorded: (jobs: [ArraySlice<UInt8>], nextCursor: String?)? { value.withLock { $0 } }
+        private let value = Mutex<(jobs: [[UInt8]], nextCursor: String?)?>(nil)
+        func set(jobs: [[UInt8]], nextCursor: String?) { value.withLock { $0 = (jobs, nextCursor) } }
+        var recorded: (jobs: [[UInt8]], nextCursor: String?)? { value.withLock { $0 } }
         @TaskLocal static var current: PageOutcome?
     }
 
@@ -44,17 +45,17 @@ struct EncodedJobMiddleware: ServerMiddleware {
         guard let principal = RequestPrincipal.current, let id = Self.jobID(in: request.path) else {
             return try await next(request, body, metadata)
         }
-        let now = Date()
-        let (kept, epoch) = encoded.fresh(id, now: now)
+        let (kept, epoch) = encoded.lookup(id)
         if let kept, JobService.may(principal, seeGroup: kept.researchGroup) {
-            return (HTTPResponse(status: .ok, headerFields: [.contentType: EncodedJobs.contentType]), HTTPBody(kept.body))
+            return (HTTPResponse(status: .ok, headerFields: [.contentType: EncodedJobs.contentType]), HTTPBody(kept.bytes(now: Date())))
         }
         let outcome = Outcome()
         let (response, responseBody) = try await Outcome.$current.withValue(outcome) { try await next(request, body, metadata) }
-        guard response.status == .ok, let responseBody, let job = outcome.recorded else { return (response, responseBody) }
-        let bytes = try await ArraySlice(collecting: responseBody, upTo: 16 << 20)
-        encoded.keep(bytes, group: job.group, ended: job.ended, now: now, for: id, ifUnchangedSince: epoch)
-        return (response, HTTPBody(bytes))
+        // The answer stands as the handler encoded it; what is kept is the job without its durations.
+        if response.status == .ok, let job = outcome.recorded, let entry = try? encoded.entry(for: job, encoder: encoded.encoder()) {
+            encoded.keep(entry, for: id, ifUnchangedSince: epoch)
+        }
+        return (response, responseBody)
     }
 
     private func page(_ request: HTTPRequest, body: HTTPBody?, metadata: ServerRequestMetadata,

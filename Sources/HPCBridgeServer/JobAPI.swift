@@ -103,12 +103,12 @@ struct JobAPI: APIProtocol {
                 let jobs = page.ids.compactMap { kept[$0].map { Self.withDurations($0, now: now) } }
                 return .ok(.init(body: .json(.init(jobs: jobs, nextCursor: page.next?.token))))
             }
-            var bodies = [ArraySlice<UInt8>?](repeating: nil, count: page.ids.count)
+            var bodies = [[UInt8]?](repeating: nil, count: page.ids.count)
             var missing: [(index: Int, id: UUID)] = []
             var epoch: UInt64?
             for (index, id) in page.ids.enumerated() {
-                let (entry, seen) = encoded.fresh(id, now: now)
-                if let entry { bodies[index] = entry.body } else {
+                let (entry, seen) = encoded.lookup(id)
+                if let entry { bodies[index] = entry.bytes(now: now) } else {
                     missing.append((index, id))
                     epoch = epoch ?? seen
                 }
@@ -118,9 +118,9 @@ struct JobAPI: APIProtocol {
                 let encoder = encoded.encoder()
                 for (index, id) in missing {
                     guard let representation = kept[id] else { continue }
-                    let body = ArraySlice(try encoder.encode(Self.withDurations(representation, now: now)))
-                    encoded.keep(body, group: representation.researchGroup, ended: Self.hasEnded(representation), now: now, for: id, ifUnchangedSince: epoch)
-                    bodies[index] = body
+                    let entry = try encoded.entry(for: representation, encoder: encoder)
+                    encoded.keep(entry, for: id, ifUnchangedSince: epoch)
+                    bodies[index] = entry.bytes(now: now)
                 }
             }
             assembly.set(jobs: bodies.compactMap { $0 }, nextCursor: page.next?.token)
@@ -159,7 +159,7 @@ struct JobAPI: APIProtocol {
             guard let cached, JobService.may(principal, seeGroup: cached.researchGroup) else {
                 throw JobService.Refusal.notFound("no job \(id) for this token; GET /v1/jobs lists yours")
             }
-            EncodedJobMiddleware.Outcome.current?.set(group: cached.researchGroup, ended: Self.hasEnded(cached))
+            EncodedJobMiddleware.Outcome.current?.set(cached)
             return .ok(.init(body: .json(Self.withDurations(cached, now: Date()))))
         } catch let refusal as JobService.Refusal {
             return .notFound(.init(body: .applicationProblemJson(Self.problem(404, refusal.description))))
@@ -275,11 +275,17 @@ struct JobAPI: APIProtocol {
     /// A job's representation with its queue wait and run time worked out at `now` from its own times
     /// (they grow while the job waits or runs, so a kept representation is brought up to date).
     static func withDurations(_ job: Components.Schemas.Job, now: Date) -> Components.Schemas.Job {
-        let ended = hasEnded(job)
         var current = job
-        current.queueWaitSeconds = job.submittedAt.map { submitted in max(0, (job.startedAt ?? (ended ? job.finishedAt ?? submitted : now)).timeIntervalSince(submitted)) }
-        current.runSeconds = job.startedAt.map { started in max(0, (job.finishedAt ?? now).timeIntervalSince(started)) }
+        (current.queueWaitSeconds, current.runSeconds) = durations(submittedAt: job.submittedAt, startedAt: job.startedAt, finishedAt: job.finishedAt,
+                                                                   ended: hasEnded(job), now: now)
         return current
+    }
+
+    /// Queue wait (submission to start, or to now while queued) and run time (start to end, or to now
+    /// while running), as of `now`.
+    static func durations(submittedAt: Date?, startedAt: Date?, finishedAt: Date?, ended: Bool, now: Date) -> (queueWait: Double?, run: Double?) {
+        (submittedAt.map { submitted in max(0, (startedAt ?? (ended ? finishedAt ?? submitted : now)).timeIntervalSince(submitted)) },
+         startedAt.map { started in max(0, (finishedAt ?? now).timeIntervalSince(started)) })
     }
 
     /// A job as the contract shows it, with queue wait and run time worked out (up to now while they last).

@@ -45,11 +45,6 @@ public final class ReadThroughCache<Value: Sendable>: Sendable {
         }
     }
 
-    /// Forgets one value without counting as a change (an entry that expired).
-    public func forget(_ id: UUID) {
-        _ = state.withLock { $0.values.removeValue(forKey: id) }
-    }
-
     /// Forgets these ids' values (their rows changed).
     public func invalidate(_ ids: [UUID]) {
         state.withLock { state in

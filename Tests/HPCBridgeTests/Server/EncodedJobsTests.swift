@@ -49,6 +49,20 @@ struct EncodedJobsTests {
         return try JobAPI.representation(of: job, transitions: transitions)
     }
 
+    /// The same job, still running (no end, no exit), with a parameter named like the job's own members.
+    func openJob(_ index: Int) throws -> Components.Schemas.Job {
+        var job = try job(index)
+        job.state = .running
+        job.finishedAt = nil
+        job.exitCode = nil
+        job.failureKind = nil
+        job.failureReason = nil
+        job.parameters = try JSONDecoder().decode(OpenAPIObjectContainer.self,
+                                                  from: Data(#"{"requeue_count":"x","script_digest":"\"requeue_count\":","run_seconds":1}"#.utf8))
+        job.transitions.removeLast()
+        return job
+    }
+
     @Test("a job from EncodedJobs.encoder() is byte for byte the runtime's encoding")
     func sameBytesAsTheRuntime() async throws {
         let encoded = EncodedJobs(store: store, dateTranscoder: transcoder)
@@ -58,31 +72,54 @@ struct EncodedJobsTests {
         }
     }
 
+    @Test("a kept entry, its durations written in at the moment of the answer, is byte for byte the runtime's encoding of the job at that moment")
+    func durationsWrittenIn() async throws {
+        let encoded = EncodedJobs(store: store, dateTranscoder: transcoder)
+        for value in [try job(0), try openJob(1), try openJob(2)] {
+            let entry = try encoded.entry(for: value, encoder: encoded.encoder())
+            for seconds in [0.0, 0.25, 3, 3600.5, 1e7] {
+                let now = value.createdAt.addingTimeInterval(seconds)
+                #expect(entry.bytes(now: now) == (try await runtimeBytes(JobAPI.withDurations(value, now: now))), "\(value.state) at +\(seconds) s")
+            }
+        }
+        var queued = try openJob(3)
+        queued.state = .queued
+        queued.startedAt = nil
+        let now = queued.createdAt.addingTimeInterval(42.5)
+        #expect(try encoded.entry(for: queued, encoder: encoded.encoder()).bytes(now: now) == (try await runtimeBytes(JobAPI.withDurations(queued, now: now))),
+                "a queued job has a queue wait and no run time")
+    }
+
+    @Test("numbers are written as Foundation's JSONEncoder writes them")
+    func numbers() throws {
+        for value in [0, 3, 3.5, 0.1, 1e-5, 0.00012, 123456.789, 1e16, 86400.123456789, 2.5e-7, 1.0 / 3.0, 599.999, 1e300, Double.leastNonzeroMagnitude] {
+            let expected = String(decoding: try JSONEncoder().encode([value]), as: UTF8.self).dropFirst().dropLast()
+            #expect(EncodedJobs.jsonNumber(value) == String(expected))
+        }
+    }
+
     @Test("a page joined from kept bytes is byte for byte the runtime's encoding of the page, with and without a next cursor")
     func pageAsTheRuntimeWritesIt() async throws {
         let encoded = EncodedJobs(store: store, dateTranscoder: transcoder)
         let jobs = try (0..<3).map(job)
-        let pieces = try jobs.map { ArraySlice(try encoded.encoder().encode($0)) }
+        let pieces = try jobs.map { [UInt8](try encoded.encoder().encode($0)) }
         let cursor = JobCursor(createdAt: jobs[2].createdAt, id: UUID()).token
         #expect(EncodedJobs.page(of: pieces, nextCursor: cursor) == (try await runtimeBytes(Components.Schemas.JobPage(jobs: jobs, nextCursor: cursor))))
         #expect(EncodedJobs.page(of: pieces, nextCursor: nil) == (try await runtimeBytes(Components.Schemas.JobPage(jobs: jobs, nextCursor: nil))))
         #expect(EncodedJobs.page(of: [], nextCursor: nil) == (try await runtimeBytes(Components.Schemas.JobPage(jobs: [], nextCursor: nil))))
     }
 
-    @Test("an open job's bytes expire after a second; an ended job's are kept until its row changes")
-    func expiry() throws {
+    @Test("an entry is kept until its row changes; one made before a change is not kept")
+    func invalidation() throws {
         let encoded = EncodedJobs(store: store, dateTranscoder: transcoder)
-        let now = Date()
-        let open = UUID(), ended = UUID()
-        encoded.keep([1], group: "g", ended: false, now: now, for: open, ifUnchangedSince: encoded.fresh(open, now: now).epoch)
-        encoded.keep([2], group: "g", ended: true, now: now, for: ended, ifUnchangedSince: encoded.fresh(ended, now: now).epoch)
-        #expect(encoded.fresh(open, now: now.addingTimeInterval(0.9)).entry?.body == [1])
-        #expect(encoded.fresh(open, now: now.addingTimeInterval(EncodedJobs.openJobLifetime)).entry == nil)
-        #expect(encoded.fresh(ended, now: now.addingTimeInterval(3600)).entry?.body == [2])
-        let stale = encoded.fresh(UUID(), now: now).epoch
-        store.notifyRowsChanged([ended])
-        #expect(encoded.fresh(ended, now: now).entry == nil, "a changed row's bytes are forgotten")
-        encoded.keep([3], group: "g", ended: true, now: now, for: ended, ifUnchangedSince: stale)
-        #expect(encoded.fresh(ended, now: now).entry == nil, "bytes encoded before a change are not kept")
+        let entry = try encoded.entry(for: try openJob(0), encoder: encoded.encoder())
+        let id = UUID()
+        encoded.keep(entry, for: id, ifUnchangedSince: encoded.lookup(id).epoch)
+        #expect(encoded.lookup(id).entry?.body == entry.body)
+        let stale = encoded.lookup(UUID()).epoch
+        store.notifyRowsChanged([id])
+        #expect(encoded.lookup(id).entry == nil, "a changed row's entry is forgotten")
+        encoded.keep(entry, for: id, ifUnchangedSince: stale)
+        #expect(encoded.lookup(id).entry == nil, "an entry made before a change is not kept")
     }
 }
