@@ -27,7 +27,7 @@ struct BearerAuthMiddleware: ServerMiddleware {
             return Self.unauthorized("the Authorization header must read `Bearer <token>`")
         }
         let principal: APITokens.Principal?
-        do { principal = try tokens.authenticate(String(parts[1]).trimmingCharacters(in: .whitespaces), declaredIn: config()) } catch {
+        do { principal = try tokens.authenticate(Self.trimmed(parts[1]), declaredIn: config()) } catch {
             logger.error("token lookup failed", metadata: ["error": "\(error)"])
             return ProblemResponse.make(.serviceUnavailable, detail: "the token store could not be read; retry shortly", headers: [.retryAfter: "5"])
         }
@@ -37,6 +37,15 @@ struct BearerAuthMiddleware: ServerMiddleware {
         return try await RequestPrincipal.$current.withValue(principal) {
             try await next(request, body, metadata)
         }
+    }
+
+    /// The token without the spaces or tabs around it (HTTP's optional whitespace). Foundation's
+    /// `trimmingCharacters(in:)` was a thirtieth of a job read's CPU.
+    static func trimmed(_ text: Substring) -> String {
+        let blank: (UInt8) -> Bool = { $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") }
+        let bytes = text.utf8
+        guard let first = bytes.firstIndex(where: { !blank($0) }), let last = bytes.lastIndex(where: { !blank($0) }) else { return "" }
+        return String(decoding: bytes[first...last], as: UTF8.self)
     }
 
     static func unauthorized(_ detail: String) -> (HTTPResponse, HTTPBody?) {

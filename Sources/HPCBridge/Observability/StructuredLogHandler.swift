@@ -65,8 +65,10 @@ public struct StructuredLogHandler: LogHandler {
             return pairs.joined(separator: " ") + "\n"
         case .text:
             let rest = keys.filter { $0 != "label" }.map { "\($0)=\(fields[$0]!)" }.joined(separator: " ")
-            return "\(timestamp) \(level.rawValue) \(fields["label"] ?? ""): \(message)\(rest.isEmpty ? "" : " " + rest)"
-                .replacingOccurrences(of: "\n", with: "\\n") + "\n"
+            let line = "\(timestamp) \(level.rawValue) \(fields["label"] ?? ""): \(message)\(rest.isEmpty ? "" : " " + rest)"
+            // Foundation's replacingOccurrences was a sixteenth of a job read's CPU (the access log line):
+            // lines without a newline, nearly all, are taken as they are.
+            return (line.utf8.contains(UInt8(ascii: "\n")) ? line.replacingOccurrences(of: "\n", with: "\\n") : line) + "\n"
         }
     }
 

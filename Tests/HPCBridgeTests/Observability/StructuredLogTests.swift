@@ -27,6 +27,15 @@ struct StructuredLogTests {
         #expect(object["time"] == "2026-11-18T11:06:40.250Z")
     }
 
+    @Test("text lines escape newlines, and a line without one is left as it is")
+    func text() {
+        let broken = StructuredLogHandler.line(format: .text, time: Self.time, level: .error, message: "failed\nbadly",
+                                               fields: ["label": "hpcbridge", "error": "a\nb"])
+        #expect(broken == "2026-11-18T11:06:40.250Z error hpcbridge: failed\\nbadly error=a\\nb\n")
+        let plain = StructuredLogHandler.line(format: .text, time: Self.time, level: .info, message: "GET /v1/jobs", fields: ["label": "hpcbridge.http"])
+        #expect(plain == "2026-11-18T11:06:40.250Z info hpcbridge.http: GET /v1/jobs\n")
+    }
+
     @Test("the handler merges logger and event metadata and writes whole lines")
     func handler() {
         let sink = CapturedLogs()
