@@ -11,10 +11,8 @@ struct JobAPI: APIProtocol {
     let serviceLogger: Logger
     /// `/openapi.yaml` with the site's pipelines written in, rebuilt on every reload.
     let contract: ServedContract
-    /// Jobs as the contract shows them, built once per change of the job's row rather than on every
-    /// read (the store's row observer forgets a job whenever its row changes).
-    let representations = ReadThroughCache<Components.Schemas.Job>(capacity: 20_000)
-    /// Jobs as JSON bytes, shared with `EncodedJobMiddleware`: a page is assembled from them.
+    /// Jobs as JSON bytes, kept until their row changes and shared with `EncodedJobMiddleware`: a job is
+    /// read from the store (and a representation built) only when its bytes are not kept.
     let encoded: EncodedJobs
 
     init(service: JobService, encoded: EncodedJobs, logger: Logger) {
@@ -22,8 +20,6 @@ struct JobAPI: APIProtocol {
         self.serviceLogger = logger
         self.encoded = encoded
         self.contract = ServedContract(holder: service.submitter.siteHolder, logger: logger)
-        let representations = self.representations
-        service.store.observeJobRows { representations.invalidate($0) }
     }
 
     /// The request's logger (with its request id) inside a request, else the service's.
@@ -130,37 +126,24 @@ struct JobAPI: APIProtocol {
         }
     }
 
-    /// These jobs as the contract shows them: kept ones as kept, the others read in one batch.
+    /// These jobs as the contract shows them, read in one batch.
     private func representations(of ids: [UUID]) async throws -> [UUID: Components.Schemas.Job] {
-        var kept: [UUID: Components.Schemas.Job] = [:]
-        for id in ids { kept[id] = representations.lookup(id).value }
-        let missing = ids.filter { kept[$0] == nil }
-        guard !missing.isEmpty else { return kept }
-        let epoch = representations.lookup(missing[0]).epoch
-        for (id, loaded) in try await service.store.jobsWithTransitions(ids: missing) {
-            let representation = try Self.representation(of: loaded.job, transitions: loaded.transitions)
-            representations.keep(representation, for: id, ifUnchangedSince: epoch)
-            kept[id] = representation
+        var loaded: [UUID: Components.Schemas.Job] = [:]
+        for (id, found) in try await service.store.jobsWithTransitions(ids: ids) {
+            loaded[id] = try Self.representation(of: found.job, transitions: found.transitions)
         }
-        return kept
+        return loaded
     }
 
     func getJob(_ input: Operations.GetJob.Input) async throws -> Operations.GetJob.Output {
         guard let id = Self.jobID(input.path.id) else { return .notFound(.init(body: .applicationProblemJson(Self.notFound(input.path.id)))) }
         do {
             let principal = try principal
-            let lookup = representations.lookup(id)
-            var cached = lookup.value
-            if cached == nil, let loaded = try await service.store.jobWithTransitions(id) {
-                let representation = try Self.representation(of: loaded.job, transitions: loaded.transitions)
-                representations.keep(representation, for: id, ifUnchangedSince: lookup.epoch)
-                cached = representation
-            }
-            guard let cached, JobService.may(principal, seeGroup: cached.researchGroup) else {
-                throw JobService.Refusal.notFound("no job \(id) for this token; GET /v1/jobs lists yours")
-            }
-            EncodedJobMiddleware.Outcome.current?.set(cached)
-            return .ok(.init(body: .json(Self.withDurations(cached, now: Date()))))
+            // Reached when EncodedJobMiddleware keeps no bytes for the job (or they are another group's).
+            let loaded = try await service.job(id, for: principal)
+            let representation = try Self.representation(of: loaded.job, transitions: loaded.transitions)
+            EncodedJobMiddleware.Outcome.current?.set(representation)
+            return .ok(.init(body: .json(representation)))
         } catch let refusal as JobService.Refusal {
             return .notFound(.init(body: .applicationProblemJson(Self.problem(404, refusal.description))))
         }

@@ -21,16 +21,7 @@ public final class ReadThroughCache<Value: Sendable>: Sendable {
         self.capacity = capacity
     }
 
-    /// The kept value, or `load()`'s (kept when nothing changed meanwhile). nil values are not kept.
-    public func value(for id: UUID, load: () throws -> Value?) rethrows -> Value? {
-        let (kept, epoch) = lookup(id)
-        if let kept { return kept }
-        guard let loaded = try load() else { return nil }
-        keep(loaded, for: id, ifUnchangedSince: epoch)
-        return loaded
-    }
-
-    /// The kept value, and the epoch to pass to `keep` for a value loaded now (for loads that suspend).
+    /// The kept value, and the epoch to pass to `keep` for a value loaded now.
     public func lookup(_ id: UUID) -> (value: Value?, epoch: UInt64) {
         state.withLock { ($0.values[id], $0.epoch) }
     }
