@@ -69,14 +69,19 @@ extension JobService {
     }
 
     private func runView(of run: Run) async throws -> RunView {
-        try await storeCall { store in RunView(run: run, steps: try store.steps(of: run.id), taskCounts: try store.taskCounts(of: run.id)) }
+        try await storeCall { try Self.view(of: run, in: $0) }
+    }
+
+    /// A run with its steps and task counts, read from the store (on the caller's thread).
+    private static func view(of run: Run, in store: JobStore) throws -> RunView {
+        RunView(run: run, steps: try store.steps(of: run.id), taskCounts: try store.taskCounts(of: run.id))
     }
 
     /// A run, if the caller may see it.
     public func run(_ id: UUID, for principal: Principal) async throws -> RunView {
         let view = try await storeCall { store -> RunView? in
             guard let run = try store.run(id), Self.may(principal, seeGroup: run.researchGroup) else { return nil }
-            return RunView(run: run, steps: try store.steps(of: run.id), taskCounts: try store.taskCounts(of: run.id))
+            return try Self.view(of: run, in: store)
         }
         guard let view else { throw Refusal.notFound("no run \(id) for this token; GET /v1/runs lists yours") }
         return view
