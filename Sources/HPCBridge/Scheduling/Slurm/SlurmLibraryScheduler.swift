@@ -150,9 +150,10 @@ public struct SlurmLibraryScheduler: BatchScheduler {
         let states = try convert(records, count: count, indices: changed)
         var ids = [NativeJobID](repeating: "", count: count)
         for index in 0..<count where positions[index] >= 0 { ids[index] = previous.ids[positions[index]] }
+        // The same job number may now stand for another id (an array's pending record): every old id is
+        // dropped before any new one is set, so no order of the records can drop a state just set.
+        for (index, state) in zip(changed, states) where positions[index] >= 0 && ids[index] != state.id { jobs[ids[index]] = nil }
         for (index, state) in zip(changed, states) {
-            // The same job number may now stand for another id (an array's pending record): drop the old one.
-            if positions[index] >= 0, ids[index] != state.id { jobs[ids[index]] = nil }
             ids[index] = state.id
             jobs[state.id] = state
         }
