@@ -19,7 +19,8 @@ public struct ServiceAssembly: Sendable {
     /// Which scheduler implementation each cluster uses and why (logged at start, shown by `doctor`).
     public private(set) var schedulerChoices: [String: String]
 
-    /// Opens the store and chooses each cluster's scheduler with `SchedulerFactory`.
+    /// Opens the store (refusing one that cannot take writes) and chooses each cluster's scheduler with
+    /// `SchedulerFactory`.
     public init(site: Site, logger: Logger = Logger(label: "hpcbridge")) throws {
         var schedulers: [String: any BatchScheduler] = [:]
         var why: [String: String] = [:]
@@ -28,7 +29,9 @@ public struct ServiceAssembly: Sendable {
             schedulers[name] = choice.scheduler
             why[name] = "\(choice.scheduler.path): \(choice.why)"
         }
-        try self.init(site: site, store: try JobStore(path: site.config.storePath), schedulers: schedulers, submissionGrace: nil, logger: logger)
+        let store = try JobStore(path: site.config.storePath)
+        try store.requireWritable()
+        try self.init(site: site, store: store, schedulers: schedulers, submissionGrace: nil, logger: logger)
         schedulerChoices = why
     }
 

@@ -173,9 +173,22 @@ public final class JobStore: Sendable {
         } catch let error as StoreError {
             throw error
         } catch {
-            throw StoreError.unusable(path: path, reason: StoreFault.describe(error).map { "\($0) (\(error))" } ?? "\(error)")
+            throw Self.unusable(path, error)
         }
         self.path = path
+    }
+
+    /// A store fault as the reason a store cannot be used.
+    static func unusable(_ path: String, _ error: any Error) -> StoreError {
+        .unusable(path: path, reason: StoreFault.describe(error).map { "\($0) (\(error))" } ?? "\(error)")
+    }
+
+    /// Refuses a store that cannot take writes, for `serve`'s start-up. Opening alone does not show it:
+    /// on a file system mounted read-only SQLite still opens and reads the store while its WAL files
+    /// are there (and the migrations have nothing to write), and the service would then answer every
+    /// submission 503 instead of refusing to start.
+    public func requireWritable() throws {
+        do { try checkWritable() } catch { throw Self.unusable(path, error) }
     }
 
     static var migrator: DatabaseMigrator {
