@@ -40,12 +40,15 @@ struct JobAPI: APIProtocol {
     // MARK: Jobs
 
     func submitJob(_ input: Operations.SubmitJob.Input) async throws -> Operations.SubmitJob.Output {
-        // SubmitRequestMiddleware has checked the raw body already; this re-reads the decoded one. (Not
-        // the middleware's parse of the raw body: the decoded value drops members sent as null, which the
-        // contract allows for optional members such as resources.gpus, and which the planner would refuse.)
+        // SubmitRequestMiddleware has checked and parsed the raw body already (with members sent as null
+        // dropped where the decoded value drops them); without it, the decoded body is read.
         let document: JSONValue
-        switch input.body {
-        case .json(let body): document = try JSONValue.parse(JSONEncoder().encode(body))
+        if let parsed = SubmitRequestMiddleware.parsedJobRequest {
+            document = parsed
+        } else {
+            switch input.body {
+            case .json(let body): document = try JSONValue.parse(JSONEncoder().encode(body))
+            }
         }
         let request: JobRequest
         do { request = try JobRequest(document: document) } catch {

@@ -66,10 +66,28 @@ public final class BlockingCallPool: Sendable {
             return count
         }
         guard admitted != nil else { throw Saturated(pool: name, inFlight: maximumInFlight) }
-        let work = Task {
-            defer { self.inFlight.withLock { $0 -= 1 } }
-            return try await self.pool.runIfActive(body)
+        // No task per call: the pool's thread resumes the caller, and the shared timer gives up for it
+        // at the deadline (see DeadlineTimer for why).
+        let call = ResumeOnce<T>()
+        return try await withCheckedThrowingContinuation { continuation in
+            call.start(continuation)
+            let timeout = DeadlineTimer.shared.schedule(after: deadline) { [name] in
+                call.finish(.failure(TimedOut(pool: name, deadline: deadline)))
+            }
+            pool.submit { state in
+                // A call whose caller gave up before a thread was free is dropped: it may be one of many
+                // queued behind a hung one. (Cancelled: the pool is shutting down.)
+                guard state == .active, !call.isFinished else {
+                    timeout.cancel()
+                    self.inFlight.withLock { $0 -= 1 }
+                    call.finish(.failure(CancellationError()))
+                    return
+                }
+                let result = Result(catching: body)
+                timeout.cancel()
+                self.inFlight.withLock { $0 -= 1 }
+                call.finish(result)
+            }
         }
-        return try await Deadline.value(of: work, within: deadline, orThrow: TimedOut(pool: name, deadline: deadline), cancellingOnTimeout: true)
     }
 }

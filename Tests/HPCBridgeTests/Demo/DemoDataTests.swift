@@ -42,7 +42,7 @@ struct DemoDataTests {
     }
 
     @Test("the same reads on every run, listed by the sample sheets")
-    func deterministic() throws {
+    func deterministic() async throws {
         let first = try TestPaths.scratchDirectory("demo-a"), second = try TestPaths.scratchDirectory("demo-b")
         let data = DemoData()
         let germline = try data.writeGermlineCohort(in: first), rnaSeq = try data.writeRNASeqCohort(in: first)
@@ -81,7 +81,7 @@ struct DemoDataTests {
                 .replacing(at: ["parameters", "fastq_r2"], with: .string(sample.fastqR2))
             let script = try site.renderer.render(JobPlanner(site: site).plan(try JobRequest(document: document), jobID: UUID()))
             try TestPaths.write(script.text, to: root + "/\(sample.id).sh")
-            let result = try run("/bin/bash", [root + "/\(sample.id).sh"])
+            let result = try await run("/bin/bash", [root + "/\(sample.id).sh"])
             #expect(result.status == 0, "\(sample.id): \(result.stderr.suffix(2000))")
             let calls = try PassingCalls(vcf: script.runDirectory + "/\(sample.id).vcf.gz")
             #expect(calls.genotypes == sample.variants.genotypesByPosition, "\(sample.id): \(calls.text)")
@@ -116,7 +116,7 @@ struct DemoDataTests {
     }
 
     @Test("a config without the demo references is refused with what to add")
-    func missingReference() throws {
+    func missingReference() async throws {
         let root = try TestPaths.scratchDirectory("demo-missing")
         let config = try TestPaths.shippedConfig(scratch: root).replacingOccurrences(of: "demo_transcriptome:", with: "other_transcriptome:")
         try TestPaths.write(config, to: root + "/hpcbridge.yaml")

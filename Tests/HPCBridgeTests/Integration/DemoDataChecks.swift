@@ -34,7 +34,7 @@ struct PassingCalls {
     let text: String
 
     init(vcf: String) throws {
-        let query = try run("/usr/bin/env", ["bcftools", "query", "-f", "%POS\\t%FILTER[\\t%GT]\\n", vcf])
+        let query = try runBlocking("/usr/bin/env", ["bcftools", "query", "-f", "%POS\\t%FILTER[\\t%GT]\\n", vcf])
         guard query.status == 0 else { throw SchedulerError(.rejected, operation: "bcftools query", detail: query.stderr) }
         text = query.stdout
         var genotypes: [Int: String] = [:]

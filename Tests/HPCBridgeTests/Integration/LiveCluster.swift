@@ -8,7 +8,7 @@ import Testing
 /// does not, and fail, so a broken cluster setup can never pass as "skipped".
 enum LiveCluster {
     static let required = ProcessInfo.processInfo.environment["HPCBRIDGE_REQUIRE_SLURM"] == "1"
-    static let available: Bool = (try? run("/usr/bin/env", ["sinfo", "-h"]))?.status == 0
+    static let available: Bool = (try? runBlocking("/usr/bin/env", ["sinfo", "-h"]))?.status == 0
     static var enabled: Bool { available || required }
 
     struct Unavailable: Error, CustomStringConvertible {
@@ -36,7 +36,7 @@ enum LiveCluster {
     /// nodes that take no work; for test failure messages.
     static func explain(native: String?) -> String {
         guard let native else { return "never reached Slurm" }
-        let queued = (try? run("/usr/bin/env", ["squeue", "-h", "-j", native, "-o", "%T, reason %r"]))?.stdout
+        let queued = (try? runBlocking("/usr/bin/env", ["squeue", "-h", "-j", native, "-o", "%T, reason %r"]))?.stdout
             .trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
         let nodes = (try? nodeStates())??.unusableReport
         return "Slurm job \(native): " + (queued.isEmpty ? "not in the queue" : queued)
@@ -55,7 +55,7 @@ enum LiveCluster {
     /// What sinfo says of each node (listed once per partition; the state is the node's own), or nil when
     /// the controller does not answer, which is the caller's to see.
     static func nodeStates() throws -> NodeStates? {
-        let listed = try run("/usr/bin/env", ["sinfo", "-h", "-N", "-o", "%N|%t|%E"])
+        let listed = try runBlocking("/usr/bin/env", ["sinfo", "-h", "-N", "-o", "%N|%t|%E"])
         guard listed.status == 0 else { return nil }
         var nodes = NodeStates()
         for line in listed.stdout.split(separator: "\n") {
@@ -120,7 +120,7 @@ enum LiveCluster {
 
     /// A value of the controller's configuration (`scontrol show config`), such as `MaxArraySize`.
     static func configValue(_ name: String) throws -> String? {
-        let result = try run("/usr/bin/env", ["scontrol", "show", "config"])
+        let result = try runBlocking("/usr/bin/env", ["scontrol", "show", "config"])
         guard result.status == 0 else { throw SchedulerError(.unavailable, operation: "scontrol", detail: result.stderr) }
         return result.stdout.split(separator: "\n").lazy.map { $0.split(separator: "=", maxSplits: 1) }
             .first { $0.count == 2 && $0[0].trimmingCharacters(in: .whitespaces) == name }
@@ -129,7 +129,7 @@ enum LiveCluster {
 
     /// Runs an admin command (scontrol) and fails the test with its message when it fails.
     static func scontrol(_ arguments: String...) throws {
-        let result = try run("/usr/bin/env", ["scontrol"] + arguments)
+        let result = try runBlocking("/usr/bin/env", ["scontrol"] + arguments)
         if result.status != 0 { throw SchedulerError(.rejected, operation: "scontrol", detail: result.stderr) }
     }
 }

@@ -9,7 +9,7 @@ struct RealToolsIntegrationTests {
     func setup() async throws -> ServeProcess {
         try LiveCluster.check()
         for tool in ["bwa", "samtools", "bcftools", "fastp", "salmon", "Rscript"] {
-            guard (try run("/usr/bin/env", ["which", tool])).status == 0 else {
+            guard (try await run("/usr/bin/env", ["which", tool])).status == 0 else {
                 throw SchedulerError(.unavailable, operation: "setup", detail: "\(tool) is not installed; run contrib/dev-cluster/up (it installs the pipeline tools)")
             }
         }

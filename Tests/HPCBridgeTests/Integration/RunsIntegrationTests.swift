@@ -74,7 +74,7 @@ struct RunsIntegrationTests {
         let outputs = run["outputs"]?.arrayValue ?? []
         let vcf = try #require(outputs.first { $0["name"] == "variants" }?["path"]?.stringValue)
         #expect(outputs.filter { $0["name"] == "bam" }.count == 4)
-        let calls = try HPCBridgeTests.run("/usr/bin/env", ["bcftools", "query", "-f", "%POS\\t%FILTER[\\t%SAMPLE=%GT]\\n", vcf])
+        let calls = try await HPCBridgeTests.run("/usr/bin/env", ["bcftools", "query", "-f", "%POS\\t%FILTER[\\t%SAMPLE=%GT]\\n", vcf])
         #expect(calls.status == 0, "\(calls.stderr)")
         var genotypes: [String: [Int: String]] = [:]
         for line in calls.stdout.split(separator: "\n") {
@@ -214,7 +214,7 @@ struct RunsIntegrationTests {
         }
         for run in runs {
             for step in run["steps"]?.arrayValue ?? [] {
-                _ = try? HPCBridgeTests.run("/usr/bin/env", ["scancel", step["native_job_id"]?.stringValue ?? "0"])
+                _ = try? await HPCBridgeTests.run("/usr/bin/env", ["scancel", step["native_job_id"]?.stringValue ?? "0"])
             }
         }
     }

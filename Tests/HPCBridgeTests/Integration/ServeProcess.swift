@@ -77,7 +77,7 @@ final class ServeProcess: @unchecked Sendable {
         environment["HPCBRIDGE_URL"] = "http://127.0.0.1:\(port)"
         environment["HPCBRIDGE_CONFIG"] = configPath
         if let token { environment["HPCBRIDGE_TOKEN"] = token }
-        return try run(Self.binary, arguments, environment: environment)
+        return try runBlocking(Self.binary, arguments, environment: environment)
     }
 
     func token(group: String?) throws -> String {
@@ -146,13 +146,13 @@ enum SlurmTags {
             byTag[String(comment.dropFirst("hpcbridge:".count)), default: []].insert(String(native))
         }
         let only = partition.map { ["-p", $0] } ?? []
-        let queue = try run("/usr/bin/env", ["squeue", "-h", "-t", "all", "-o", "%i|%k"] + only)
+        let queue = try runBlocking("/usr/bin/env", ["squeue", "-h", "-t", "all", "-o", "%i|%k"] + only)
         for line in queue.stdout.split(separator: "\n") {
             let parts = line.split(separator: "|", maxSplits: 1)
             if parts.count == 2 { add(parts[0], parts[1]) }
         }
         let start = ISO8601DateFormatter().string(from: since.addingTimeInterval(-60)).replacingOccurrences(of: "Z", with: "")
-        let accounting = try run("/usr/bin/env", ["sacct", "-a", "-X", "-n", "-P", "-o", "JobIDRaw,Comment", "-S", start] + (partition.map { ["-r", $0] } ?? []))
+        let accounting = try runBlocking("/usr/bin/env", ["sacct", "-a", "-X", "-n", "-P", "-o", "JobIDRaw,Comment", "-S", start] + (partition.map { ["-r", $0] } ?? []))
         for line in accounting.stdout.split(separator: "\n") {
             let parts = line.split(separator: "|", maxSplits: 1)
             if parts.count == 2 { add(parts[0], parts[1]) }
@@ -171,13 +171,13 @@ extension SlurmTags {
             let base = native.split(separator: "_").first.map(String.init) ?? String(native)
             byTag[String(comment.dropFirst("hpcbridge:".count)), default: []].insert(base)
         }
-        let queue = try run("/usr/bin/env", ["squeue", "-h", "-t", "all", "-o", "%F|%k"])
+        let queue = try runBlocking("/usr/bin/env", ["squeue", "-h", "-t", "all", "-o", "%F|%k"])
         for line in queue.stdout.split(separator: "\n") {
             let parts = line.split(separator: "|", maxSplits: 1)
             if parts.count == 2 { add(parts[0], parts[1]) }
         }
         let start = ISO8601DateFormatter().string(from: since.addingTimeInterval(-60)).replacingOccurrences(of: "Z", with: "")
-        let accounting = try run("/usr/bin/env", ["sacct", "-a", "-X", "-n", "-P", "-o", "JobID,Comment", "-S", start])
+        let accounting = try runBlocking("/usr/bin/env", ["sacct", "-a", "-X", "-n", "-P", "-o", "JobID,Comment", "-S", start])
         for line in accounting.stdout.split(separator: "\n") {
             let parts = line.split(separator: "|", maxSplits: 1)
             if parts.count == 2 { add(parts[0], parts[1]) }

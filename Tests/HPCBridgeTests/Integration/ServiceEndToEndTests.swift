@@ -91,7 +91,7 @@ struct ServiceEndToEndTests {
         var environment = ProcessInfo.processInfo.environment
         environment["HPCBRIDGE_URL"] = "http://127.0.0.1:\(service.port)"
         environment["HPCBRIDGE_TOKEN"] = token
-        let tty = try run("/usr/bin/script", ["-qfec", "\(ServeProcess.binary) watch \(id) --timeout 60", "/dev/null"], environment: environment)
+        let tty = try await run("/usr/bin/script", ["-qfec", "\(ServeProcess.binary) watch \(id) --timeout 60", "/dev/null"], environment: environment)
         #expect(tty.stdout.contains("\u{1B}[2K  failed for "), "\(tty.stdout.debugDescription.suffix(400))")
 
         var bad = Self.gatk("relative.fastq", "/x_R2.fastq")
@@ -111,7 +111,7 @@ struct ServiceEndToEndTests {
         let id = try #require(created.body?["id"]?.stringValue)
         let native = try #require(created.body?["native_job_id"]?.stringValue)
         // Held by an admin, so it cannot finish on its own before the cancel.
-        _ = try run("/usr/bin/env", ["scontrol", "hold", native])
+        _ = try await run("/usr/bin/env", ["scontrol", "hold", native])
         let cancelled = try service.command(["cancel", id], token: token)
         #expect(cancelled.status == 0, "\(cancelled.stderr)")
         let job = try await service.waitForEnd(id, token: token, timeout: 120)
@@ -130,7 +130,7 @@ struct ServiceEndToEndTests {
         let id = try #require(created.body?["id"]?.stringValue)
         _ = try await service.waitForEnd(id, token: token)
         // A client that saw the first event resumes after it: the rest of the history comes first.
-        let replay = try run("/usr/bin/env", ["curl", "-sN", "--max-time", "3", "-H", "Authorization: Bearer \(token)", "-H", "Last-Event-ID: 1",
+        let replay = try await run("/usr/bin/env", ["curl", "-sN", "--max-time", "3", "-H", "Authorization: Bearer \(token)", "-H", "Last-Event-ID: 1",
                                               "http://127.0.0.1:\(service.port)/v1/events?job_id=\(id)"])
         let states = replay.stdout.split(separator: "\n").filter { $0.hasPrefix("data: ") }
             .compactMap { try? JSONValue.parse(String($0.dropFirst(6)))["to_state"]?.stringValue }
@@ -232,7 +232,7 @@ struct ServiceEndToEndTests {
         let stored = try store.jobs(.init(), limit: 500).jobs
         #expect(Set(answered).isSubset(of: Set(stored.map { $0.id.uuidString.lowercased() })))
         #expect(stored.allSatisfy { $0.nativeJobID != nil }, "no submission was cut off: \(stored.filter { $0.nativeJobID == nil }.map(\.id))")
-        for job in stored { if let native = job.nativeJobID { _ = try? run("/usr/bin/env", ["scancel", native]) } }
+        for job in stored { if let native = job.nativeJobID { _ = try? await run("/usr/bin/env", ["scancel", native]) } }
     }
 
     @Test("with the controller unreachable POST answers 201 accepted; after kill -9 and a restart that reaches it, the job runs once, never failed")
@@ -332,7 +332,7 @@ struct ServiceEndToEndTests {
         let ours = tags.keys.filter { storedIDs.contains($0) }
         #expect(ours.count == storedIDs.count)
         for job in stored {
-            if let native = job["native_job_id"]?.stringValue { _ = try? run("/usr/bin/env", ["scancel", native]) }
+            if let native = job["native_job_id"]?.stringValue { _ = try? await run("/usr/bin/env", ["scancel", native]) }
         }
     }
 }

@@ -101,9 +101,14 @@ struct EventStreamTests {
             }
             return frames
         }
-        // Wait for two heartbeats however slow the machine is, then shut the hub.
-        let deadline = Date().addingTimeInterval(20)
-        while await heartbeats.count < 2, Date() < deadline { try await Task.sleep(for: .milliseconds(20)) }
+        // Wait for two heartbeats however slow the machine is, then shut the hub. The wait counts polls,
+        // not seconds: at the start of the full suite every test is queued on the two cooperative threads
+        // and neither the heartbeats nor this loop run for 20 s or more (seen in the suite's runs).
+        var polls = 0
+        while await heartbeats.count < 2, polls < 1000 {
+            try await Task.sleep(for: .milliseconds(20))
+            polls += 1
+        }
         #expect(service.assembly.events.subscriberCount == 1)
         service.assembly.events.close()
         let frames = await reader.value

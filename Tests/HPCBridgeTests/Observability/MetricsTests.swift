@@ -119,7 +119,7 @@ struct MetricsTests {
         try #require(FileManager.default.isExecutableFile(atPath: "/usr/bin/promtool") || !LiveCluster.required,
                      "promtool is missing; contrib/dev-cluster/up installs prometheus")
         if FileManager.default.isExecutableFile(atPath: "/usr/bin/promtool") {
-            let checked = try run("/usr/bin/promtool", ["check", "metrics"], input: Data(text.utf8))
+            let checked = try await run("/usr/bin/promtool", ["check", "metrics"], input: Data(text.utf8))
             #expect(checked.status == 0, "promtool: \(checked.stdout)\(checked.stderr)")
         }
     }

@@ -173,7 +173,7 @@ struct ReliabilityAuthMatrixTests {
         for token in [own, other, admin, revoked] {
             #expect(!log.contains(String(token.split(separator: "_", maxSplits: 2)[2])), "a token secret reached serve.log")
         }
-        _ = try HPCBridgeTests.run("/usr/bin/env", ["scancel", "-p", ReliabilityRun.queueOnlyPartition])
+        _ = try await HPCBridgeTests.run("/usr/bin/env", ["scancel", "-p", ReliabilityRun.queueOnlyPartition])
         ReliabilityRun.record("auth-matrix", ["routes": .number(Double(routes.count)), "credentials": .number(Double(Credential.allCases.count)),
                                               "cells": .number(Double(cells)), "cells_passed": .number(Double(passed))])
     }

@@ -84,7 +84,7 @@ struct ReliabilityCrashTests {
         }
         let behindBack = ids.dropFirst(ids.count / 2).compactMap { inSlurm[$0]?.first }
         for chunk in stride(from: 0, to: behindBack.count, by: 200).map({ Array(behindBack[$0..<min($0 + 200, behindBack.count)]) }) {
-            #expect(try run("/usr/bin/env", ["scancel"] + chunk).status == 0)
+            #expect(try await run("/usr/bin/env", ["scancel"] + chunk).status == 0)
         }
         let open = try await Self.jobsLeft(service, "state=accepted&state=queued&state=held&state=running", token: admin, timeout: 180)
         #expect(open == 0, "jobs not ended three minutes after cancelling: \(open)")

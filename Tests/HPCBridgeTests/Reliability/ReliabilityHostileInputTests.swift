@@ -285,7 +285,7 @@ struct ReliabilitySchemathesisTests {
             let token = group == nil ? admin : try service.token(group: group)
             let examples = ReliabilityRun.size(fast: 10, full: 60)
             let started = Date()
-            let result = try run(Self.binary, [
+            let result = try await run(Self.binary, [
                 "--no-color", "--config-file", configPath, "run", contractPath, "--url", "http://127.0.0.1:\(service.port)",
                 "--checks", "all", "--phases", "examples,coverage,fuzzing,stateful",
                 "--header", "Authorization: Bearer \(token)", "--max-examples", "\(examples)", "--seed", "20261125",
@@ -316,7 +316,7 @@ struct ReliabilitySchemathesisTests {
         figures["jobs_created"] = .number(Double(jobs))
         figures["runs_created"] = .number(Double(runs))
         #expect(try await service.request("GET", "/healthz").status == 200)
-        _ = try run("/usr/bin/env", ["scancel", "-p", ReliabilityRun.queueOnlyPartition])
+        _ = try await run("/usr/bin/env", ["scancel", "-p", ReliabilityRun.queueOnlyPartition])
         ReliabilityRun.record("schemathesis", figures)
     }
 
@@ -333,7 +333,7 @@ struct ReliabilitySchemathesisTests {
         // curl reads the stream for a fixed time on a thread of its own while this test makes events.
         let live = Mutex<ProcessResult?>(nil)
         Thread {
-            let result = try? run("/usr/bin/env", ["curl", "-sN", "--max-time", "20", "-H", "Authorization: Bearer \(token)", url])
+            let result = try? runBlocking("/usr/bin/env", ["curl", "-sN", "--max-time", "20", "-H", "Authorization: Bearer \(token)", url])
             live.withLock { $0 = result }
         }.start()
         try await Task.sleep(for: .seconds(2))
@@ -343,7 +343,7 @@ struct ReliabilitySchemathesisTests {
         #expect(try await service.request("POST", "/v1/jobs/\(id)/cancel", token: token).status == 202)
         while live.withLock({ $0 == nil }) { try await Task.sleep(for: .milliseconds(200)) }
         let liveEvents = Self.transitions(in: live.withLock { $0 }?.stdout ?? "")
-        let replayed = Self.transitions(in: try run("/usr/bin/env", ["curl", "-sN", "--max-time", "3", "-H", "Authorization: Bearer \(token)",
+        let replayed = Self.transitions(in: try await run("/usr/bin/env", ["curl", "-sN", "--max-time", "3", "-H", "Authorization: Bearer \(token)",
                                                                     "-H", "Last-Event-ID: 0", url]).stdout)
         #expect(liveEvents.filter { $0.data["job_id"]?.stringValue == id }.count >= 2, "live stream: \(liveEvents.map(\.data.jsonText))")
         #expect(replayed.count >= liveEvents.count, "replay after Last-Event-ID 0 sent \(replayed.count) events")
@@ -356,7 +356,7 @@ struct ReliabilitySchemathesisTests {
             }
         }
         #expect(invalid.isEmpty, "events that do not match TransitionEvent: \(invalid)")
-        _ = try run("/usr/bin/env", ["scancel", "-p", ReliabilityRun.queueOnlyPartition])
+        _ = try await run("/usr/bin/env", ["scancel", "-p", ReliabilityRun.queueOnlyPartition])
         ReliabilityRun.record("events-contract", ["live_events": .number(Double(liveEvents.count)), "replayed_events": .number(Double(replayed.count)),
                                                   "invalid_events": .number(Double(invalid.count))])
     }

@@ -138,7 +138,7 @@ struct ReliabilityLoadTests {
         let maxOpen = samples.map(\.open).max() ?? 0
         #expect(maxOpen <= Double(2 * Self.openJobQuota), "\(maxOpen) unfinished jobs, over the two groups' quotas")
         let refusedOverQuota = await tally.count(of: 429)
-        _ = try run("/usr/bin/env", ["scancel", "-p", ReliabilityRun.queueOnlyPartition])
+        _ = try await run("/usr/bin/env", ["scancel", "-p", ReliabilityRun.queueOnlyPartition])
         ReliabilityRun.record("mixed-load", [
             "clients": .number(Double(Self.roles.count)), "seconds": .number(seconds), "requests": .number(Double(summary.requests)),
             "requests_per_second": .number((Double(summary.requests) / seconds).rounded()), "failed": .number(Double(failures.count)),

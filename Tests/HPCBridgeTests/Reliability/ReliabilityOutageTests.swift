@@ -115,7 +115,7 @@ struct ReliabilityOutageTests {
         // The controller forgets finished jobs MinJobAge (30 s on the dev cluster) after they end.
         let deadline = Date().addingTimeInterval(180)
         while Date() < deadline {
-            let queue = try run("/usr/bin/env", ["squeue", "-h", "-t", "all", "-j", natives.joined(separator: ","), "-o", "%i"])
+            let queue = try await run("/usr/bin/env", ["squeue", "-h", "-t", "all", "-j", natives.joined(separator: ","), "-o", "%i"])
             if queue.stdout.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { break }
             try await Task.sleep(for: .seconds(2))
         }

@@ -19,10 +19,10 @@ enum ReliabilityRun {
     static func makeQueueOnlyPartition() throws {
         try LiveCluster.check()
         let settings = ["PartitionName=\(queueOnlyPartition)", "Nodes=ALL", "State=DOWN", "MaxTime=UNLIMITED"]
-        if try run("/usr/bin/env", ["scontrol", "update"] + settings).status == 0 { return }
+        if try runBlocking("/usr/bin/env", ["scontrol", "update"] + settings).status == 0 { return }
         // Not there yet (or another suite just made it): create, then make sure it is as wanted.
-        _ = try run("/usr/bin/env", ["scontrol", "create"] + settings)
-        let updated = try run("/usr/bin/env", ["scontrol", "update"] + settings)
+        _ = try runBlocking("/usr/bin/env", ["scontrol", "create"] + settings)
+        let updated = try runBlocking("/usr/bin/env", ["scontrol", "update"] + settings)
         if updated.status != 0 { throw SchedulerError(.rejected, operation: "scontrol", detail: "cannot make partition \(queueOnlyPartition): \(updated.stderr)") }
     }
 

@@ -15,14 +15,14 @@ struct ReliabilityStoreFaultTests {
         init(under root: String, megabytes: Int) throws {
             path = root + "/storefs"
             try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-            let mounted = try run("/usr/bin/env", ["mount", "-t", "tmpfs", "-o", "size=\(megabytes)m", "tmpfs", path])
+            let mounted = try runBlocking("/usr/bin/env", ["mount", "-t", "tmpfs", "-o", "size=\(megabytes)m", "tmpfs", path])
             guard mounted.status == 0 else { throw SchedulerError(.unavailable, operation: "mount", detail: "mounting a tmpfs needs root: \(mounted.stderr)") }
         }
         func remount(readOnly: Bool) throws {
-            let result = try run("/usr/bin/env", ["mount", "-o", "remount,\(readOnly ? "ro" : "rw")", path])
+            let result = try runBlocking("/usr/bin/env", ["mount", "-o", "remount,\(readOnly ? "ro" : "rw")", path])
             guard result.status == 0 else { throw SchedulerError(.unavailable, operation: "remount", detail: result.stderr) }
         }
-        deinit { _ = try? run("/usr/bin/env", ["umount", "-l", path]) }
+        deinit { _ = try? runBlocking("/usr/bin/env", ["umount", "-l", path]) }
     }
 
     func service(_ label: String, megabytes: Int) throws -> (ServeProcess, SmallFileSystem) {
@@ -80,7 +80,7 @@ struct ReliabilityStoreFaultTests {
         #expect(unsubmitted.isEmpty, "acknowledged jobs never submitted: \(unsubmitted.prefix(5))")
         let inSlurm = try SlurmTags.nativeIDs(since: Date().addingTimeInterval(-600), partition: ReliabilityRun.queueOnlyPartition)
         #expect(acknowledged.allSatisfy { inSlurm[$0]?.count == 1 })
-        _ = try run("/usr/bin/env", ["scancel", "-p", ReliabilityRun.queueOnlyPartition])
+        _ = try runBlocking("/usr/bin/env", ["scancel", "-p", ReliabilityRun.queueOnlyPartition])
         ReliabilityRun.record("store-disk-full", ["acknowledged": .number(Double(acknowledged.count)), "refused_503": .number(Double(refused)),
                                                   "other_statuses": .number(Double(otherStatuses.count)), "in_slurm_once": .number(Double(acknowledged.filter { inSlurm[$0]?.count == 1 }.count))])
     }
@@ -96,21 +96,21 @@ struct ReliabilityStoreFaultTests {
             try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
             try Data(count: megabytes << 20).write(to: URL(fileURLWithPath: image))
             for command in [["mkfs.ext4", "-q", image], ["mount", "-o", "loop", image, path]] {
-                let result = try run("/usr/bin/env", command)
+                let result = try runBlocking("/usr/bin/env", command)
                 guard result.status == 0 else { throw SchedulerError(.unavailable, operation: command[0], detail: "needs root and a loop device: \(result.stderr)") }
             }
         }
         func immutable(_ on: Bool, _ files: [String]) throws {
-            let result = try run("/usr/bin/env", ["chattr", on ? "+i" : "-i"] + files.map { path + "/" + $0 }.filter { FileManager.default.fileExists(atPath: $0) })
+            let result = try runBlocking("/usr/bin/env", ["chattr", on ? "+i" : "-i"] + files.map { path + "/" + $0 }.filter { FileManager.default.fileExists(atPath: $0) })
             guard result.status == 0 else { throw SchedulerError(.unavailable, operation: "chattr", detail: result.stderr) }
         }
         func remount(readOnly: Bool) throws {
-            let result = try run("/usr/bin/env", ["mount", "-o", "remount,\(readOnly ? "ro" : "rw")", path])
+            let result = try runBlocking("/usr/bin/env", ["mount", "-o", "remount,\(readOnly ? "ro" : "rw")", path])
             guard result.status == 0 else { throw SchedulerError(.unavailable, operation: "remount", detail: result.stderr) }
         }
         deinit {
-            _ = try? run("/usr/bin/env", ["chattr", "-R", "-i", path])
-            _ = try? run("/usr/bin/env", ["umount", "-l", path])
+            _ = try? runBlocking("/usr/bin/env", ["chattr", "-R", "-i", path])
+            _ = try? runBlocking("/usr/bin/env", ["umount", "-l", path])
         }
     }
 
@@ -150,7 +150,7 @@ struct ReliabilityStoreFaultTests {
         #expect(start.status == 3, "exit \(start.status): \(start.message)")
         #expect(start.message.contains("read-only") || start.message.contains("readonly"), "\(start.message)")
         try disk.remount(readOnly: false)
-        _ = try run("/usr/bin/env", ["scancel", "-p", ReliabilityRun.queueOnlyPartition])
+        _ = try runBlocking("/usr/bin/env", ["scancel", "-p", ReliabilityRun.queueOnlyPartition])
         ReliabilityRun.record("store-read-only", ["refused_503": .number(Double(statuses.filter { $0 == 503 }.count)), "attempts": .number(Double(statuses.count)),
                                                   "readyz_status_while_read_only": .number(Double(ready.status)), "resumed": .bool(resumed),
                                                   "exit_status_on_read_only_mount": .number(Double(start.status))])

@@ -13,7 +13,7 @@ struct GoldenScriptTests {
     ]
 
     @Test("examples render to their golden scripts", arguments: cases)
-    func golden(example: String, scheduler: ClusterConfig.Scheduler) throws {
+    func golden(example: String, scheduler: ClusterConfig.Scheduler) async throws {
         let script = try TestSite.render(try TestSite.example(example), scheduler: scheduler)
         let path = TestPaths.fixtures + "/golden/\(example).\(scheduler.rawValue).sh"
         if ProcessInfo.processInfo.environment["HPCBRIDGE_UPDATE_GOLDEN"] == "1" {
@@ -24,21 +24,21 @@ struct GoldenScriptTests {
     }
 
     @Test("rendering is deterministic", arguments: cases)
-    func deterministic(example: String, scheduler: ClusterConfig.Scheduler) throws {
+    func deterministic(example: String, scheduler: ClusterConfig.Scheduler) async throws {
         let request = try TestSite.example(example)
         let first = try TestSite.render(request, scheduler: scheduler)
         for _ in 0..<5 { #expect(try TestSite.render(request, scheduler: scheduler) == first) }
     }
 
     @Test("rendered scripts are valid bash", arguments: cases)
-    func syntax(example: String, scheduler: ClusterConfig.Scheduler) throws {
+    func syntax(example: String, scheduler: ClusterConfig.Scheduler) async throws {
         let script = try TestSite.render(try TestSite.example(example), scheduler: scheduler)
-        let result = try run("/bin/bash", ["-n"], input: Data(script.text.utf8))
+        let result = try await run("/bin/bash", ["-n"], input: Data(script.text.utf8))
         #expect(result.status == 0, "bash -n: \(result.stderr)")
     }
 
     @Test("headers carry the group's scheduler settings and the job's tag")
-    func headers() throws {
+    func headers() async throws {
         let slurm = try TestSite.render(try TestSite.example("gatk_variant_calling"), scheduler: .slurm)
         #expect(slurm.text.hasPrefix("#!/bin/bash\n#SBATCH --job-name=gatk_variant_calling.NA_01\n#SBATCH --account=cancer_genomics_lab\n#SBATCH --partition=debug\n"))
         #expect(slurm.text.contains("#SBATCH --comment=hpcbridge:0b7c52a4-8f0e-4a43-9d57-3c1a2b9d6e10\n"))
@@ -50,7 +50,7 @@ struct GoldenScriptTests {
     }
 
     @Test("declared outputs are rendered and conditional ones follow their parameter")
-    func outputs() throws {
+    func outputs() async throws {
         let single = try TestSite.render(try TestSite.example("rnaseq_deseq2"), scheduler: .slurm)
         #expect(single.outputs == ["sample_table": "samples.tsv", "quantification": "quant/treated_2/quant.sf"])
         let design = try TestSite.render(try TestSite.example("rnaseq_deseq2_design"), scheduler: .slurm)
@@ -58,7 +58,7 @@ struct GoldenScriptTests {
     }
 
     @Test("the group's run root, account and partition must be safe for directive lines")
-    func unsafeDirective() throws {
+    func unsafeDirective() async throws {
         var request = try TestSite.example("gatk_variant_calling")
         request.researchGroup = "cancer_genomics_lab"
         var plan = try JobPlanner(site: TestSite.shipped).plan(request, jobID: TestSite.jobID)
@@ -71,7 +71,7 @@ struct GoldenScriptTests {
     }
 
     @Test("a group may only run the pipelines it is allowed")
-    func notAllowed() throws {
+    func notAllowed() async throws {
         var request = try TestSite.example("gatk_variant_calling")
         request.researchGroup = "systems_biology_lab"
         #expect(throws: JobPlanner.Refusal.self) { try JobPlanner(site: TestSite.shipped).plan(request, jobID: TestSite.jobID) }

@@ -49,13 +49,13 @@ struct InjectionSandbox {
     }
 
     /// Runs a rendered script with bash, as the scheduler would, and collects what happened.
-    func execute(_ script: RenderedScript) throws -> Outcome {
+    func execute(_ script: RenderedScript) async throws -> Outcome {
         let fm = FileManager.default
         for call in try fm.contentsOfDirectory(atPath: calls) { try fm.removeItem(atPath: calls + "/" + call) }
         try fm.createDirectory(atPath: script.runDirectory, withIntermediateDirectories: true)
         let scriptFile = root + "/job.sh"
         try script.text.write(toFile: scriptFile, atomically: true, encoding: .utf8)
-        let result = try run("/bin/bash", [scriptFile],
+        let result = try await run("/bin/bash", [scriptFile],
                              environment: ["PATH": root + "/bin:/usr/bin:/bin", "HB_TEST_CALLS": calls, "HOME": root],
                              directory: root)
         let recorded = try fm.contentsOfDirectory(atPath: calls).sorted().map { name -> [String] in
@@ -102,7 +102,7 @@ struct InjectionTests {
 
     /// Renders `parameters` for a pipeline without validation (the renderer must be safe on its own),
     /// runs the script, and checks that the marker file was never created.
-    func attempt(pipeline: String, group: String, parameters: JSONValue, description: String? = nil, label: String) throws -> InjectionSandbox.Outcome? {
+    func attempt(pipeline: String, group: String, parameters: JSONValue, description: String? = nil, label: String) async throws -> InjectionSandbox.Outcome? {
         let request = ScriptRequest(
             jobID: UUID(), pipeline: try sandbox.site.catalog.pipeline(named: pipeline), parameters: parameters,
             group: sandbox.site.config.groups[group]!, description: description,
@@ -117,9 +117,9 @@ struct InjectionTests {
             default: throw error
             }
         }
-        let syntax = try run("/bin/bash", ["-n"], input: Data(script.text.utf8))
+        let syntax = try await run("/bin/bash", ["-n"], input: Data(script.text.utf8))
         #expect(syntax.status == 0, "\(label): bash -n failed: \(syntax.stderr)")
-        let outcome = try sandbox.execute(script)
+        let outcome = try await sandbox.execute(script)
         #expect(!FileManager.default.fileExists(atPath: sandbox.marker), "\(label): the injected command ran")
         try? FileManager.default.removeItem(atPath: sandbox.marker)
         #expect(outcome.exitCodeFile == "\(outcome.status)\n", "\(label): exit-code file \(String(describing: outcome.exitCodeFile)) for status \(outcome.status)")
@@ -156,23 +156,23 @@ struct InjectionTests {
     }
 
     @Test("the clean scripts run to the end with every tool called")
-    func baseline() throws {
-        let gatk = try #require(try attempt(pipeline: "gatk_variant_calling", group: "cancer_genomics_lab", parameters: gatkParameters { _ in }, label: "gatk"))
+    func baseline() async throws {
+        let gatk = try #require(try await attempt(pipeline: "gatk_variant_calling", group: "cancer_genomics_lab", parameters: gatkParameters { _ in }, label: "gatk"))
         #expect(gatk.status == 0, "\(gatk.stderr)")
         let tools = Dictionary(grouping: gatk.calls.map { $0[0] }, by: { $0 }).mapValues(\.count)
         #expect(tools == ["bwa": 1, "samtools": 2, "gatk": 2, "bcftools": 1])
         #expect(gatk.manifest?.contains(#""exit_code":0"#) == true)
-        let rnaseq = try #require(try attempt(pipeline: "rnaseq_deseq2", group: "systems_biology_lab", parameters: designParameters(), label: "rnaseq"))
+        let rnaseq = try #require(try await attempt(pipeline: "rnaseq_deseq2", group: "systems_biology_lab", parameters: designParameters(), label: "rnaseq"))
         #expect(rnaseq.status == 0, "\(rnaseq.stderr)")
         #expect(rnaseq.calls.filter { $0.first == "salmon" }.count == 4)
         #expect(rnaseq.calls.contains { $0.first == "Rscript" })
     }
 
     @Test("values in path parameters reach the tools as one intact argument")
-    func pathParameters() throws {
+    func pathParameters() async throws {
         for (name, payload) in injectionCorpus(marker: sandbox.marker) {
             let r1 = sandbox.input("r1/" + payload + ".fastq.gz")
-            guard let outcome = try attempt(pipeline: "gatk_variant_calling", group: "cancer_genomics_lab",
+            guard let outcome = try await attempt(pipeline: "gatk_variant_calling", group: "cancer_genomics_lab",
                                             parameters: gatkParameters { $0["fastq_r1"] = .string(r1) }, label: "fastq_r1 \(name)") else { continue }
             if FileManager.default.fileExists(atPath: r1), !payload.contains("\0") {
                 #expect(outcome.calls.contains { $0.first == "bwa" && $0.contains(r1) }, "fastq_r1 \(name): bwa did not get the path intact")
@@ -181,10 +181,10 @@ struct InjectionTests {
     }
 
     @Test("values in optional parameters and the description stay inert")
-    func optionalParameters() throws {
+    func optionalParameters() async throws {
         for (name, payload) in injectionCorpus(marker: sandbox.marker) {
             let intervals = sandbox.input("iv/" + payload + ".bed")
-            guard let outcome = try attempt(pipeline: "gatk_variant_calling", group: "cancer_genomics_lab",
+            guard let outcome = try await attempt(pipeline: "gatk_variant_calling", group: "cancer_genomics_lab",
                                             parameters: gatkParameters { $0["intervals"] = .string(intervals) },
                                             description: payload, label: "intervals+description \(name)") else { continue }
             if FileManager.default.fileExists(atPath: intervals) {
@@ -194,25 +194,25 @@ struct InjectionTests {
     }
 
     @Test("values in identifiers, enums and nested design entries stay inert")
-    func identifiers() throws {
+    func identifiers() async throws {
         for (name, payload) in injectionCorpus(marker: sandbox.marker) {
-            if let outcome = try attempt(pipeline: "rnaseq_deseq2", group: "systems_biology_lab",
+            if let outcome = try await attempt(pipeline: "rnaseq_deseq2", group: "systems_biology_lab",
                                          parameters: designParameters(sample: payload), label: "design sample_id \(name)"),
                payload.count < 200 {
                 #expect(outcome.calls.contains { $0.first == "salmon" && $0.contains("quant/" + payload) }, "design sample_id \(name): salmon did not get -o intact")
             }
-            if let outcome = try attempt(pipeline: "rnaseq_deseq2", group: "systems_biology_lab",
+            if let outcome = try await attempt(pipeline: "rnaseq_deseq2", group: "systems_biology_lab",
                                          parameters: designParameters(adapter: payload), label: "adapter \(name)") {
                 #expect(outcome.calls.contains { $0.first == "fastp" && $0.contains(payload) }, "adapter \(name): fastp did not get it intact")
             }
-            _ = try attempt(pipeline: "rnaseq_deseq2", group: "systems_biology_lab", parameters: designParameters(condition: payload, study: payload), label: "condition+study \(name)")
-            _ = try attempt(pipeline: "gatk_variant_calling", group: "cancer_genomics_lab",
+            _ = try await attempt(pipeline: "rnaseq_deseq2", group: "systems_biology_lab", parameters: designParameters(condition: payload, study: payload), label: "condition+study \(name)")
+            _ = try await attempt(pipeline: "gatk_variant_calling", group: "cancer_genomics_lab",
                             parameters: gatkParameters { $0["caller"] = .string(payload); $0["emit_ref_confidence"] = .string(payload) }, label: "enums \(name)")
         }
     }
 
     @Test("a NUL byte is refused before any template runs")
-    func nul() throws {
+    func nul() async throws {
         let request = ScriptRequest(
             jobID: UUID(), pipeline: try sandbox.site.catalog.pipeline(named: "gatk_variant_calling"),
             parameters: gatkParameters { $0["fastq_r1"] = "/data/a\u{0}b.fq" }, group: sandbox.site.config.groups["cancer_genomics_lab"]!,
@@ -221,7 +221,7 @@ struct InjectionTests {
     }
 
     @Test("validation rejects every corpus value in the shipped pipelines' string parameters")
-    func validationFirst() throws {
+    func validationFirst() async throws {
         let pipeline = try sandbox.site.catalog.pipeline(named: "gatk_variant_calling")
         for (name, payload) in injectionCorpus(marker: sandbox.marker) {
             for field in ["sample_id", "fastq_r1", "intervals", "caller"] {

@@ -26,7 +26,7 @@ struct RunRenderingTests {
     }
 
     @Test("a scatter step is a launcher and one script per row; the joint step sees every row's output")
-    func layout() throws {
+    func layout() async throws {
         let (renderer, pipeline, root) = try renderer()
         let run = try renderer.render(try request(pipeline, root: root))
         let runDirectory = root + "/runs/" + Self.runID.uuidString.lowercased()
@@ -51,13 +51,13 @@ struct RunRenderingTests {
         let pbs = try renderer.render(try request(pipeline, root: root, scheduler: .pbs))
         #expect(pbs.steps[0].script.text.contains("#PBS -o \(runDirectory)/steps/call/tasks/^array_index^.stdout.log"))
         for script in [call.script.text, joint.script.text, pbs.steps[0].script.text] + call.tasks.map(\.text) {
-            let check = try HPCBridgeTests.run("/bin/bash", ["-n"], input: Data(script.utf8))
+            let check = try await HPCBridgeTests.run("/bin/bash", ["-n"], input: Data(script.utf8))
             #expect(check.status == 0, "bash -n: \(check.stderr)")
         }
     }
 
     @Test("the injection corpus in a sample-sheet cell stays one inert word when the task script runs")
-    func injectionInCells() throws {
+    func injectionInCells() async throws {
         let (renderer, pipeline, root) = try renderer()
         let marker = root + "/pwned"
         let corpus = injectionCorpus(marker: marker).filter { SchemaValidator.firstControlCharacter(in: $0.value) == nil && !$0.value.contains("\0") }
@@ -73,7 +73,7 @@ struct RunRenderingTests {
         for task in call.tasks { try TestPaths.write(task.text, to: task.scriptPath) }
         try TestPaths.write(call.script.text, to: call.directory + "/launcher.sh")
         for task in call.tasks {
-            let result = try HPCBridgeTests.run("/bin/bash", [call.directory + "/launcher.sh"], environment: ["SLURM_ARRAY_TASK_ID": String(task.index), "PATH": "/usr/bin:/bin"])
+            let result = try await HPCBridgeTests.run("/bin/bash", [call.directory + "/launcher.sh"], environment: ["SLURM_ARRAY_TASK_ID": String(task.index), "PATH": "/usr/bin:/bin"])
             #expect(result.status == 0, "\(corpus[task.index].name): \(result.stderr)")
             #expect(!FileManager.default.fileExists(atPath: marker), "\(corpus[task.index].name) ran as shell")
         }
@@ -81,13 +81,13 @@ struct RunRenderingTests {
     }
 
     @Test("the same run renders the same bytes")
-    func deterministic() throws {
+    func deterministic() async throws {
         let (renderer, pipeline, root) = try renderer()
         #expect(try renderer.render(try request(pipeline, root: root)) == renderer.render(try request(pipeline, root: root)))
     }
 
     @Test("the scripts run: each task through the launcher by its index, then the joint step over every row's file")
-    func runsWithBash() throws {
+    func runsWithBash() async throws {
         let (renderer, pipeline, root) = try renderer()
         let run = try renderer.render(try request(pipeline, root: root))
         let call = run.steps[0], joint = run.steps[1]
@@ -96,17 +96,17 @@ struct RunRenderingTests {
         try TestPaths.write(call.script.text, to: call.directory + "/launcher.sh")
         try TestPaths.write(joint.script.text, to: joint.directory + "/script.sh")
         for task in call.tasks {
-            let result = try HPCBridgeTests.run("/bin/bash", [call.directory + "/launcher.sh"], environment: ["SLURM_ARRAY_TASK_ID": String(task.index), "PATH": "/usr/bin:/bin"])
+            let result = try await HPCBridgeTests.run("/bin/bash", [call.directory + "/launcher.sh"], environment: ["SLURM_ARRAY_TASK_ID": String(task.index), "PATH": "/usr/bin:/bin"])
             #expect(result.status == 0, "task \(task.index): \(result.stderr)")
             #expect(try String(contentsOfFile: task.exitCodePath, encoding: .utf8) == "0\n")
             let manifest = try JSONValue.parse(Data(contentsOf: URL(fileURLWithPath: task.manifestPath)))
             #expect(manifest["outputs"]?.arrayValue?.first?["exists"] == true)
         }
         #expect(!FileManager.default.fileExists(atPath: run.runDirectory + "/pwned"), "a sample-sheet cell ran as shell")
-        let notATask = try HPCBridgeTests.run("/bin/bash", [call.directory + "/launcher.sh"], environment: ["PATH": "/usr/bin:/bin"])
+        let notATask = try await HPCBridgeTests.run("/bin/bash", [call.directory + "/launcher.sh"], environment: ["PATH": "/usr/bin:/bin"])
         #expect(notATask.status == 2 && notATask.stderr.contains("only runs as a job array"))
         try FileManager.default.createDirectory(atPath: joint.directory, withIntermediateDirectories: true)
-        let result = try HPCBridgeTests.run("/bin/bash", [joint.directory + "/script.sh"], environment: ["PATH": "/usr/bin:/bin"])
+        let result = try await HPCBridgeTests.run("/bin/bash", [joint.directory + "/script.sh"], environment: ["PATH": "/usr/bin:/bin"])
         #expect(result.status == 0, "joint: \(result.stderr)")
         #expect(try String(contentsOfFile: run.runDirectory + "/trio.vcf", encoding: .utf8) == "S1\nS2\nS3\n")
         #expect(try String(contentsOfFile: joint.script.exitCodePath, encoding: .utf8) == "0\n")

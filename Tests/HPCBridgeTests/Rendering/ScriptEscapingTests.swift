@@ -13,12 +13,12 @@ struct ScriptEscapingTests {
     @Test("a shell word reads back as exactly the original string in bash")
     func shellWordRoundTrip() async throws {
         await propertyCheck(count: 40, input: Self.asciiStrings) { value in
-            let result = try! run("/bin/bash", ["-c", "printf '%s' \(ScriptEscaping.shellWord(value))"])
+            let result = try! await run("/bin/bash", ["-c", "printf '%s' \(ScriptEscaping.shellWord(value))"])
             #expect(result.status == 0)
             #expect(result.stdout == value)
         }
         await propertyCheck(count: 40, input: Self.unicodeStrings) { value in
-            let result = try! run("/bin/bash", ["-c", "printf '%s' \(ScriptEscaping.shellWord(value))"])
+            let result = try! await run("/bin/bash", ["-c", "printf '%s' \(ScriptEscaping.shellWord(value))"])
             #expect(result.status == 0)
             #expect(result.stdout == value)
         }
@@ -27,7 +27,7 @@ struct ScriptEscapingTests {
     @Test("a shell word is always one word")
     func oneWord() async {
         await propertyCheck(count: 60, input: Self.asciiStrings) { value in
-            let result = try! run("/bin/bash", ["-c", "set -- \(ScriptEscaping.shellWord(value)); echo $#"])
+            let result = try! await run("/bin/bash", ["-c", "set -- \(ScriptEscaping.shellWord(value)); echo $#"])
             #expect(result.stdout == "1\n")
         }
     }
@@ -59,7 +59,7 @@ struct ScriptEscapingTests {
         ("^a.c$", "a\nc", false), ("^a[^]c$", "a\nc", true), ("\\bx\\b", "éxé", true), ("\\Bx", "ax", true), ("^\\s$", "\u{00A0}", true),
         ("^\\S+$", "abc", true), ("a{2,3}", "aa", true), ("[\\w-]+", "-", true), ("\\u{1F9EC}", "🧬", true),
     ])
-    func regexSemantics(pattern: String, text: String, matches: Bool) throws {
+    func regexSemantics(pattern: String, text: String, matches: Bool) async throws {
         #expect(try ECMARegex(pattern).matches(text) == matches)
     }
 }

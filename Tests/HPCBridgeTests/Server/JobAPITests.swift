@@ -64,6 +64,27 @@ struct JobAPITests {
         #expect(await fake.submitCount == 1)
     }
 
+    @Test("a member sent as null is not set (top level and resources), as the contract's optional members read; a parameter sent as null is checked against its schema")
+    func nullMembers() async throws {
+        let service = try TestService(scheduler: fake)
+        let token = try service.token(group: "cancer_genomics_lab")
+        try await service.withClient { client in
+            let request = try Self.request()
+                .replacing(at: ["resources", "gpus"], with: .null)
+                .replacing(at: ["description"], with: .null)
+            let response = try await Self.post(client, token, request)
+            #expect(response.status == .created, "\(String(buffer: response.body))")
+            let job = try Self.json(response.body)
+            #expect(job["resources"]?["gpus"] == nil || job["resources"]?["gpus"] == 0, "gpus: null is not a GPU request")
+            let nullParameter = try Self.request().replacing(at: ["parameters", "quality_threshold"], with: .null)
+            let refused = try await Self.post(client, token, nullParameter)
+            #expect(refused.status == .unprocessableContent)
+            let pointers = try Self.json(refused.body)["errors"]?.arrayValue?.compactMap { $0["pointer"]?.stringValue }
+            #expect(pointers == ["/parameters/quality_threshold"])
+        }
+        #expect(await fake.submitCount == 1)
+    }
+
     @Test("GET /v1/jobs/{id} answers from kept bytes until the job's row changes; the change shows at once; another group still gets 404")
     func keptAnswers() async throws {
         let service = try TestService(scheduler: fake)

@@ -59,8 +59,11 @@ struct BlockingWorkTests {
 
     @Test("Deadline: a value ready in time, nil after the limit while the task goes on")
     func deadline() async throws {
+        // The limit runs on the timer's own thread while the task's result needs a cooperative thread to
+        // be seen; at the start of the full suite, tests waiting for child processes hold both of those
+        // for up to about 20 s, so the "in time" cases get a limit no starvation reaches.
         let quick = Task { () throws -> Int in 7 }
-        #expect(try await Deadline.valueIfReady(of: quick, within: .seconds(5)) == 7)
+        #expect(try await Deadline.valueIfReady(of: quick, within: .seconds(600)) == 7)
         let finished = Mutex(false)
         let slow = Task { () throws -> Int in
             try await Task.sleep(for: .milliseconds(300))
@@ -72,7 +75,48 @@ struct BlockingWorkTests {
         #expect(finished.withLock { $0 }, "the task was not cancelled by the caller's deadline")
         struct Boom: Error {}
         let failing = Task { () throws -> Int in throw Boom() }
-        await #expect(throws: Boom.self) { try await Deadline.valueIfReady(of: failing, within: .seconds(5)) }
+        await #expect(throws: Boom.self) { try await Deadline.valueIfReady(of: failing, within: .seconds(600)) }
+    }
+
+    /// Waits (up to a generous limit, so a loaded machine cannot fail it) until `condition` holds.
+    static func eventually(_ condition: () -> Bool) async throws -> Bool {
+        let limit = Date().addingTimeInterval(10)
+        while !condition() {
+            guard Date() < limit else { return false }
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        return true
+    }
+
+    @Test("DeadlineTimer: actions run in due order; a cancelled one never runs and is dropped from the heap")
+    func timerOrderAndCancel() async throws {
+        let timer = DeadlineTimer(name: "test-deadlines")
+        let fired = Mutex<[Int]>([])
+        // Scheduled out of order; each action records its delay.
+        var cancelled: [DeadlineTimer.Scheduled] = []
+        for delay in [60, 20, 80, 40, 10, 70, 30, 50] {
+            let scheduled = timer.schedule(after: .milliseconds(delay)) { fired.withLock { $0.append(delay) } }
+            if delay == 40 || delay == 70 { cancelled.append(scheduled) }
+        }
+        for scheduled in cancelled { scheduled.cancel() }
+        #expect(try await Self.eventually { fired.withLock { $0.count } == 6 })
+        // The last action is due after both cancelled ones: had they run, they would be in the list.
+        #expect(fired.withLock { $0 } == [10, 20, 30, 50, 60, 80])
+        #expect(try await Self.eventually { timer.pending == 0 }, "the cancelled entries left the heap")
+    }
+
+    @Test("DeadlineTimer: a deadline earlier than the one the thread sleeps until wakes it")
+    func timerEarlierDeadlineWakes() async throws {
+        let timer = DeadlineTimer(name: "test-deadlines")
+        let late = Mutex(false), early = Mutex(false)
+        let far = timer.schedule(after: .seconds(3600)) { late.withLock { $0 = true } }
+        // Let the thread go to sleep until the far deadline first.
+        try await Task.sleep(for: .milliseconds(50))
+        timer.schedule(after: .milliseconds(10)) { early.withLock { $0 = true } }
+        #expect(try await Self.eventually { early.withLock { $0 } }, "the near deadline ran without waiting an hour")
+        #expect(!late.withLock { $0 })
+        far.cancel()
+        #expect(timer.pending == 1, "a cancelled entry stays until it reaches the top of the heap")
     }
 
     @Test("SubmissionAttempts: in flight blocks resubmission; an unanswered call needs two later snapshots without the job")
