@@ -41,7 +41,8 @@ struct JobAPI: APIProtocol {
 
     func submitJob(_ input: Operations.SubmitJob.Input) async throws -> Operations.SubmitJob.Output {
         // SubmitRequestMiddleware has checked and parsed the raw body already (with members sent as null
-        // dropped where the decoded value drops them); without it, the decoded body is read.
+        // dropped where the decoded value drops them) and handed the generated decoder the body without
+        // its parameters; the request is its parse. Without the middleware, the decoded body is read.
         let document: JSONValue
         if let parsed = SubmitRequestMiddleware.parsedJobRequest {
             document = parsed

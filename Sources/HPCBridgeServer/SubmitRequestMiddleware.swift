@@ -51,11 +51,19 @@ struct SubmitRequestMiddleware: ServerMiddleware {
         } catch let failure as ValidationFailure {
             return try ProblemResponse.validation(failure.errors)
         }
-        // The handler takes the job request from this parse instead of encoding the decoded body and
-        // parsing it again (a tenth of a submission's JSON work).
-        let parsed = operationID == "submitJob" ? Self.asDecoded(document) : nil
-        var (response, responseBody) = try await Self.$parsedJobRequest.withValue(parsed) {
-            try await next(request, HTTPBody(data), metadata)
+        // A job submission's handler takes the request from this parse (`parsedJobRequest`), so the
+        // generated decoder is handed the body without its parameters: decoding them into the runtime's
+        // untyped containers was 6 % of a submission's CPU, for a value nothing read. Every typed member
+        // is still decoded as sent (a `"cpus": "eight"` is refused there as before), and everything else
+        // the generated code does (headers, Accept, the response) is unchanged. A run's handler still
+        // reads the decoded body.
+        var (response, responseBody): (HTTPResponse, HTTPBody?)
+        if operationID == "submitJob" {
+            (response, responseBody) = try await Self.$parsedJobRequest.withValue(Self.asDecoded(document)) {
+                try await next(request, HTTPBody(Self.withoutParameters(document)), metadata)
+            }
+        } else {
+            (response, responseBody) = try await next(request, HTTPBody(data), metadata)
         }
         // The generated serializer percent-encodes header values (OpenAPI's "simple" style), which
         // would turn the Location path into %2Fv1%2Fjobs%2F...; a URI reference goes out as written.
@@ -66,8 +74,17 @@ struct SubmitRequestMiddleware: ServerMiddleware {
     }
 
     /// The job request this middleware parsed, as the generated decoder's value would read (nil outside
-    /// a job submission, or where this middleware is not installed).
+    /// a job submission, or where this middleware is not installed). `JobAPI.submitJob` reads the request
+    /// from it whenever it is set.
     @TaskLocal static var parsedJobRequest: JSONValue?
+
+    /// A job request with its parameters left empty: what the generated decoder reads in place of the
+    /// body (the handler reads the parameters from `parsedJobRequest`).
+    static func withoutParameters(_ document: JSONValue) -> Data {
+        guard case .object(var members) = document else { return Data(document.jsonText.utf8) }
+        members["parameters"] = .object([:])
+        return Data(JSONValue.object(members).jsonText.utf8)
+    }
 
     /// A job request as the generated decoder sees it: an optional member sent as `null` is absent (at the
     /// top level and in `resources`, the typed members); `parameters` is free-form and keeps its nulls.

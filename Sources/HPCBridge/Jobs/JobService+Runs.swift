@@ -55,8 +55,7 @@ extension JobService {
             } else {
                 do {
                     let runs = self.runs, id = accepted.run.id
-                    let submission = Task { try await runs.submitReadySteps(of: id) }
-                    if try await Deadline.valueIfReady(of: submission, within: schedulerWait) == nil {
+                    if try await Deadline.valueIfReady(within: schedulerWait, of: { try await runs.submitReadySteps(of: id) }) == nil {
                         logger.info("the controller did not answer within \(schedulerWait); the run is accepted and its submission goes on", metadata: ["run_id": "\(id.uuidString.lowercased())"])
                     }
                 } catch {
@@ -192,8 +191,7 @@ extension JobService {
         }
         do {
             let runs = self.runs
-            let submission = Task { try await runs.submitReadySteps(of: id) }
-            _ = try await Deadline.valueIfReady(of: submission, within: schedulerWait)
+            _ = try await Deadline.valueIfReady(within: schedulerWait) { try await runs.submitReadySteps(of: id) }
         } catch {
             logger.error("immediate submission of a resumed run failed; the reconciler will retry", metadata: ["run_id": "\(id.uuidString.lowercased())", "error": "\(error)"])
         }

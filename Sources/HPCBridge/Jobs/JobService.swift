@@ -104,9 +104,8 @@ public struct JobService: Sendable {
             return try await answer(job, created: true)
         }
         let submitter = self.submitter
-        let submission = Task { try await submitter.submit(job, spec: spec) }
         do {
-            if let submitted = try await Deadline.valueIfReady(of: submission, within: schedulerWait) {
+            if let submitted = try await Deadline.valueIfReady(within: schedulerWait, of: { try await submitter.submit(job, spec: spec) }) {
                 return try await answer(submitted, created: true)
             }
             logger.info("the controller did not answer within \(schedulerWait); the job is accepted and its submission goes on", metadata: ["job_id": "\(job.id.uuidString.lowercased())"])
@@ -261,9 +260,8 @@ public struct JobService: Sendable {
     /// Cancels in the scheduler, waiting at most `schedulerWait`: a controller that does not answer is a
     /// 503 to retry (the call may still land; cancelling twice is harmless).
     func cancelInScheduler(_ ids: [NativeJobID], on scheduler: any BatchScheduler) async throws {
-        let call = Task { try await scheduler.cancel(ids) }
         do {
-            guard try await Deadline.valueIfReady(of: call, within: schedulerWait) != nil else {
+            guard try await Deadline.valueIfReady(within: schedulerWait, of: { try await scheduler.cancel(ids) }) != nil else {
                 throw Refusal.unavailable("the controller did not answer the cancel within \(schedulerWait); it may still take effect. Retry later", retryAfter: 30)
             }
         } catch let error as SchedulerError where error.transient {

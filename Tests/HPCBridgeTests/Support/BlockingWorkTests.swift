@@ -57,25 +57,25 @@ struct BlockingWorkTests {
         #expect(!ran.withLock { $0 }, "the queued call never started")
     }
 
-    @Test("Deadline: a value ready in time, nil after the limit while the task goes on")
+    @Test("Deadline: a value ready in time, nil after the limit while the work goes on, an error passed on")
     func deadline() async throws {
-        // The limit runs on the timer's own thread while the task's result needs a cooperative thread to
-        // be seen; at the start of the full suite, tests waiting for child processes hold both of those
-        // for up to about 20 s, so the "in time" cases get a limit no starvation reaches.
-        let quick = Task { () throws -> Int in 7 }
-        #expect(try await Deadline.valueIfReady(of: quick, within: .seconds(600)) == 7)
+        // The limit runs on the timer's own thread while the work needs a cooperative thread to end; at
+        // the start of the full suite every test is queued on those for 20 s or more, so the "in time"
+        // cases get a limit no such wait reaches.
+        #expect(try await Deadline.valueIfReady(within: .seconds(600)) { 7 } == 7)
         let finished = Mutex(false)
-        let slow = Task { () throws -> Int in
-            try await Task.sleep(for: .milliseconds(300))
+        let gate = Gate()
+        #expect(try await Deadline.valueIfReady(within: .milliseconds(20)) { () async throws -> Int in
+            // Blocks its thread until the test has seen the nil: the answer cannot have waited for it.
+            try await BlockingCallPool(name: "test", threads: 1, maximumInFlight: 1).run(deadline: .seconds(600)) { gate.wait() }
             finished.withLock { $0 = true }
             return 8
-        }
-        #expect(try await Deadline.valueIfReady(of: slow, within: .milliseconds(20)) == nil)
-        #expect(try await slow.value == 8)
-        #expect(finished.withLock { $0 }, "the task was not cancelled by the caller's deadline")
+        } == nil)
+        #expect(!finished.withLock { $0 })
+        gate.open()
+        #expect(try await Self.eventually { finished.withLock { $0 } }, "the work was not cancelled by the caller's deadline")
         struct Boom: Error {}
-        let failing = Task { () throws -> Int in throw Boom() }
-        await #expect(throws: Boom.self) { try await Deadline.valueIfReady(of: failing, within: .seconds(600)) }
+        await #expect(throws: Boom.self) { try await Deadline.valueIfReady(within: .seconds(600)) { () async throws -> Int in throw Boom() } }
     }
 
     /// Waits (up to a generous limit, so a loaded machine cannot fail it) until `condition` holds.
