@@ -30,6 +30,8 @@ final class GroupCommit: Sendable {
 
     /// One caller's write: runs it inside the shared transaction, and later resumes the caller.
     private struct Entry: Sendable {
+        /// Whether the commit that holds it must reach the disk before the caller resumes (see `write`).
+        let flush: Bool
         /// Runs the write inside the shared transaction and keeps its outcome; see `Applied`.
         let apply: @Sendable (Database, Batch) -> Applied
         /// Resumes the caller: with the write's own outcome, or with the commit's error.
@@ -61,10 +63,17 @@ final class GroupCommit: Sendable {
     /// Runs `body` in the next shared transaction and returns its value once that transaction has
     /// committed. `body` should refuse (throw) before it writes; an error thrown after it wrote makes
     /// the batch run again write by write. A failed commit fails every write of the transaction.
-    func write<T: Sendable>(_ body: @escaping @Sendable (Database, Batch) throws -> T) async throws -> T {
+    ///
+    /// `flush: false` is for a write whose loss in a crash of the node the service recovers from on its
+    /// own (a submission's Slurm id: the reconciler finds the job by its tag and adopts it): a
+    /// transaction of such writes only is committed with `synchronous = NORMAL`, written to the WAL but
+    /// not flushed, and the next flushed commit takes it to the disk with its own. Any other write in the
+    /// transaction makes it flush.
+    func write<T: Sendable>(flush: Bool = true, _ body: @escaping @Sendable (Database, Batch) throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
             let outcome = Mutex<Result<T, any Error>?>(nil)
             let entry = Entry(
+                flush: flush,
                 apply: { db, batch in
                     let changesBefore = db.totalChangesCount
                     do {
@@ -125,6 +134,11 @@ final class GroupCommit: Sendable {
     private func commit(_ entries: [Entry], in db: Database) -> Bool {
         let batch = Batch()
         var halfway = false
+        // The writer connection's setting is FULL (JobStore); a transaction with nothing that must be
+        // flushed lowers it for its own commit only, and every other writer finds FULL again.
+        let flushes = entries.contains { $0.flush }
+        if !flushes { try? db.execute(sql: "PRAGMA synchronous = NORMAL") }
+        defer { if !flushes { try? db.execute(sql: "PRAGMA synchronous = FULL") } }
         do {
             try db.inTransaction(.immediate) {
                 for entry in entries {

@@ -168,6 +168,11 @@ public final class JobStore: Sendable {
                 guard check == "ok" else { throw StoreError.unusable(path: path, reason: "SQLite's integrity check reports: \(check)") }
             }
             pool = try DatabasePool(path: path, configuration: configuration)
+            // GRDB puts a pool's writer in WAL mode with `synchronous = NORMAL`: a commit reaches the WAL
+            // file but is not flushed to the disk, so a crash of the node (not of the process) could lose
+            // a job that was already answered 201 and handed to Slurm. FULL flushes the WAL at every
+            // commit; the group commit makes concurrent submissions share those flushes.
+            try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
             try Self.migrator.migrate(pool)
             groupCommit = GroupCommit(pool: pool)
         } catch let error as StoreError {
@@ -282,6 +287,11 @@ public final class JobStore: Sendable {
     /// The journal mode SQLite reports (`wal`).
     public func journalMode() throws -> String {
         try pool.read { db in try String.fetchOne(db, sql: "PRAGMA journal_mode") ?? "" }
+    }
+
+    /// The writer's `synchronous` setting as SQLite reports it (2: FULL, every commit flushed).
+    public func writerSynchronousMode() throws -> Int {
+        try pool.writeWithoutTransaction { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") ?? -1 }
     }
 
     /// The outcome of an insert with an idempotency key.
@@ -602,7 +612,10 @@ public final class JobStore: Sendable {
     /// `recordSubmission` in a transaction shared with concurrent writes (`GroupCommit`).
     public func recordSubmissionInGroupCommit(_ id: UUID, native: String, source: String, reason: String,
                                               at now: Date) async throws -> SubmissionRecord {
-        try await groupCommit.write { [self] db, batch in
+        // Not flushed on its own (see GroupCommit.write): lost in a crash of the node, the job is still
+        // accepted in the store and the reconciler adopts the Slurm job by its tag, as after a kill -9
+        // between the libslurm call and this write. The job itself was flushed before the call.
+        try await groupCommit.write(flush: false) { [self] db, batch in
             let (outcome, event) = try Self.recordSubmission(id, native: native, source: source, reason: reason, at: now, in: db)
             batch.afterCommit.append { [self] in
                 notifyRowsChanged([id])

@@ -124,4 +124,26 @@ struct GroupCommitTests {
         let after = store.groupCommit.committed.withLock { $0 }
         #expect(after.transactions - before.transactions == 2, "the two good writes, each in its own transaction")
     }
+
+    @Test("a transaction of writes that need no flush commits with synchronous NORMAL; one flushed write makes it FULL; FULL again after")
+    func flushOnlyWhenNeeded() async throws {
+        let synchronous = "PRAGMA synchronous"
+        // Alone, each in a transaction of its own (nothing else is writing).
+        let unflushed = try await store.groupCommit.write(flush: false) { db, _ in try Int.fetchOne(db, sql: synchronous) }
+        #expect(unflushed == 1, "NORMAL: written to the WAL, flushed by the next flushed commit")
+        #expect(try store.writerSynchronousMode() == 2, "the writer is back at FULL for every other write")
+        let flushed = try await store.groupCommit.write { db, _ in try Int.fetchOne(db, sql: synchronous) }
+        #expect(flushed == 2)
+        // Together in one transaction: the flushed write decides.
+        let release = await holdTheWriter()
+        let store = self.store
+        let first = Task { try await store.groupCommit.write(flush: false) { db, _ in try Int.fetchOne(db, sql: synchronous) } }
+        for _ in 0..<500 where store.groupCommit.waiting < 1 { try? await Task.sleep(for: .milliseconds(10)) }
+        let second = Task { try await store.groupCommit.write { db, _ in try Int.fetchOne(db, sql: synchronous) } }
+        for _ in 0..<500 where store.groupCommit.waiting < 2 { try? await Task.sleep(for: .milliseconds(10)) }
+        #expect(store.groupCommit.waiting == 2)
+        release()
+        let firstMode = try await first.value, secondMode = try await second.value
+        #expect(firstMode == 2 && secondMode == 2)
+    }
 }

@@ -18,9 +18,10 @@ struct JobStoreTests {
             description: "test", cluster: "dev", createdAt: createdAt, scriptDigest: "abc", intentJSON: "{}")
     }
 
-    @Test("the database runs in WAL mode")
+    @Test("the database runs in WAL mode and flushes every commit")
     func wal() throws {
         #expect(try store.journalMode() == "wal")
+        #expect(try store.writerSynchronousMode() == 2, "every commit is flushed (FULL), not only written to the WAL (GRDB's NORMAL)")
     }
 
     @Test("an accepted job is stored with its first transition")
