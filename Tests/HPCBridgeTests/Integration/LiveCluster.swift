@@ -102,6 +102,35 @@ enum LiveCluster {
         throw TimedOut(id: id, last: last, why: explain(native: id.rawValue))
     }
 
+    /// `waitFor` for several jobs at once: each job's state is taken from the snapshot in which it is first
+    /// seen ended, so one that ends while another is still running is not left to be purged from the
+    /// controller (after MinJobAge accounting is all that is left, which keeps less: no dependency reason).
+    static func waitForAll(_ ids: [NativeJobID], on scheduler: some BatchScheduler, since: Date,
+                           timeout: TimeInterval = 300) async throws -> [NativeJobID: SchedulerJobState] {
+        let deadline = Date().addingTimeInterval(timeout)
+        var ended: [NativeJobID: SchedulerJobState] = [:]
+        var last: [NativeJobID: SchedulerJobState] = [:]
+        while Date() < deadline {
+            let snapshot = try await scheduler.states(changedSince: nil)
+            var missing: Set<NativeJobID> = []
+            for id in ids where ended[id] == nil {
+                if let state = snapshot.jobs[id] ?? (snapshot.unchanged ? last[id] : nil) {
+                    last[id] = state
+                    if state.status.isTerminal { ended[id] = state }
+                } else {
+                    missing.insert(id)
+                }
+            }
+            if !missing.isEmpty {
+                for (id, state) in try await scheduler.accountingStates(for: Array(missing), since: since) { ended[id] = state }
+            }
+            if ended.count == ids.count { return ended }
+            try await Task.sleep(for: .milliseconds(500))
+        }
+        let waiting = ids.first { ended[$0] == nil } ?? ids[0]
+        throw TimedOut(id: waiting, last: last[waiting], why: explain(native: waiting.rawValue))
+    }
+
     struct TimedOut: Error, CustomStringConvertible {
         let id: NativeJobID
         let last: SchedulerJobState?

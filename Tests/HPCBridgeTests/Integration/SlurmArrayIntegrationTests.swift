@@ -95,10 +95,13 @@ struct SlurmArrayIntegrationTests {
         let childID = try await scheduler.submit(try dependant("true", name: "hb-it-child", on: parent))
         let grandchildID = try await scheduler.submit(try dependant("true", name: "hb-it-grandchild", on: childID))
 
-        // Polled every half second, well inside MinJobAge: accounting keeps no DependencyNeverSatisfied.
+        // Polled every half second, all three together, well inside MinJobAge: accounting keeps no
+        // DependencyNeverSatisfied. (Waited for one after the other, the grandchild was once purged from
+        // the controller while the test still waited for its parent on a loaded machine, and read back
+        // from accounting as a plain cancel.)
         var ended: [NativeJobID: SchedulerJobState] = [:]
         do {
-            for id in [parent, childID, grandchildID] { ended[id] = try await LiveCluster.waitFor(id, on: scheduler, since: since) }
+            ended = try await LiveCluster.waitForAll([parent, childID, grandchildID], on: scheduler, since: since)
         } catch {
             for id in [grandchildID, childID, parent] { try? await scheduler.cancel(id) }
             throw error
