@@ -22,6 +22,8 @@ struct JobStoreTests {
     func wal() throws {
         #expect(try store.journalMode() == "wal")
         #expect(try store.writerSynchronousMode() == 2, "every commit is flushed (FULL), not only written to the WAL (GRDB's NORMAL)")
+        try store.checkWritable()
+        #expect(try store.writerSynchronousMode() == 2, "the readiness probe's unflushed write leaves the writer at FULL")
     }
 
     @Test("an accepted job is stored with its first transition")
