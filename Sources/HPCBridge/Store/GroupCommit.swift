@@ -136,10 +136,7 @@ final class GroupCommit: Sendable {
         var halfway = false
         // The writer connection's setting is FULL (JobStore); a transaction with nothing that must be
         // flushed lowers it for its own commit only, and every other writer finds FULL again.
-        let flushes = entries.contains { $0.flush }
-        if !flushes { try? db.execute(sql: "PRAGMA synchronous = NORMAL") }
-        defer { if !flushes { try? db.execute(sql: "PRAGMA synchronous = FULL") } }
-        do {
+        let transaction = {
             try db.inTransaction(.immediate) {
                 for entry in entries {
                     if entry.apply(db, batch) == .failedHalfway {
@@ -149,6 +146,9 @@ final class GroupCommit: Sendable {
                 }
                 return .commit
             }
+        }
+        do {
+            if entries.contains(where: \.flush) { try transaction() } else { try db.withUnflushedCommits(transaction) }
         } catch {
             if halfway { return false }
             for entry in entries { entry.finish(error) }

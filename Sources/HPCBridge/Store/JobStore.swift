@@ -720,11 +720,11 @@ public final class JobStore: Sendable {
     /// FULL a flush per probe made every `/readyz` wait for the disk (p99 69 ms in the hang scenario).
     public func checkWritable(now: Date = Date()) throws {
         try pool.writeWithoutTransaction { db in
-            try db.execute(sql: "PRAGMA synchronous = NORMAL")
-            defer { try? db.execute(sql: "PRAGMA synchronous = FULL") }
-            try db.inTransaction {
-                try db.execute(sql: "INSERT OR REPLACE INTO storeProbe (id, writtenAt) VALUES (1, ?)", arguments: [now.timeIntervalSinceReferenceDate])
-                return .commit
+            try db.withUnflushedCommits {
+                try db.inTransaction {
+                    try db.execute(sql: "INSERT OR REPLACE INTO storeProbe (id, writtenAt) VALUES (1, ?)", arguments: [now.timeIntervalSinceReferenceDate])
+                    return .commit
+                }
             }
         }
     }
