@@ -208,7 +208,7 @@ int hb_slurm_submit(const hb_submit_request *r, uint32_t *job_id, int *errno_out
 }
 
 /* Records come in one block: the records, then a pool with their strings (array_task_str, which can be
- * kilobytes for a sparse array), so one hb_slurm_free releases everything and no string is cut short. */
+ * kilobytes for a sparse array, and dependency), so one hb_slurm_free releases everything and no string is cut short. */
 static size_t hb_pool_need(const char *text) { return text && text[0] ? strlen(text) + 1 : 0; }
 
 static hb_job_record *hb_records_alloc(size_t count, size_t pool_size, char **pool) {
@@ -232,6 +232,7 @@ static void hb_fill(hb_job_record *out, const slurm_job_info_t *job, char **pool
     out->array_task_id = job->array_task_id;
     out->array_max_tasks = job->array_max_tasks;
     out->array_task_str = hb_pool_copy(pool, job->array_task_str);
+    out->dependency = hb_pool_copy(pool, job->dependency);
     out->job_state = job->job_state;
     out->exit_code = job->exit_code;
     out->restart_count = job->restart_cnt;
@@ -256,7 +257,8 @@ int hb_slurm_load_jobs(int64_t update_time, hb_job_record **records, size_t *cou
     *last_update = msg->last_update;
     if (msg->record_count > 0) {
         size_t pool_size = 0;
-        for (uint32_t i = 0; i < msg->record_count; i++) pool_size += hb_pool_need(msg->job_array[i].array_task_str);
+        for (uint32_t i = 0; i < msg->record_count; i++)
+            pool_size += hb_pool_need(msg->job_array[i].array_task_str) + hb_pool_need(msg->job_array[i].dependency);
         char *pool = NULL;
         *records = hb_records_alloc(msg->record_count, pool_size, &pool);
         if (*records == NULL) {

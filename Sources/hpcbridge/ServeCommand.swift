@@ -59,6 +59,12 @@ struct ServeCommand: AsyncParsableCommand {
         let services: [ServiceGroupConfiguration.ServiceConfiguration] =
             assembly.reconcilers.map { .init(service: $0) } + [.init(service: app), .init(service: assembly.events), .init(service: reloader), .init(service: assembly.service.tokens)]
         let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        // The store is closed once nothing runs any more, also when the group ended with an error.
+        defer {
+            do { try assembly.store.close() } catch {
+                logger.warning("the job store was not closed cleanly (\(error)); SQLite completes it from the -wal file at the next start")
+            }
+        }
         try await group.run()
     }
 }

@@ -40,6 +40,9 @@ typedef struct hb_job_record {
      * accounting it is slurmdbd's own text, which may be a hex bitmap ("0x1F"). It points into the block
      * the records came in (after the records), so hb_slurm_free of the records frees it too. */
     const char *array_task_str;
+    /* The controller's dependency text with each parent's state ("afterok:12(failed)"), in the same block;
+     * NULL when the job has none, and always from accounting, which does not keep it. */
+    const char *dependency;
     uint32_t job_state;         /* base state | flag bits, as in slurm.h */
     uint32_t exit_code;         /* raw wait status */
     uint32_t restart_count;

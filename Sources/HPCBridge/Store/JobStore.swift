@@ -729,6 +729,17 @@ public final class JobStore: Sendable {
         }
     }
 
+    /// Copies every commit from the WAL into the store's file and closes its connections, for the end
+    /// of `serve`. SQLite does this itself when the last connection closes, but a process that exits
+    /// while a task still holds the store skips it, and the store is then two files (the file and its
+    /// `-wal`) with the newest commits only in the second: a copy of the file alone as a backup misses
+    /// them, and damage to the file alone is hidden by the WAL's pages. After this the stopped
+    /// service's store is one file. Nothing may use the store afterwards (reads and writes throw).
+    public func close() throws {
+        try pool.writeWithoutTransaction { db in _ = try Row.fetchOne(db, sql: "PRAGMA wal_checkpoint(TRUNCATE)") }
+        try pool.close()
+    }
+
     /// The sequence number of the latest transition (0 for an empty store): every insert, submission and
     /// state change appends one, so an unchanged number means no job was added or moved.
     public func lastTransitionSequence() throws -> Int64 {

@@ -153,6 +153,14 @@ struct SlurmArrayTests {
         let plain = try SlurmLibraryScheduler.state(record(job: 6, array: 0, task: noValue, state: 4, reason: "DependencyNeverSatisfied", list: nil))
         #expect(plain.array == nil)
         #expect(plain.status == .failed(.dependencyNeverSatisfied))
+        // The dependency text from the string pool decides when the reason is the one the job waited with.
+        try "afterok:5(failed)".withCString { dependency in
+            var cancelled = record(job: 7, array: 0, task: noValue, state: 4, reason: "Resources", list: nil)
+            cancelled.dependency = dependency
+            let status = try SlurmLibraryScheduler.state(cancelled).status
+            #expect(status == .failed(.dependencyNeverSatisfied))
+        }
+        #expect(try SlurmLibraryScheduler.state(record(job: 8, array: 0, task: noValue, state: 4, reason: "Resources", list: nil)).status == .failed(.cancelled))
     }
 
     @Test("sbatch options for an array and its dependencies")

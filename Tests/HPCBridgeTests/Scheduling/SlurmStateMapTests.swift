@@ -105,6 +105,27 @@ struct SlurmStateMapTests {
         #expect(SlurmStateMap.names(of: 11 | 0x100 | 0x800000) == ("OUT_OF_MEMORY", ["LAUNCH_FAILED", "STAGE_OUT"]))
     }
 
+    @Test("a cancelled job whose dependency text marks a failed parent is a dependency failure, whatever its reason")
+    func failedDependencyText() {
+        func cancelled(reason: String?, dependency: String?) -> SchedulerStatus? {
+            SlurmStateMap.status(base: "CANCELLED", flags: [], reason: reason, exit: ProcessExit(code: 0), dependency: dependency)
+        }
+        // Slurm's own cancel of a dependant, read with the pending reason it had before (seen once on a loaded machine).
+        #expect(cancelled(reason: "Resources", dependency: "afterok:6(failed)") == .failed(.dependencyNeverSatisfied))
+        // All parents required: one that failed is enough.
+        #expect(cancelled(reason: "Dependency", dependency: "afterok:5(failed),afterok:6(unfulfilled)") == .failed(.dependencyNeverSatisfied))
+        #expect(cancelled(reason: nil, dependency: "afterok:5(unfulfilled):6(failed)") == .failed(.dependencyNeverSatisfied))
+        // Any one parent suffices: a person's cancel while another may still succeed.
+        #expect(cancelled(reason: "Dependency", dependency: "afterok:5(failed)?afterok:6(unfulfilled)") == .failed(.cancelled))
+        #expect(cancelled(reason: "Dependency", dependency: "afterok:5(failed)?afterok:6(failed)") == .failed(.dependencyNeverSatisfied))
+        #expect(cancelled(reason: "Dependency", dependency: "afterok:5(unfulfilled)") == .failed(.cancelled))
+        #expect(cancelled(reason: "Priority", dependency: nil) == .failed(.cancelled))
+        #expect(cancelled(reason: "Priority", dependency: "") == .failed(.cancelled))
+        // Not cancelled (no KILL_INV_DEP): it waits, with the reason that says so.
+        #expect(SlurmStateMap.status(base: "PENDING", flags: [], reason: "DependencyNeverSatisfied", exit: nil, dependency: "afterok:5(failed)")
+                == .queued(reason: "DependencyNeverSatisfied"))
+    }
+
     @Test("an unknown state is reported, not guessed")
     func unknown() {
         #expect(SlurmStateMap.status(base: "EXPLODED", flags: [], reason: nil, exit: nil) == nil)

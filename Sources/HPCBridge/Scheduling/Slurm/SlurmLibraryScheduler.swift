@@ -223,7 +223,8 @@ public struct SlurmLibraryScheduler: BatchScheduler {
         let (base, flags) = SlurmStateMap.names(of: record.job_state)
         let reason = text(record.reason)
         let exit = ProcessExit(waitStatus: Int(record.exit_code))
-        guard let status = SlurmStateMap.status(base: base, flags: flags, reason: reason, exit: exit) else {
+        guard let status = SlurmStateMap.status(base: base, flags: flags, reason: reason, exit: exit,
+                                                  dependency: record.dependency.map { String(cString: $0) }) else {
             throw SchedulerError(.malformedOutput, operation: "states", detail: "job \(id) is in state \(record.job_state), which hpcbridge does not know")
         }
         func date(_ epoch: Int64) -> Date? { epoch > 0 ? Date(timeIntervalSince1970: TimeInterval(epoch)) : nil }

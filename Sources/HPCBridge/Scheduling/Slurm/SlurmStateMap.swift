@@ -74,6 +74,18 @@ public enum SlurmStateMap {
     /// `None` (checked live), so a child read only from accounting is `cancelled`.
     static let cancelReasons: [String: FailureKind] = ["DependencyNeverSatisfied": .dependencyNeverSatisfied]
 
+    /// Whether the controller's dependency text says the job can never run: it marks each parent with
+    /// its state, `afterok:12(failed)`, and drops the ones satisfied. The reason alone does not always
+    /// tell: a dependant that Slurm cancelled has been seen (once, on a loaded machine) with the pending
+    /// reason it had before, `Resources`, instead of DependencyNeverSatisfied, and read as a plain
+    /// cancel. Parents joined with `?` (any one suffices) fail only when all of them failed; joined with
+    /// `,` or `:` lists (all required), one failed parent is enough.
+    static func dependencyFailed(_ text: String?) -> Bool {
+        guard let text, text.contains("(failed)") else { return false }
+        let alternatives = text.split(separator: "?")
+        return alternatives.allSatisfy { $0.contains("(failed)") }
+    }
+
     /// Pending reasons that mean "held until released" rather than "waiting for resources".
     static let holdReasons: Set<String> = ["JobHeldUser", "JobHeldAdmin", "BeginTime_Hold", "ReqNodeNotAvail_Hold"]
 
@@ -93,9 +105,11 @@ public enum SlurmStateMap {
         return (nil, [])
     }
 
-    /// The lifecycle status for a base state (when known), flags, the reason and the exit status.
+    /// The lifecycle status for a base state (when known), flags, the reason, the exit status and the
+    /// controller's dependency text (read only for a cancelled job; accounting has none).
     /// Returns `nil` for a state this table does not know, so the caller can report it instead of guessing.
-    public static func status(base: String?, flags: Set<String>, reason: String?, exit: ProcessExit?) -> SchedulerStatus? {
+    public static func status(base: String?, flags: Set<String>, reason: String?, exit: ProcessExit?,
+                              dependency: @autoclosure () -> String? = nil) -> SchedulerStatus? {
         let reason = reason.flatMap { $0 == "None" || $0.isEmpty ? nil : $0 }
         let meanings = Set(flags.compactMap { flagTable[$0] })
         // Flags that decide the lifecycle whatever the base state says.
@@ -125,7 +139,8 @@ public enum SlurmStateMap {
         case .failedByExit:
             return .failed(failure(exit: exit, reason: reason, launchFailed: meanings.contains(.launchFailed)))
         case .failed(.cancelled):
-            return .failed(reason.flatMap { cancelReasons[$0] } ?? .cancelled)
+            if let kind = reason.flatMap({ cancelReasons[$0] }) { return .failed(kind) }
+            return .failed(dependencyFailed(dependency()) ? .dependencyNeverSatisfied : .cancelled)
         case .failed(let kind):
             return .failed(kind)
         }

@@ -29,6 +29,8 @@ public enum SqueueJSONParser {
         let start_time: Int?
         let end_time: Int?
         let restart_cnt: Int?
+        /// Each parent with its state: `afterok:12(failed)`; empty when none.
+        let dependency: String?
     }
 
     public static func parse(_ data: Data) throws -> [SchedulerJobState] {
@@ -52,7 +54,7 @@ public enum SqueueJSONParser {
         }
         let exit = job.exit_code.map { ProcessExit(waitStatus: $0) }
         let (base, flags) = SlurmStateMap.names(ofCLIState: job.job_state)
-        guard let status = SlurmStateMap.status(base: base, flags: flags, reason: job.state_reason, exit: exit) else {
+        guard let status = SlurmStateMap.status(base: base, flags: flags, reason: job.state_reason, exit: exit, dependency: job.dependency) else {
             throw SchedulerError(.malformedOutput, operation: "states", detail: "job \(id) is in state \(job.job_state), which hpcbridge does not know")
         }
         // Pending jobs carry the expected start and end; only real ones are kept.
