@@ -218,11 +218,23 @@ public struct ScriptRenderer: Sendable {
     }
 
     /// Each template part without trailing blank lines, so the joined script has one blank line between.
-    private static func trimmed(_ text: String) -> String {
-        var t = Substring(text)
-        while t.last == "\n" || t.last == " " { t = t.dropLast() }
-        while t.first == "\n" { t = t.dropFirst() }
-        return String(t)
+    /// Trailing newlines and spaces, then leading newlines, go; a CR before a final newline stays with it
+    /// (as the character `\r\n`, which is not `\n`). Walked by byte: by character it was a tenth of the
+    /// rendering's time.
+    static func trimmed(_ text: String) -> String {
+        let bytes = text.utf8
+        var end = bytes.endIndex
+        while end > bytes.startIndex {
+            let last = bytes.index(before: end)
+            let byte = bytes[last]
+            if byte == UInt8(ascii: " ") { end = last; continue }
+            guard byte == UInt8(ascii: "\n") else { break }
+            if last > bytes.startIndex, bytes[bytes.index(before: last)] == UInt8(ascii: "\r") { break }
+            end = last
+        }
+        var start = bytes.startIndex
+        while start < end, bytes[start] == UInt8(ascii: "\n") { start = bytes.index(after: start) }
+        return String(text[start..<end])
     }
 
     /// Relative, inside the run directory, and of characters that need no quoting in the manifest.

@@ -49,6 +49,36 @@ struct ScriptEscapingTests {
         #expect(throws: RenderError.self) { try ScriptEscaping.directiveValue(value, for: "account") }
     }
 
+    @Test("a directive value is accepted exactly when every character is on the allowlist (checked by byte, meant by character)")
+    func directiveAllowlist() async {
+        let allowed = Set(ScriptEscaping.directiveCharacters)
+        await propertyCheck(count: 300, input: Gen.character(in: "\u{1}"..."\u{2FF}").string(of: 0...12)) { value in
+            let expected = !value.isEmpty && value.allSatisfy(allowed.contains)
+            #expect(((try? ScriptEscaping.directiveValue(value, for: "account")) != nil) == expected, "\(value.debugDescription)")
+        }
+        #expect((try? ScriptEscaping.directiveValue("run_2026-12-07/x%a", for: "output file")) == "run_2026-12-07/x%a")
+        #expect(throws: RenderError.self) { try ScriptEscaping.directiveValue("caf\u{E9}", for: "account") }
+        #expect(throws: RenderError.self) { try ScriptEscaping.directiveValue(String(repeating: "a", count: 4097), for: "account") }
+    }
+
+    @Test("a template part is trimmed as by character: trailing newlines and spaces, then leading newlines; CRLF kept")
+    func trimmedParts() async {
+        func byCharacter(_ text: String) -> String {
+            var t = Substring(text)
+            while t.last == "\n" || t.last == " " { t = t.dropLast() }
+            while t.first == "\n" { t = t.dropFirst() }
+            return String(t)
+        }
+        for text in ["", "\n", " \n ", "\n\nx\n \n", "a\r\n", "a\r\n\n", "\r\n", " \r\n", "x \n", "\n\u{E9}\n", "\n \nbody\n"] {
+            #expect(ScriptRenderer.trimmed(text) == byCharacter(text), "\(text.debugDescription)")
+        }
+        await propertyCheck(count: 300, input: Gen.character(in: "\u{9}"..."\u{7F}").string(of: 0...12)) { body in
+            for text in ["\n" + body + " \n", body + "\r\n", "\n\n" + body, body] {
+                #expect(ScriptRenderer.trimmed(text) == byCharacter(text), "\(text.debugDescription)")
+            }
+        }
+    }
+
     @Test("JSON Pointers escape and parse back", arguments: [["a/b", "~c", ""], ["0", "x~1y"], []])
     func pointerRoundTrip(tokens: [String]) {
         let pointer = JSONPointer(tokens: tokens)
