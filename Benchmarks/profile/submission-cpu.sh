@@ -19,7 +19,8 @@ here="$repository/Benchmarks/profile"
 BIN="${BIN:-$repository/.build/release/hpcbridge}"
 WORK="${WORK:-/tmp/hpcbridge-profile}"
 port=18080
-parties=(hpcbridge slurmctld slurmdbd mariadbd munged)
+# The service is found by its binary's name (the first 15 characters, as /proc keeps them).
+parties=("$(basename "$BIN")" slurmctld slurmdbd mariadbd munged)
 
 site() {
   mkdir -p "$WORK"
@@ -68,10 +69,7 @@ stop_service() { kill -TERM "$service_pid"; wait "$service_pid" || true; scancel
 
 # wrk for SECONDS with CONNECTIONS; its own CPU (as a child) in ticks goes to $WORK/wrk-cpu.
 load() {
-  python3 -c 'import resource, subprocess, sys
-subprocess.run(sys.argv[2:], stdout=open(sys.argv[1], "w"), stderr=subprocess.STDOUT)
-usage = resource.getrusage(resource.RUSAGE_CHILDREN); print(round((usage.ru_utime + usage.ru_stime) * 100))' \
-    "$WORK/wrk.txt" wrk -t2 "-c$2" "-d$1s" -s "$WORK/post.lua" "http://127.0.0.1:$port/v1/jobs" > "$WORK/wrk-cpu"
+  "$here/proc-stat.py" run 1 "$WORK/wrk.txt" wrk -t2 "-c$2" "-d$1s" -s "$WORK/post.lua" "http://127.0.0.1:$port/v1/jobs" > "$WORK/wrk-cpu"
   requests=$(grep -oE '^ +[0-9]+ requests' "$WORK/wrk.txt" | grep -oE '[0-9]+')
 }
 
@@ -95,12 +93,8 @@ case "${1:-}" in
     jobs=${2:-1000} workers=${3:-4}
     "$here/proc-stat.py" cpu slurmctld slurmdbd mariadbd munged > "$WORK/before"
     start=$(date +%s.%N)
-    python3 -c 'import resource, subprocess, sys
-binary, jobs, workers = sys.argv[1], sys.argv[2], int(sys.argv[3])
-running = [subprocess.Popen([binary, "--raw-submit-worker", jobs, "--account", "cancer_genomics_lab"], stdout=subprocess.DEVNULL) for _ in range(workers)]
-codes = [p.wait() for p in running]
-usage = resource.getrusage(resource.RUSAGE_CHILDREN); print(round((usage.ru_utime + usage.ru_stime) * 100))
-sys.exit(max(codes))' "$repository/.build/release/hpcbridge-bench" "$jobs" "$workers" > "$WORK/workers-cpu"
+    "$here/proc-stat.py" run "$workers" "$WORK/workers.txt" \
+      "$repository/.build/release/hpcbridge-bench" --raw-submit-worker "$jobs" --account cancer_genomics_lab > "$WORK/workers-cpu"
     end=$(date +%s.%N)
     "$here/proc-stat.py" cpu slurmctld slurmdbd mariadbd munged > "$WORK/after"
     scancel -p hpcbridge_bench || true

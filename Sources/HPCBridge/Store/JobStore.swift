@@ -734,7 +734,9 @@ public final class JobStore: Sendable {
     /// while a task still holds the store skips it, and the store is then two files (the file and its
     /// `-wal`) with the newest commits only in the second: a copy of the file alone as a backup misses
     /// them, and damage to the file alone is hidden by the WAL's pages. After this the stopped
-    /// service's store is one file. Nothing may use the store afterwards (reads and writes throw).
+    /// service's store is one file. The checkpoint runs before the close (which would also run one) so
+    /// that the file is whole even when closing fails, e.g. on a connection still in use. Nothing may
+    /// use the store afterwards (reads and writes throw).
     public func close() throws {
         try pool.writeWithoutTransaction { db in _ = try Row.fetchOne(db, sql: "PRAGMA wal_checkpoint(TRUNCATE)") }
         try pool.close()
