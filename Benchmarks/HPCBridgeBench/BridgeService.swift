@@ -16,6 +16,8 @@ final class BridgeService: @unchecked Sendable {
     static let inputRoot = "/data/bench_lab"
     let directory: String
     let baseURL: String
+    /// The port it listens on (127.0.0.1).
+    var port: Int { URL(string: baseURL)?.port ?? 0 }
     let token: String
     let process: Process
 

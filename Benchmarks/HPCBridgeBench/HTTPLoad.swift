@@ -7,6 +7,8 @@ import Synchronization
 struct LoadOutcome: Sendable {
     /// Wall time from the first request sent to the last response read.
     var seconds: Double = 0
+    /// CPU this process (the load generator) used over the same span, user and system.
+    var clientCPUSeconds: Double = 0
     var latenciesMS: [Double] = []
     var statuses: [Int: Int] = [:]
     var failures: [String] = []
@@ -51,6 +53,7 @@ enum HTTPLoad {
                     request: @escaping @Sendable (Int) -> HTTPClientRequest) async -> LoadOutcome {
         let next = RequestCounter()
         let clock = ContinuousClock()
+        let cpuBefore = processCPUSeconds()
         let start = clock.now
         var outcome = await withTaskGroup(of: LoadOutcome.self) { group in
             for _ in 0..<max(1, concurrency) {
@@ -77,12 +80,21 @@ enum HTTPLoad {
             return all
         }
         outcome.seconds = (clock.now - start).milliseconds / 1000
+        outcome.clientCPUSeconds = processCPUSeconds() - cpuBefore
         return outcome
     }
 }
 
+/// User and system CPU seconds this process has used so far (getrusage).
+func processCPUSeconds() -> Double {
+    var usage = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    func seconds(_ time: timeval) -> Double { Double(time.tv_sec) + Double(time.tv_usec) / 1e6 }
+    return seconds(usage.ru_utime) + seconds(usage.ru_stime)
+}
+
 /// Hands out request indexes to the workers.
-private final class RequestCounter: Sendable {
+final class RequestCounter: Sendable {
     private let value = Mutex(0)
 
     func take(below limit: Int) -> Int? {

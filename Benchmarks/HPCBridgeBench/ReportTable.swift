@@ -12,10 +12,10 @@ enum ReportTable {
         if !report.submission.isEmpty {
             out += "### 1. Submission throughput (\(s.submissionJobs) jobs per trial, \(s.trials) trials, medians)\n\n"
             let libslurm = report.submission.first { $0.contender == .libslurm }?.medianJobsPerSecond ?? 0
-            out += table(["contender", "clients", "jobs/s", "vs libslurm", "p50 ms", "p99 ms", "ctld RPCs/job", "errors", "trials (jobs/s)"],
+            out += table(["contender", "clients", "jobs/s", "vs libslurm", "p50 ms", "p99 ms", "ctld RPCs/job", "client CPU ms/job", "errors", "trials (jobs/s)"],
                          report.submission.map { r in
                              [r.contender.rawValue, "\(r.clients)", f(r.medianJobsPerSecond, 1), libslurm > 0 ? f(r.medianJobsPerSecond / libslurm, 2) + "x" : "-",
-                              f(r.medianLatencyP50MS, 2), f(r.medianLatencyP99MS, 2), f(r.controllerRPCsPerJob, 2), "\(r.errors)",
+                              f(r.medianLatencyP50MS, 2), f(r.medianLatencyP99MS, 2), f(r.controllerRPCsPerJob, 2), r.medianClientCPUPerJobMS.map { f($0, 2) } ?? "-", "\(r.errors)",
                               r.trials.map { f($0.jobsPerSecond, 0) }.joined(separator: " ")]
                          })
         }

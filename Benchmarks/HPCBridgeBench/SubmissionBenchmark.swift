@@ -23,6 +23,10 @@ struct SubmissionBenchmark {
         var errors: Int
         /// Controller RPCs per submitted job (sdiag delta over the trial).
         var controllerRPCsPerJob: Double
+        /// CPU milliseconds per job of the benchmark process itself: the load generator of the HTTP
+        /// contenders, the submitting loop of the sequential ones (nil for the separate raw processes).
+        /// On a machine of two cores the load generator's CPU is taken from the contender it drives.
+        var clientCPUPerJobMS: Double? = nil
     }
 
     struct Result: Codable, Sendable {
@@ -34,6 +38,7 @@ struct SubmissionBenchmark {
         var medianLatencyP99MS: Double
         var errors: Int
         var controllerRPCsPerJob: Double
+        var medianClientCPUPerJobMS: Double?
     }
 
     let settings: BenchSettings
@@ -64,8 +69,9 @@ struct SubmissionBenchmark {
                     trial.errors += abs(settings.submissionJobs - queued)
                     print("  warning: \(contender.rawValue) left \(queued) jobs queued, expected \(settings.submissionJobs)")
                 }
-                print("  round \(round + 1)  " + ReportTable.pad(contender.rawValue, 28) + String(format: "%8.1f jobs/s  p50 %7.2f ms  p99 %7.2f ms  errors %d",
-                                                                                         trial.jobsPerSecond, trial.latencyP50MS, trial.latencyP99MS, trial.errors))
+                print("  round \(round + 1)  " + ReportTable.pad(contender.rawValue, 28) + String(format: "%8.1f jobs/s  p50 %7.2f ms  p99 %7.2f ms  errors %d  client CPU %@ ms/job",
+                                                                                         trial.jobsPerSecond, trial.latencyP50MS, trial.latencyP99MS, trial.errors,
+                                                                                         trial.clientCPUPerJobMS.map { String(format: "%.2f", $0) } ?? "-"))
                 trials.append(trial)
                 try await cluster.clear()
                 // Cancelled jobs stay in the controller for MinJobAge, and its submit path walks them:
@@ -81,7 +87,8 @@ struct SubmissionBenchmark {
                           medianLatencyP50MS: Statistics.median(mine.map(\.latencyP50MS)),
                           medianLatencyP99MS: Statistics.median(mine.map(\.latencyP99MS)),
                           errors: mine.map(\.errors).reduce(0, +),
-                          controllerRPCsPerJob: Statistics.median(mine.map(\.controllerRPCsPerJob)))
+                          controllerRPCsPerJob: Statistics.median(mine.map(\.controllerRPCsPerJob)),
+                          medianClientCPUPerJobMS: mine.compactMap(\.clientCPUPerJobMS).isEmpty ? nil : Statistics.median(mine.compactMap(\.clientCPUPerJobMS)))
         }
     }
 
@@ -107,14 +114,9 @@ struct SubmissionBenchmark {
             return try await timedLoop(contender, jobs: jobs) { _ in try await Shell.checked("sbatch", arguments) }
         case .slurmrestd:
             let body = Self.slurmrestdBody(account: cluster.account, partition: cluster.partition)
-            let url = slurmrestd.url("/slurm/\(SlurmrestdProcess.apiVersion)/job/submit")
-            let outcome = await HTTPLoad.run(client: client, count: jobs, concurrency: settings.httpClients) { _ in
-                var request = HTTPClientRequest(url: url)
-                request.method = .POST
-                request.headers.add(name: "Content-Type", value: "application/json")
-                request.body = .bytes(ByteBuffer(string: body))
-                return request
-            }
+            let request = SocketLoad.request(method: "POST", path: "/slurm/\(SlurmrestdProcess.apiVersion)/job/submit", host: "localhost",
+                                             headers: [("Content-Type", "application/json")], body: body)
+            let outcome = await SocketLoad.run(.unix(path: slurmrestd.socketPath), request: request, count: jobs, concurrency: settings.httpClients)
             return Trial(contender, outcome, expecting: [200])
         case .hpcbridge:
             let directory = workDirectory + "/submission-\(round + 1)"
@@ -122,9 +124,10 @@ struct SubmissionBenchmark {
             let service = try await BridgeService.start(binary: settings.hpcbridgeBinary, directory: directory,
                                                         repository: settings.repository, cluster: cluster, client: client)
             let body = try Self.hpcbridgeBody(repository: settings.repository)
-            let outcome = await HTTPLoad.run(client: client, count: jobs, concurrency: settings.httpClients) { _ in
-                service.request("/v1/jobs", method: .POST, json: body)
-            }
+            let request = SocketLoad.request(method: "POST", path: "/v1/jobs", host: "127.0.0.1:\(service.port)",
+                                             headers: [("Authorization", "Bearer \(service.token)"), ("Content-Type", "application/json")], body: body)
+            let outcome = await SocketLoad.run(.tcp(host: "127.0.0.1", port: UInt16(service.port)), request: request, count: jobs,
+                                               concurrency: settings.httpClients)
             await service.stop()
             return Trial(contender, outcome, expecting: [201])
         }
@@ -135,6 +138,7 @@ struct SubmissionBenchmark {
         let clock = ContinuousClock()
         var latencies: [Double] = []
         var errors = 0
+        let cpuBefore = processCPUSeconds()
         let start = clock.now
         for index in 0..<jobs {
             let sent = clock.now
@@ -147,7 +151,7 @@ struct SubmissionBenchmark {
         let seconds = (clock.now - start).milliseconds / 1000
         return Trial(contender: contender, jobs: jobs, seconds: seconds, jobsPerSecond: Double(jobs - errors) / seconds,
                      latencyP50MS: Statistics.percentile(latencies, 50), latencyP99MS: Statistics.percentile(latencies, 99),
-                     errors: errors, controllerRPCsPerJob: 0)
+                     errors: errors, controllerRPCsPerJob: 0, clientCPUPerJobMS: (processCPUSeconds() - cpuBefore) * 1000 / Double(jobs))
     }
 
     /// `RawLibslurm.concurrentProcesses` copies of this benchmark binary, each a raw libslurm loop over its
@@ -226,6 +230,7 @@ extension SubmissionBenchmark.Trial {
         self.init(contender: contender, jobs: outcome.completed + outcome.failures.count, seconds: outcome.seconds,
                   jobsPerSecond: Double(outcome.completed - (errors - outcome.failures.count)) / max(outcome.seconds, 1e-9),
                   latencyP50MS: Statistics.percentile(outcome.latenciesMS, 50), latencyP99MS: Statistics.percentile(outcome.latenciesMS, 99),
-                  errors: errors, controllerRPCsPerJob: 0)
+                  errors: errors, controllerRPCsPerJob: 0,
+                  clientCPUPerJobMS: outcome.clientCPUSeconds * 1000 / Double(max(1, outcome.completed + outcome.failures.count)))
     }
 }

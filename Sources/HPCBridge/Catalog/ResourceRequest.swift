@@ -50,11 +50,12 @@ public struct ResourcePolicy: Sendable, Hashable {
                 errors.append(ValidationError(pointer: JSONPointer(tokens: [key]), message: "must be a whole number; got \(value.kindForHumans)"))
                 return
             }
-            guard range.contains(Int(n)) else {
-                errors.append(ValidationError(pointer: JSONPointer(tokens: [key]), message: "must be between \(range.lowerBound) and \(range.upperBound) for this pipeline; got \(Int(n))"))
+            // `Int(exactly:)`: a number past Int's range (1e300) is out of bounds, not a crash.
+            guard let whole = Int(exactly: n), range.contains(whole) else {
+                errors.append(ValidationError(pointer: JSONPointer(tokens: [key]), message: "must be between \(range.lowerBound) and \(range.upperBound) for this pipeline; got \(JSONValue.format(number: n))"))
                 return
             }
-            apply(Int(n))
+            apply(whole)
         }
         count("cpus", cpus) { request.cpus = $0 }
         count("gpus", gpus) { request.gpus = $0 }

@@ -170,6 +170,32 @@ struct JobAPITests {
         #expect(try service.store.jobs(.init()).jobs.isEmpty, "nothing is stored for an invalid request")
     }
 
+    @Test("resources are held to the contract's ResourceOverrides before the planner: types, members, numbers past Int")
+    func resourceShapes() async throws {
+        let service = try TestService(scheduler: fake)
+        let token = try service.token(group: "cancer_genomics_lab")
+        try await service.withClient { client in
+            func pointers(_ resources: JSONValue) async throws -> [String] {
+                guard case .object(var members) = try Self.request() else { return [] }
+                members["resources"] = resources
+                let response = try await Self.post(client, token, .object(members))
+                #expect(response.status == .unprocessableContent, "resources \(resources.jsonText)")
+                return try Self.json(response.body)["errors"]?.arrayValue?.compactMap { $0["pointer"]?.stringValue } ?? []
+            }
+            #expect(try await pointers(["memory": 32, "time_limit": ["1h"]]) == ["/resources/memory", "/resources/time_limit"])
+            #expect(try await pointers(["nodes": 2]) == ["/resources/nodes"])
+            #expect(try await pointers(["cpus": 1.5]) == ["/resources/cpus"])
+            // Past Int's range: refused (the generated decoder refused it; the planner must not trap on it).
+            #expect(try await pointers(["cpus": .number(1e300)]) == ["/resources/cpus"])
+            // A member sent as null means "not set", as the generated decoder read it.
+            guard case .object(var members) = try Self.request() else { return }
+            members["resources"] = ["cpus": 2, "gpus": .null]
+            let accepted = try await Self.post(client, token, .object(members))
+            #expect(accepted.status == .created)
+        }
+        #expect(try service.store.jobs(.init()).jobs.count == 1, "only the valid request is stored")
+    }
+
     @Test("a malformed body is 400, another media type 415, an oversized body 413")
     func malformed() async throws {
         let service = try TestService(scheduler: fake)
