@@ -10,8 +10,8 @@
 #   submission-cpu.sh perf [SECONDS]                   perf record -g of the service under the same load
 #
 # Jobs go to the DOWN partition hpcbridge_bench (created if missing) and are cancelled after each run. The
-# controller's cost per job grows with the jobs it holds (cancelled ones stay MinJobAge seconds): compare
-# runs made the same way, and wait a minute between them. BIN (default .build/release/hpcbridge) and
+# controller's cost per job grows with the jobs it holds (cancelled ones stay MinJobAge seconds), so each
+# run first waits until the controller has purged those of the run before. BIN (default .build/release/hpcbridge) and
 # WORK (default /tmp/hpcbridge-profile) can be set in the environment.
 set -euo pipefail
 repository="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -53,11 +53,20 @@ wrk.headers["Authorization"] = "Bearer " .. os.getenv("TOKEN")
 LUA
 }
 
+# Waits (up to 3 minutes) until the controller has purged the jobs of earlier runs: cancelled jobs stay
+# MinJobAge seconds and are purged in batches, and while thousands are held both the controller's cost per
+# submission and the service's reconcile cycles (which read every job of the cluster) grow with them.
+settle() {
+  for _ in $(seq 180); do [ "$(squeue -h -t all | wc -l)" -lt 20 ] && return; sleep 1; done
+  echo "warning: $(squeue -h -t all | wc -l) jobs still held by the controller" >&2
+}
+
 # Starts the service on a new store. Earlier runs' directories are moved aside, not deleted: ext4's inode
 # allocator skips recently freed inodes, and after deleting 5,000 run directories mkdir cost twice as much.
 start_service() {
   command -v wrk > /dev/null || apt-get install -y wrk > /dev/null
   site
+  settle
   rm -rf "$WORK/store"; [ -d "$WORK/runs" ] && mv "$WORK/runs" "$WORK/runs-$(date +%s%N)"; mkdir -p "$WORK/store" "$WORK/runs"
   TOKEN=$("$BIN" token create --group bench_lab --label profile --config "$WORK/hpcbridge.yaml" 2> /dev/null | tr -d '\n'); export TOKEN
   "$BIN" serve --config "$WORK/hpcbridge.yaml" > "$WORK/serve.log" 2>&1 & service_pid=$!
@@ -90,6 +99,7 @@ case "${1:-}" in
     ;;
   raw)
     site
+    settle
     jobs=${2:-1000} workers=${3:-4}
     "$here/proc-stat.py" cpu slurmctld slurmdbd mariadbd munged > "$WORK/before"
     start=$(date +%s.%N)

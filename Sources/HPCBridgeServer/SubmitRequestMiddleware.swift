@@ -3,6 +3,7 @@ import HPCBridge
 import HPCBridgeAPI
 import HTTPTypes
 import OpenAPIRuntime
+import Synchronization
 
 /// Checks a job submission's body before the generated decoder sees it, so a client learns everything
 /// wrong with its request at once: 400 for a malformed Idempotency-Key (the generated code does not
@@ -64,8 +65,16 @@ struct SubmitRequestMiddleware: ServerMiddleware {
         // the decoded body.
         var (response, responseBody): (HTTPResponse, HTTPBody?)
         if operationID == "submitJob" {
+            let answer = Answer()
             (response, responseBody) = try await Self.$parsedJobRequest.withValue(Self.asDecoded(document)) {
-                try await next(request, HTTPBody(Self.minimalJobRequest), metadata)
+                try await Answer.$current.withValue(answer) {
+                    try await next(request, HTTPBody(Self.minimalJobRequest), metadata)
+                }
+            }
+            // The job as `JobJSON` wrote it, in place of the stand-in the generated code encoded.
+            if let bytes = answer.bytes, response.status == .created || response.status == .ok {
+                response.headerFields[.contentLength] = nil
+                responseBody = HTTPBody(bytes)
             }
         } else {
             (response, responseBody) = try await next(request, HTTPBody(data), metadata)
@@ -76,6 +85,16 @@ struct SubmitRequestMiddleware: ServerMiddleware {
             response.headerFields[.location] = decoded
         }
         return (response, responseBody)
+    }
+
+    /// The body of a job submission's answer, written by the handler (`JobAPI.submitJob`) with
+    /// `JobJSON`; the handler then returns a stand-in job for the generated code to encode, and this
+    /// middleware sends these bytes instead.
+    final class Answer: Sendable {
+        private let value = Mutex<[UInt8]?>(nil)
+        func set(_ bytes: [UInt8]) { value.withLock { $0 = bytes } }
+        var bytes: [UInt8]? { value.withLock { $0 } }
+        @TaskLocal static var current: Answer?
     }
 
     /// The job request this middleware parsed, as the generated decoder's value would read (nil outside

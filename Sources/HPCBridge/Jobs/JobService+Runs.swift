@@ -31,7 +31,7 @@ extension JobService {
             throw Refusal.forbidden("this token acts for research group \"\(own)\"; a request may only name its own group, not \"\(groupName)\"")
         }
         let group = site.config.groups[groupName]
-        if let group, let wait = await rateLimiter.admit(group: group.name, perMinute: group.submissionsPerMinute, now: now) {
+        if let group, let wait = rateLimiter.admit(group: group.name, perMinute: group.submissionsPerMinute, now: now) {
             metrics?.quotaRefused(group: group.name, quota: "submissions_per_minute")
             throw Refusal.overQuota("research group \"\(group.name)\" may submit \(group.submissionsPerMinute) jobs or runs per minute; retry in \(wait) s", retryAfter: wait)
         }
@@ -44,11 +44,11 @@ extension JobService {
                 try await storeCall { _ in try runs.accept(request, idempotencyKey: idempotencyKey, activeLimit: activeLimit, limits: limits, now: now) }
             }
         } catch {
-            await rateLimiter.refund(group: groupName)
+            rateLimiter.refund(group: groupName)
             if case Refusal.invalid = error { metrics?.validationRejected(group: groupName, pipeline: request.base.pipelineName) }
             throw error
         }
-        if !accepted.created { await rateLimiter.refund(group: groupName) }
+        if !accepted.created { rateLimiter.refund(group: groupName) }
         if accepted.created {
             if let reconciler = reconcilers[accepted.run.cluster], await reconciler.health().knownDown {
                 logger.info("controller unreachable; the run stays accepted until the reconciler submits it", metadata: ["run_id": "\(accepted.run.id.uuidString.lowercased())"])

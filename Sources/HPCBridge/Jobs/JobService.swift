@@ -82,7 +82,7 @@ public struct JobService: Sendable {
         // concurrent requests cannot pass it together (a separate look before planning cost every
         // submission a read; the rate limit already bounds what refused requests can cost).
         let group = site.config.groups[request.researchGroup]
-        if let group, let wait = await rateLimiter.admit(group: group.name, perMinute: group.submissionsPerMinute, now: now) {
+        if let group, let wait = rateLimiter.admit(group: group.name, perMinute: group.submissionsPerMinute, now: now) {
             metrics?.quotaRefused(group: group.name, quota: "submissions_per_minute")
             throw Refusal.overQuota("research group \"\(group.name)\" may submit \(group.submissionsPerMinute) jobs per minute; retry in \(wait) s", retryAfter: wait)
         }
@@ -90,12 +90,12 @@ public struct JobService: Sendable {
         do {
             accepted = try await accept(request, idempotencyKey: idempotencyKey, activeLimit: group?.maxActiveJobs, now: now)
         } catch {
-            await rateLimiter.refund(group: request.researchGroup)
+            rateLimiter.refund(group: request.researchGroup)
             if case Refusal.invalid = error { metrics?.validationRejected(group: request.researchGroup, pipeline: request.pipelineName) }
             throw error
         }
         guard accepted.created else {
-            await rateLimiter.refund(group: request.researchGroup)
+            rateLimiter.refund(group: request.researchGroup)
             return try await answer(accepted.job, created: false)
         }
         let job = accepted.job, spec = accepted.spec

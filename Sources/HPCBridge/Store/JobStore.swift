@@ -278,6 +278,16 @@ public final class JobStore: Sendable {
             try db.alter(table: "job") { t in t.add(column: "changeSequence", .integer).notNull().defaults(to: 0) }
             try db.create(index: "job_change", on: "job", columns: ["changeSequence"])
         }
+        migrator.registerMigration("v8: a job's intent in a table of its own") { db in
+            // The intent (the rendered script and its submission parameters, about 9 KB for the GATK
+            // pipeline) is written once and read rarely, while the job's row changes with every state.
+            // SQLite rewrites a whole row on any update, its overflow pages included: with the intent in
+            // the row, recording a submission wrote 11 KB to the WAL per job, and every later state as
+            // much again; without it about 1 KB (BENCHMARKS.md, issue 15 session 14).
+            try db.execute(sql: "CREATE TABLE jobIntent (jobID TEXT PRIMARY KEY NOT NULL REFERENCES job(id) ON DELETE CASCADE, intentJSON TEXT NOT NULL)")
+            try db.execute(sql: "INSERT INTO jobIntent (jobID, intentJSON) SELECT id, intentJSON FROM job")
+            try db.execute(sql: "ALTER TABLE job DROP COLUMN intentJSON")
+        }
         return migrator
     }
 
@@ -581,7 +591,7 @@ public final class JobStore: Sendable {
     }
 
     private static func jobs(_ filter: Filter, after cursor: (createdAt: Date, id: UUID)?, limit: Int, in db: Database) throws -> (jobs: [Job], next: (createdAt: Date, id: UUID)?) {
-        let (sql, arguments) = Self.pageQuery(filter, after: cursor, limit: limit, columns: "*")
+        let (sql, arguments) = Self.pageQuery(filter, after: cursor, limit: limit, columns: JobRecord.selection)
         let page = try JobRecord.fetchAll(db, sql: sql, arguments: arguments).map(\.job)
         let jobs = Array(page.prefix(limit))
         let next = page.count > limit ? jobs.last.map { ($0.createdAt, $0.id) } : nil
@@ -836,7 +846,7 @@ struct JobRecord: FetchableRecord, TableRecord {
 
     /// Rows are read and written column by column: GRDB's Codable path encodes and decodes through
     /// generic containers, which made up most of a reconcile cycle's time at 10,000 jobs (BENCHMARKS.md).
-    /// Columns are read by position: every query selects `columns` in this order (`databaseSelection`,
+    /// Columns are read by position: every query selects `columns` in this order (`selection`,
     /// `selectSQL`), and a lookup by name costs a case-insensitive search per column per row.
     init(row: Row) throws {
         id = row[0]
@@ -862,7 +872,8 @@ struct JobRecord: FetchableRecord, TableRecord {
         vanishedAt = row[20]
     }
 
-    /// The columns in table order, and this row's values in the same order.
+    /// The columns as a job is read, and this row's values in the same order. All but `intentJSON` are
+    /// the `job` table's; the intent is in `jobIntent` (migration v8), read with the row by a subquery.
     static let columns = ["id", "state", "failureKind", "failureReason", "exitCode", "exitSignal", "pipelineName", "pipelineVersion",
                           "parametersJSON", "researchGroup", "description", "cluster", "nativeJobID", "createdAt", "submittedAt",
                           "startedAt", "finishedAt", "scriptDigest", "intentJSON", "requeueCount", "vanishedAt"]
@@ -870,11 +881,18 @@ struct JobRecord: FetchableRecord, TableRecord {
         [id, state, failureKind, failureReason, exitCode, exitSignal, pipelineName, pipelineVersion, parametersJSON, researchGroup,
          description, cluster, nativeJobID, createdAt, submittedAt, startedAt, finishedAt, scriptDigest, intentJSON, requeueCount, vanishedAt]
     }
+    /// Where `intentJSON` is in `columns` and `values`.
+    static let intentIndex = columns.firstIndex(of: "intentJSON")!
+    /// The `job` table's own columns (all but the intent), as they are inserted.
+    static let tableColumns = columns.filter { $0 != "intentJSON" }
 
     // Hand-written SQL through SQLite's statement cache: the query interface builds and authorizes a new
     // statement per row, which dominated the reconciler's one-transaction batch of updates (BENCHMARKS.md).
-    static var databaseSelection: [any SQLSelectable] { columns.map { Column($0) } }
-    static let selectSQL = "SELECT \(columns.joined(separator: ", ")) FROM job WHERE id = ?"
+    /// The whole job, its intent included, as a select list over the table `job`.
+    static let selection = columns.map {
+        $0 == "intentJSON" ? "IFNULL((SELECT i.intentJSON FROM jobIntent i WHERE i.jobID = job.id), '') AS intentJSON" : $0
+    }.joined(separator: ", ")
+    static let selectSQL = "SELECT \(selection) FROM job WHERE id = ?"
     /// The columns with the two large ones (parameters and the rendered script) read as empty text.
     static let columnsWithoutScripts = columns.map { ["parametersJSON", "intentJSON"].contains($0) ? "'' AS \($0)" : $0 }.joined(separator: ", ")
     static let selectWithoutScriptsSQL = "SELECT \(columnsWithoutScripts) FROM job WHERE id = ?"
@@ -882,14 +900,18 @@ struct JobRecord: FetchableRecord, TableRecord {
     static let columnsWithoutIntent = columns.map { $0 == "intentJSON" ? "'' AS \($0)" : $0 }.joined(separator: ", ")
     /// The next change position (see migration v7): above every row's, by the `job_change` index.
     static let nextChangeSequenceSQL = "(SELECT IFNULL(MAX(changeSequence), 0) + 1 FROM job)"
-    static let insertSQL = "INSERT INTO job (\(columns.joined(separator: ", ")), changeSequence) VALUES (\(columns.map { _ in "?" }.joined(separator: ", ")), \(nextChangeSequenceSQL))"
+    static let insertSQL = "INSERT INTO job (\(tableColumns.joined(separator: ", ")), changeSequence) VALUES (\(tableColumns.map { _ in "?" }.joined(separator: ", ")), \(nextChangeSequenceSQL))"
+    static let writeIntentSQL = "INSERT INTO jobIntent (jobID, intentJSON) VALUES (?, ?) ON CONFLICT (jobID) DO UPDATE SET intentJSON = excluded.intentJSON"
 
     static func find(_ id: String, in db: Database, reading: JobStore.Reading = .whole) throws -> JobRecord? {
         try JobRecord.fetchOne(db.cachedStatement(sql: reading == .whole ? selectSQL : selectWithoutScriptsSQL), arguments: [id])
     }
 
     func insertRow(in db: Database) throws {
-        try db.cachedStatement(sql: Self.insertSQL).execute(arguments: StatementArguments(values))
+        var row = values
+        row.remove(at: Self.intentIndex)
+        try db.cachedStatement(sql: Self.insertSQL).execute(arguments: StatementArguments(row))
+        try db.cachedStatement(sql: Self.writeIntentSQL).execute(arguments: [id, intentJSON])
     }
 
     /// Writes only the columns that differ from `old` (nothing when none does): SQLite rewrites the
@@ -900,8 +922,11 @@ struct JobRecord: FetchableRecord, TableRecord {
         let previous = old.values.map { $0?.databaseValue ?? .null }
         let changed = (1..<Self.columns.count).filter { new[$0] != previous[$0] }
         guard !changed.isEmpty else { return }
-        let sql = "UPDATE job SET \(changed.map { "\(Self.columns[$0]) = ?" }.joined(separator: ", ")), changeSequence = \(Self.nextChangeSequenceSQL) WHERE id = ?"
-        try db.cachedStatement(sql: sql).execute(arguments: StatementArguments(changed.map { new[$0] } + [id.databaseValue]))
+        // The intent has its own row; the job's row still takes the change's position.
+        let columns = changed.filter { $0 != Self.intentIndex }
+        if columns.count < changed.count { try db.cachedStatement(sql: Self.writeIntentSQL).execute(arguments: [id, intentJSON]) }
+        let sql = "UPDATE job SET \(columns.map { "\(Self.columns[$0]) = ?, " }.joined())changeSequence = \(Self.nextChangeSequenceSQL) WHERE id = ?"
+        try db.cachedStatement(sql: sql).execute(arguments: StatementArguments(columns.map { new[$0] } + [id.databaseValue]))
     }
 
     var job: Job {

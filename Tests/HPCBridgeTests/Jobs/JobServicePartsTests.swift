@@ -74,16 +74,35 @@ struct JobServicePartsTests {
     }
 
     @Test("the rate limiter admits per minute per group, names the wait, and takes refunds")
-    func rateLimiter() async {
+    func rateLimiter() {
         let limiter = SubmissionRateLimiter()
         let start = Date(timeIntervalSinceReferenceDate: 0)
-        #expect(await limiter.admit(group: "a", perMinute: 2, now: start) == nil)
-        #expect(await limiter.admit(group: "a", perMinute: 2, now: start.addingTimeInterval(10)) == nil)
-        #expect(await limiter.admit(group: "a", perMinute: 2, now: start.addingTimeInterval(20)) == 40)
-        #expect(await limiter.admit(group: "b", perMinute: 2, now: start.addingTimeInterval(20)) == nil, "groups are separate")
-        await limiter.refund(group: "a")
-        #expect(await limiter.admit(group: "a", perMinute: 2, now: start.addingTimeInterval(21)) == nil)
-        #expect(await limiter.admit(group: "a", perMinute: 2, now: start.addingTimeInterval(61)) == nil, "the window slides")
+        #expect(limiter.admit(group: "a", perMinute: 2, now: start) == nil)
+        #expect(limiter.admit(group: "a", perMinute: 2, now: start.addingTimeInterval(10)) == nil)
+        #expect(limiter.admit(group: "a", perMinute: 2, now: start.addingTimeInterval(20)) == 40)
+        #expect(limiter.admit(group: "b", perMinute: 2, now: start.addingTimeInterval(20)) == nil, "groups are separate")
+        limiter.refund(group: "a")
+        #expect(limiter.admit(group: "a", perMinute: 2, now: start.addingTimeInterval(21)) == nil)
+        #expect(limiter.admit(group: "a", perMinute: 2, now: start.addingTimeInterval(61)) == nil, "the window slides")
+    }
+
+    @Test("the rate limiter's window ages out from the front: a full window of a large quota counts right, and a refund takes the newest")
+    func rateLimiterLargeWindow() {
+        let limiter = SubmissionRateLimiter()
+        let start = Date(timeIntervalSinceReferenceDate: 0)
+        // 10,000 admissions spread over the first 50 s; the quota is full at the last one.
+        for index in 0..<10_000 {
+            #expect(limiter.admit(group: "a", perMinute: 10_000, now: start.addingTimeInterval(Double(index) * 0.005)) == nil)
+        }
+        #expect(limiter.admit(group: "a", perMinute: 10_000, now: start.addingTimeInterval(50)) == 10, "the oldest (at 0 s) leaves at 60 s")
+        // At 60.5 s the first 101 times (0 s to 0.5 s) have aged out: 101 more are admitted, the next is not.
+        for _ in 0..<101 { #expect(limiter.admit(group: "a", perMinute: 10_000, now: start.addingTimeInterval(60.5)) == nil) }
+        #expect(limiter.admit(group: "a", perMinute: 10_000, now: start.addingTimeInterval(60.5)) != nil)
+        limiter.refund(group: "a")
+        #expect(limiter.admit(group: "a", perMinute: 10_000, now: start.addingTimeInterval(60.5)) == nil, "a refund frees one place")
+        // Long after, the whole window has aged out.
+        #expect(limiter.admit(group: "a", perMinute: 1, now: start.addingTimeInterval(500)) == nil)
+        #expect(limiter.admit(group: "a", perMinute: 1, now: start.addingTimeInterval(500)) == 60)
     }
 
     @Test("recording a submission: first writer wins, a cancelled job makes the scheduler job surplus")

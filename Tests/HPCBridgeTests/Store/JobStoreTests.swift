@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import Synchronization
 import Testing
 @testable import HPCBridge
@@ -34,6 +35,42 @@ struct JobStoreTests {
         let history = try store.transitions(of: job.id)
         #expect(history.map(\.toState) == [.accepted])
         #expect(history.first?.fromState == nil)
+    }
+
+    @Test("a store from before v8 keeps every job's intent, now in a table of its own; row and intent updates each land where they belong")
+    func intentMovedOut() throws {
+        let directory = try TestPaths.scratchDirectory("store-v7")
+        let oldPath = directory + "/hpcbridge.sqlite"
+        let id = UUID()
+        let intent = ##"{"script":"#!/bin/bash\necho \"hi\"\n"}"##
+        do {
+            // A v7 store with one job, written as v7 wrote it (intent in the job's row).
+            let pool = try DatabasePool(path: oldPath)
+            try JobStore.migrator.migrate(pool, upTo: "v7: a job row's change position")
+            try pool.write { db in
+                try db.execute(sql: """
+                    INSERT INTO job (id, state, pipelineName, pipelineVersion, parametersJSON, researchGroup, cluster, createdAt, scriptDigest, intentJSON)
+                    VALUES (?, 'accepted', 'gatk_variant_calling', '1.0.0', '{}', 'cancer_genomics_lab', 'dev', 0, 'abc', ?)
+                    """, arguments: [id.uuidString, intent])
+            }
+            try pool.close()
+        }
+        let migrated = try JobStore(path: oldPath)
+        #expect(try migrated.job(id)?.intentJSON == intent)
+        let columns = try DatabaseQueue(path: oldPath).read { db in try db.columns(in: "job").map(\.name) }
+        #expect(!columns.contains("intentJSON"), "the job table has no intent column: \(columns)")
+        // Updates of the row and of the intent each land where they belong.
+        _ = try migrated.update(id, source: "test") { $0.state = .queued; $0.nativeJobID = "5" }
+        #expect(try migrated.job(id)?.intentJSON == intent)
+        _ = try migrated.update(id, source: "test") { $0.intentJSON = "{}" }
+        #expect(try migrated.job(id)?.intentJSON == "{}")
+        #expect(try migrated.job(id)?.nativeJobID == "5")
+        // A new job's intent reads back whole, from every way a job is read.
+        var job = newJob()
+        job.intentJSON = String(repeating: "x", count: 9_000)
+        _ = try migrated.insert(job)
+        #expect(try migrated.job(job.id)?.intentJSON == job.intentJSON)
+        #expect(try migrated.jobs(.init()).jobs.first { $0.id == job.id }?.intentJSON == job.intentJSON)
     }
 
     @Test("state changes append to the history; terminal states are final; a requeue is counted")
