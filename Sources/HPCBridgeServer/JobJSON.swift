@@ -24,14 +24,12 @@ enum JobJSON {
         func key(_ name: StaticString) {
             out.append(first ? UInt8(ascii: "{") : UInt8(ascii: ","))
             first = false
-            out.append(UInt8(ascii: "\""))
-            out.append(contentsOf: UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
-            out.append(contentsOf: "\":".utf8)
+            JSONText.appendKey(name, to: &out)
         }
         func text(_ name: StaticString, _ value: String?) {
             guard let value else { return }
             key(name)
-            appendString(value, to: &out)
+            JSONText.appendString(value, to: &out)
         }
         func date(_ name: StaticString, _ value: Date?) throws {
             guard let value else { return }
@@ -92,29 +90,5 @@ enum JobJSON {
         }
         out.append(contentsOf: "]}".utf8)
         return out
-    }
-
-    /// A JSON string as JSONEncoder writes it with `.withoutEscapingSlashes`: quote and backslash
-    /// escaped, control characters as `\b \f \n \r \t` or `\u00XX`, everything else as it is.
-    static func appendString(_ value: String, to out: inout [UInt8]) {
-        out.append(UInt8(ascii: "\""))
-        for byte in value.utf8 {
-            switch byte {
-            case UInt8(ascii: "\""): out.append(contentsOf: #"\""#.utf8)
-            case UInt8(ascii: "\\"): out.append(contentsOf: #"\\"#.utf8)
-            case 0x08: out.append(contentsOf: #"\b"#.utf8)
-            case 0x0C: out.append(contentsOf: #"\f"#.utf8)
-            case 0x0A: out.append(contentsOf: #"\n"#.utf8)
-            case 0x0D: out.append(contentsOf: #"\r"#.utf8)
-            case 0x09: out.append(contentsOf: #"\t"#.utf8)
-            case 0x00..<0x20:
-                let hex = Array("0123456789abcdef".utf8)
-                out.append(contentsOf: #"\u00"#.utf8)
-                out.append(hex[Int(byte >> 4)])
-                out.append(hex[Int(byte & 0x0F)])
-            default: out.append(byte)
-            }
-        }
-        out.append(UInt8(ascii: "\""))
     }
 }

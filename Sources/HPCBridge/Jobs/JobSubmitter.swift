@@ -52,11 +52,11 @@ public struct JobSubmitter: Sendable {
         let plan = try JobPlanner(site: site).plan(request, jobID: id)
         let rendered = try site.renderer.render(plan)
         let spec = BatchJobSpec(rendered, group: plan.group)
-        let intent = try JSONEncoder().encode(spec)
+        let intent = try spec.storedJSON()
         let digest = SHA256.hash(data: Data(rendered.text.utf8)).hexString
         let job = Job(id: id, pipelineName: plan.pipeline.name, pipelineVersion: plan.pipeline.version,
                       parametersJSON: plan.parameters.jsonText, researchGroup: plan.group.name, description: request.description,
-                      cluster: plan.group.cluster, createdAt: now, scriptDigest: digest, intentJSON: String(decoding: intent, as: UTF8.self))
+                      cluster: plan.group.cluster, createdAt: now, scriptDigest: digest, intentJSON: intent)
         // The request's identity for idempotency: what was asked, not when.
         let requestHash = SHA256.hash(data: Data(JSONValue.object([
             "pipeline_name": .string(request.pipelineName), "research_group": .string(request.researchGroup),

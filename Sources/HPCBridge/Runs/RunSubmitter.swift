@@ -38,7 +38,7 @@ public struct RunSubmitter: Sendable {
                 spec.array = try JobArray(indices: [0...(step.tasks.count - 1)], maxRunning: run.parallelLimit.map { min($0, step.tasks.count) })
             }
             spec.killOnInvalidDependency = !step.needs.isEmpty
-            let intent = String(decoding: try JSONEncoder().encode(spec), as: UTF8.self)
+            let intent = try spec.storedJSON()
             var job = Job(id: step.id, pipelineName: pipeline.name, pipelineVersion: pipeline.version, parametersJSON: plan.parameters.jsonText,
                           researchGroup: group.name, description: plan.description, cluster: group.cluster, createdAt: now,
                           scriptDigest: SHA256.hash(data: Data(step.script.text.utf8)).hexString, intentJSON: intent)
@@ -186,7 +186,7 @@ public struct RunSubmitter: Sendable {
             var next = Job(id: newID, pipelineName: whole.pipelineName, pipelineVersion: whole.pipelineVersion, parametersJSON: whole.parametersJSON,
                            researchGroup: whole.researchGroup, description: whole.description, cluster: whole.cluster, createdAt: now,
                            scriptDigest: SHA256.hash(data: Data(spec.script.utf8)).hexString,
-                           intentJSON: String(decoding: try JSONEncoder().encode(spec), as: UTF8.self))
+                           intentJSON: try spec.storedJSON())
             next.state = .accepted
             attempts.append(JobStore.StepAttempt(step: step.name, previousJobID: job.id, job: next, rerunTasks: indices))
         }

@@ -90,7 +90,7 @@ struct JobJSONTests {
         encoder.outputFormatting = EncodedJobs.outputFormatting
         let text = String((0...0x7F).map { Character(Unicode.Scalar(UInt8($0))) }) + "é中😀\u{2028}\u{2029}\u{FEFF}"
         var written: [UInt8] = []
-        JobJSON.appendString(text, to: &written)
+        JSONText.appendString(text, to: &written)
         #expect(written == [UInt8](try encoder.encode(text)))
     }
 }
