@@ -261,6 +261,9 @@ public struct ScriptRenderer: Sendable {
     }
 
     static func refuseNul(in value: JSONValue, at pointer: JSONPointer) throws {
+        // The pointer is built only on the way to a NUL: most requests have none, and a pointer per
+        // member was most of this walk's cost.
+        guard containsNul(value) else { return }
         switch value {
         case .string(let s) where s.contains("\0"): throw RenderError.nulByte(pointer: pointer.description)
         case .array(let items): for (i, item) in items.enumerated() { try refuseNul(in: item, at: pointer.appending(i)) }
@@ -270,6 +273,15 @@ public struct ScriptRenderer: Sendable {
                 try refuseNul(in: member, at: pointer.appending(key))
             }
         default: break
+        }
+    }
+
+    private static func containsNul(_ value: JSONValue) -> Bool {
+        switch value {
+        case .string(let s): return s.utf8.contains(0)
+        case .array(let items): return items.contains(where: containsNul)
+        case .object(let members): return members.contains { $0.key.utf8.contains(0) || containsNul($0.value) }
+        default: return false
         }
     }
 }

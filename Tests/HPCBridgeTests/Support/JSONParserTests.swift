@@ -95,6 +95,37 @@ struct JSONParserTests {
         }
     }
 
+    /// `JSONValue.quote` as it was written before it worked by byte (per Unicode scalar): the stored form
+    /// of parameters and the request hash of idempotency keys must not change.
+    static func quotedByScalar(_ s: String) -> String {
+        var out = "\""
+        for scalar in s.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case _ where scalar.value < 0x20 || scalar.value == 0x7F || scalar.value == 0x2028 || scalar.value == 0x2029:
+                out += String(format: "\\u%04x", scalar.value)
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out + "\""
+    }
+
+    @Test("canonical text quotes as it always did: every ASCII character, DEL, U+2028, U+2029, beyond ASCII")
+    func canonicalQuoting() {
+        let everything = String((0...0x7F).map { Character(Unicode.Scalar(UInt8($0))) }) + "é中😀\u{2028}\u{2029}\u{2027}\u{202A}\u{E2}"
+        #expect(JSONValue.quote(everything) == Self.quotedByScalar(everything))
+        var random = SeededRandom(seed: 7)
+        let alphabet = Array("ab\"\\/\n\t\u{1}\u{7F}é中😀\u{2028}\u{2029}\u{E2}")
+        for _ in 0..<300 {
+            let text = String((0..<Int.random(in: 0...12, using: &random)).map { _ in alphabet.randomElement(using: &random)! })
+            #expect(JSONValue.quote(text) == Self.quotedByScalar(text), "\(text.debugDescription)")
+        }
+    }
+
     /// A comma followed by `]` or `}` (whitespace between), outside strings.
     static func hasTrailingComma(_ bytes: [UInt8]) -> Bool {
         var inString = false, escaped = false, afterComma = false
