@@ -27,7 +27,7 @@ struct BearerAuthMiddleware: ServerMiddleware {
             return Self.unauthorized("the Authorization header must read `Bearer <token>`")
         }
         let principal: APITokens.Principal?
-        do { principal = try tokens.authenticate(Self.trimmed(parts[1]), declaredIn: config()) } catch {
+        do { principal = try await tokens.authenticate(Self.trimmed(parts[1]), declaredIn: config()) } catch {
             logger.error("token lookup failed", metadata: ["error": "\(error)"])
             return ProblemResponse.make(.serviceUnavailable, detail: "the token store could not be read; retry shortly", headers: [.retryAfter: "5"])
         }

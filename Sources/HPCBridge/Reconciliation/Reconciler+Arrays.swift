@@ -66,11 +66,10 @@ extension Reconciler {
     /// An array the controller no longer lists at all (every task ended and was purged): each task not
     /// yet ended in the store is resolved from accounting (`ARRAY_TASK` records) or from its own
     /// exit-code file, as a vanished job is.
-    func resolveVanishedArray(job: Job, step: RunStep, accounting: [SchedulerJobState], accountingError: String?, now: Date) throws
+    func resolveVanishedArray(job: Job, step: RunStep, stored: [RunTask], accounting: [SchedulerJobState], accountingError: String?, now: Date) throws
         -> (updates: [RunTask], seen: SchedulerJobState?, pending: Bool) {
         let native = NativeJobID(job.nativeJobID ?? "")
         let fromAccounting = SchedulerSnapshot.arrayTasks(of: native, in: accounting)
-        let stored = try store.tasks(of: step.runID, step: step.name)
         var resolved: [Int: SchedulerJobState] = [:]
         var pending = false
         for task in stored where !task.state.isTerminal {

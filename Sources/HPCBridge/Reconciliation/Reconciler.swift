@@ -188,7 +188,9 @@ public actor Reconciler: Service {
         // sent may be missing from the answer; such a job is left to the next cycle below, never taken as
         // vanished. When the store has not changed since a comparison that settled everything, nothing
         // is read unless the controller's answer changed.
-        let sequence = try store.lastTransitionSequence()
+        // Every store call of a cycle runs on the store's threads (`JobStore.background`), never on the
+        // cooperative pool, where a synchronous read could leave the service without a thread.
+        let sequence = try await store.background { try $0.lastTransitionSequence() }
         let storeSettled = settledAtSequence == sequence
         // An unanswered submission counts as absent only from snapshots asked for after it ended.
         let snapshotStartedAt = Date()
@@ -215,7 +217,7 @@ public actor Reconciler: Service {
             let position = keptOpenJobs?.through
             open = openJobs(folding: try await store.jobChanges(cluster: cluster, after: position), readAfter: position)
             // A job recorded while the controller answered could look vanished; leave it to the next cycle.
-            guard try store.lastTransitionSequence() == sequence else {
+            guard try await store.background({ try $0.lastTransitionSequence() }) == sequence else {
                 settledAtSequence = nil
                 if !snapshot.unchanged { lastSnapshot = snapshot }
                 return report
@@ -239,26 +241,32 @@ public actor Reconciler: Service {
         var vanished: [Job] = []
         var toSubmit: [Job] = []
         // Scatter steps are job arrays: their tasks are folded from this same snapshot (Reconciler+Arrays).
-        let arraySteps = open.isEmpty ? [:] : try store.openArraySteps(cluster: cluster)
+        let arraySteps = open.isEmpty ? [:] : try await store.background { try $0.openArraySteps(cluster: cluster) }
+        let storedTasks = arraySteps.isEmpty ? [:] : try await store.background { store in
+            try arraySteps.mapValues { try store.tasks(of: $0.runID, step: $0.name) }
+        }
         let arrayRecords = arraySteps.isEmpty ? [:] : Dictionary(grouping: jobs.values.filter { $0.array != nil }, by: \.submissionID)
         var taskWrites: [(step: RunStep, tasks: [RunTask])] = []
         var vanishedArrays: [(job: Job, step: RunStep)] = []
-        // Steps of runs a person cancelled, read only when the scheduler reports a dependency failure.
-        var cancelledRunSteps: Set<UUID>?
-        func cancelledWithRun(_ seen: SchedulerJobState, of job: Job) throws -> SchedulerJobState {
+        // Steps of runs a person cancelled, read only when a dependency failure can show: the snapshot
+        // reports one, or a job is missing from it (accounting or an exit-code file may then report one).
+        let mayShowDependencyFailure = jobs.values.contains { $0.status == .failed(.dependencyNeverSatisfied) }
+            || open.contains { job in job.nativeJobID.map { jobs[NativeJobID($0)] == nil } ?? false }
+        let cancelledRunSteps: Set<UUID> = mayShowDependencyFailure
+            ? try await store.background { try $0.openStepsOfCancelledRuns(cluster: cluster) } : []
+        func cancelledWithRun(_ seen: SchedulerJobState, of job: Job) -> SchedulerJobState {
             guard seen.status == .failed(.dependencyNeverSatisfied) else { return seen }
-            if cancelledRunSteps == nil { cancelledRunSteps = try store.openStepsOfCancelledRuns(cluster: cluster) }
-            return cancelledRunSteps!.contains(job.id) ? Self.cancelledWithRun(seen) : seen
+            return cancelledRunSteps.contains(job.id) ? Self.cancelledWithRun(seen) : seen
         }
         for job in open {
             if let step = arraySteps[job.id], let native = job.nativeJobID {
-                let folded = try SchedulerSnapshot.arrayTasks(of: NativeJobID(native), in: arrayRecords[NativeJobID(native)] ?? [])
-                    .mapValues { try cancelledWithRun($0, of: job) }
+                let folded = SchedulerSnapshot.arrayTasks(of: NativeJobID(native), in: arrayRecords[NativeJobID(native)] ?? [])
+                    .mapValues { cancelledWithRun($0, of: job) }
                 guard !folded.isEmpty else {
                     vanishedArrays.append((job, step))
                     continue
                 }
-                let (updates, seen) = Self.arrayProgress(job: job, step: step, tasks: folded, stored: try store.tasks(of: step.runID, step: step.name))
+                let (updates, seen) = Self.arrayProgress(job: job, step: step, tasks: folded, stored: storedTasks[job.id] ?? [])
                 taskWrites.append((step, updates))
                 if let seen, let change = Self.change(for: job, seen: seen) {
                     if let started = Self.missedStart(of: job, seen: seen) { changes.append(started) }
@@ -279,7 +287,7 @@ public actor Reconciler: Service {
                 continue
             }
             if let reported = jobs[NativeJobID(native)] {
-                let state = try cancelledWithRun(reported, of: job)
+                let state = cancelledWithRun(reported, of: job)
                 if let change = Self.change(for: job, seen: state) {
                     if change.isRequeue { report.requeued += 1 }
                     if let started = Self.missedStart(of: job, seen: state) { changes.append(started) }
@@ -300,13 +308,17 @@ public actor Reconciler: Service {
             do { accounting = try await scheduler.accountingStates(for: vanished.compactMap { $0.nativeJobID.map { NativeJobID($0) } }, since: since) } catch {
                 accountingError = "\(error)"
             }
+            // Open jobs are read without their intent; the run directory is in it.
+            let vanishedIDs = vanished.map(\.id)
+            let runDirectories = try await store.background { store in
+                Dictionary(uniqueKeysWithValues: vanishedIDs.map { id in (id, (try? store.job(id)).flatMap { $0.flatMap(JobSubmitter.runDirectory(of:)) }) })
+            }
             for job in vanished {
-                // Open jobs are read without their intent; the run directory is in it.
-                let exitPath = ((try? store.job(job.id)).flatMap { $0.flatMap(JobSubmitter.runDirectory(of:)) } ?? "/nonexistent") + "/" + ScriptRenderer.exitCodeFile
+                let exitPath = ((runDirectories[job.id] ?? nil) ?? "/nonexistent") + "/" + ScriptRenderer.exitCodeFile
                 let record = job.nativeJobID.flatMap { accounting[NativeJobID($0)] }
                 switch resolver.resolve(accounting: record, accountingError: accountingError, exitCodePath: exitPath, vanishedAt: job.vanishedAt ?? now, now: now) {
                 case .resolved(let status, let exit, let source):
-                    let seen = try cancelledWithRun(SchedulerJobState(
+                    let seen = cancelledWithRun(SchedulerJobState(
                         id: NativeJobID(job.nativeJobID!), status: status, rawState: source, reason: "resolved from \(source)",
                         exit: exit, startTime: record?.startTime, endTime: record?.endTime ?? now, restartCount: job.requeueCount), of: job)
                     if var change = Self.change(for: job, seen: seen) {
@@ -337,7 +349,9 @@ public actor Reconciler: Service {
                 accountingError = "\(error)"
             }
             for (job, step) in vanishedArrays {
-                let outcome = try resolveVanishedArray(job: job, step: step, accounting: Array(accounting.values), accountingError: accountingError, now: now)
+                let stored = try await store.background { try $0.tasks(of: step.runID, step: step.name) }
+                let outcome = try resolveVanishedArray(job: job, step: step, stored: stored, accounting: Array(accounting.values),
+                                                       accountingError: accountingError, now: now)
                 if outcome.pending {
                     if job.vanishedAt == nil { changes.append(JobStore.Change(id: job.id, source: "reconciler") { $0.vanishedAt = now }) }
                     continue
@@ -367,20 +381,24 @@ public actor Reconciler: Service {
         // Read without scripts: a batch can touch every open job (a mass cancel), and whole rows held
         // 6.5 KB each until the transaction ended (65 MB for 10,000 jobs, heaptrack).
         // Tasks first, so a reader who sees the step's new state sees its tasks' too.
-        for (step, tasks) in taskWrites { try store.updateTasks(of: step.runID, step: step.name, tasks) }
-        report.transitions = try store.apply(changes, at: now, reading: .withoutScripts).count
+        let writes = taskWrites, batch = changes
+        report.transitions = try await store.background { store in
+            for (step, tasks) in writes { try store.updateTasks(of: step.runID, step: step.name, tasks) }
+            return try store.apply(batch, at: now, reading: .withoutScripts).count
+        }
         // What the controller lists, for the steps of runs among the jobs to submit (built only then: a
         // set of every listed job cost a few milliseconds of each 10,000-job cycle).
         let listed = toSubmit.isEmpty ? [] : Set(jobs.values.map(\.submissionID))
         for job in toSubmit {
             // A step of a run waits for the steps it needs, and depends only on jobs the controller lists.
-            if let step = try store.step(ofJob: job.id) {
+            let id = job.id
+            if let step = try await store.background({ try $0.step(ofJob: id) }) {
                 let after = try await RunSubmitter(jobs: submitter).submitReadySteps(of: step.runID, known: { listed.contains($0) }, source: "recovery")
                 if after.first(where: { $0.job.id == job.id })?.job.nativeJobID != nil { report.submitted += 1 }
                 continue
             }
             // Open jobs are read without their intent; the submission needs it.
-            let after = try await submitter.submit(try store.job(job.id) ?? job, source: "recovery")
+            let after = try await submitter.submit(try await store.background { try $0.job(id) } ?? job, source: "recovery")
             if after.nativeJobID != nil { report.submitted += 1 }
         }
         // Settled: nothing changed, nothing vanished, and no accepted job waits for its grace to pass.

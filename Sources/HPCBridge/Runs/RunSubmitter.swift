@@ -80,7 +80,9 @@ public struct RunSubmitter: Sendable {
     @discardableResult
     public func submitReadySteps(of runID: UUID, known: (NativeJobID) -> Bool = { _ in true }, source: String = "submitter",
                                  now: @Sendable () -> Date = Date.init) async throws -> [(step: RunStep, job: Job)] {
-        var steps = try store.steps(of: runID)
+        // Store calls on the store's threads, files on the files' (`JobStore.background`): this runs on
+        // the cooperative pool, for a request or for the reconciler.
+        var steps = try await store.background { try $0.steps(of: runID) }
         let order = Self.dependencyOrder(steps.map(\.step))
         // A parent submitted by this very call is in the controller, whatever an older snapshot says.
         var submittedHere: Set<NativeJobID> = []
@@ -93,39 +95,49 @@ public struct RunSubmitter: Sendable {
                 logger.debug("step waits", metadata: ["run_id": "\(runID.uuidString.lowercased())", "step": "\(step.name)", "reason": "\(reason)"])
             case .blocked(let reason):
                 let finished = now()
-                steps[index].job = try store.update(job.id, source: source, reason: reason, at: finished) {
-                    $0.state = .failed
-                    $0.failureKind = FailureKind.dependencyNeverSatisfied.label
-                    $0.failureReason = reason
-                    $0.finishedAt = finished
+                let jobID = job.id, stepName = step.name, taskCount = step.taskCount ?? 0
+                steps[index].job = try await store.background { store in
+                    let failed = try store.update(jobID, source: source, reason: reason, at: finished) {
+                        $0.state = .failed
+                        $0.failureKind = FailureKind.dependencyNeverSatisfied.label
+                        $0.failureReason = reason
+                        $0.finishedAt = finished
+                    }
+                    try store.updateTasks(of: runID, step: stepName, (0..<taskCount).map { index in
+                        var task = RunTask(runID: runID, step: stepName, index: index, sampleID: "", state: .failed)
+                        task.failureKind = FailureKind.dependencyNeverSatisfied.label
+                        task.finishedAt = finished
+                        return task
+                    })
+                    return failed
                 }
-                try store.updateTasks(of: runID, step: step.name, (0..<(step.taskCount ?? 0)).map { index in
-                    var task = RunTask(runID: runID, step: step.name, index: index, sampleID: "", state: .failed)
-                    task.failureKind = FailureKind.dependencyNeverSatisfied.label
-                    task.finishedAt = finished
-                    return task
-                })
             case .submit(let afterOK):
-                guard let whole = try store.job(job.id) else { continue }
+                let jobID = job.id
+                guard let whole = try await store.background({ try $0.job(jobID) }) else { continue }
                 var spec = try JobSubmitter.spec(of: whole)
                 spec.afterOK = afterOK
                 // The scheduler opens the step's log files there before the script runs: it must exist.
-                try FileManager.default.createDirectory(atPath: step.directory, withIntermediateDirectories: true)
-                if step.taskCount != nil { try writeTaskScripts(runID: runID, step: step) }
+                try await BlockingCallPool.files.run(deadline: .seconds(30)) { [self] in
+                    try FileManager.default.createDirectory(atPath: step.directory, withIntermediateDirectories: true)
+                    if step.taskCount != nil { try writeTaskScripts(runID: runID, step: step) }
+                }
                 steps[index].job = try await jobs.submit(whole, spec: spec, source: source, now: now)
                 if let native = steps[index].job.nativeJobID {
                     submittedHere.insert(NativeJobID(native))
                     // The tasks wait in the array now; the reconciler follows each from here.
-                    try store.markTasksSubmitted(of: runID, step: step.name)
+                    let stepName = step.name
+                    try await store.background { try $0.markTasksSubmitted(of: runID, step: stepName) }
                 } else if steps[index].job.state.isTerminal, let count = step.taskCount {
                     // The scheduler refused the array: its tasks end with it, for the same reason.
-                    let refused = steps[index].job
-                    try store.updateTasks(of: runID, step: step.name, (0..<count).map { index in
-                        var task = RunTask(runID: runID, step: step.name, index: index, sampleID: "", state: refused.state)
-                        task.failureKind = refused.failureKind
-                        task.finishedAt = refused.finishedAt
-                        return task
-                    })
+                    let refused = steps[index].job, stepName = step.name
+                    try await store.background { store in
+                        try store.updateTasks(of: runID, step: stepName, (0..<count).map { index in
+                            var task = RunTask(runID: runID, step: stepName, index: index, sampleID: "", state: refused.state)
+                            task.failureKind = refused.failureKind
+                            task.finishedAt = refused.finishedAt
+                            return task
+                        })
+                    }
                 }
             }
         }

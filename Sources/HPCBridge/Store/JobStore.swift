@@ -724,6 +724,21 @@ public final class JobStore: Sendable {
     /// How long a request waits for the store: SQLite's busy timeout (5 s) and then some.
     public static let requestDeadline: Duration = .seconds(10)
 
+    /// A synchronous store call of a long-running service (the reconciler, the token cache), off Swift's
+    /// cooperative pool like `offload`, with a deadline long enough for a large batch.
+    ///
+    /// Why never on the cooperative pool: GRDB's asynchronous reads hold a reader connection until the
+    /// awaiting task runs again on that pool, and a synchronous read there waits for a free reader. With
+    /// every cooperative thread (two on a 2-core node) in such a wait, the readers were never given back,
+    /// and the whole service stopped answering, `/healthz` included (the sustained-load scenario of
+    /// `make reliability-fast`, session 14; RELIABILITY.md 22).
+    public func background<T: Sendable>(_ call: @escaping @Sendable (JobStore) throws -> T) async throws -> T {
+        try await offload(deadline: Self.backgroundDeadline, call)
+    }
+
+    /// How long a background service waits for one store call (a reconcile batch of many jobs included).
+    public static let backgroundDeadline: Duration = .seconds(300)
+
     /// Proves the store takes writes (readiness): one committed write of the probe row. (A rolled-back
     /// transaction writes nothing, so it passed on a store that could no longer write.)
     /// The probe's commit is not flushed: it proves that SQLite takes a write, and with the writer's

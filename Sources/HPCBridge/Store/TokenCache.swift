@@ -53,16 +53,21 @@ public final class TokenCache: Service, Sendable {
 
     /// The principal of a presented token, or nil for anything malformed, unknown or revoked; tokens the
     /// config declares by hash are checked as `APITokens` does.
-    public func authenticate(_ presented: String, declaredIn config: BridgeConfig) throws -> APITokens.Principal? {
+    /// A token not in memory (new since the last load, or never issued: any string a client sends) is
+    /// looked up in the store on the store's threads, never on the cooperative pool (see
+    /// `JobStore.background`).
+    public func authenticate(_ presented: String, declaredIn config: BridgeConfig) async throws -> APITokens.Principal? {
         let parsed = APITokens.parse(presented)
         if let (id, secret) = parsed, let known = state.withLock({ $0.tokens[id] }) {
             guard APITokens.constantTimeEqual(APITokens.hash(secret), known.hash), !known.revoked else { return nil }
             return known.researchGroup.map(APITokens.Principal.group) ?? .admin
         }
-        // Not in memory (new since the last load, or never issued): the store decides, and is read again next time.
-        let principal = try APITokens(store: store).authenticate(presented, declaredIn: config)
-        if principal != nil, parsed != nil { try reload() }
-        return principal
+        // The store decides, and is read again next time.
+        return try await store.offload { store in
+            let principal = try APITokens(store: store).authenticate(presented, declaredIn: config)
+            if principal != nil, parsed != nil { try self.reload() }
+            return principal
+        }
     }
 
     /// Forgets everything: the next lookups read the store. Called after a change in this process.
@@ -93,7 +98,7 @@ public final class TokenCache: Service, Sendable {
         await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
                 do {
-                    try self.refresh()
+                    try await self.store.background { _ in try self.refresh() }
                 } catch {
                     // Unreadable store: forget what is cached, so requests fall back to the store and fail there visibly.
                     self.invalidate()
