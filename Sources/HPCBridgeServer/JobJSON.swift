@@ -18,77 +18,48 @@ import OpenAPIRuntime
 enum JobJSON {
     /// The job with its queue wait and run time worked out at `now`.
     static func bytes(of job: Job, transitions: [JobTransition], now: Date, dates: any DateTranscoder) throws -> [UInt8] {
-        var out: [UInt8] = []
-        out.reserveCapacity(job.parametersJSON.utf8.count + 512 + transitions.count * 160)
-        var first = true
-        func key(_ name: StaticString) {
-            out.append(first ? UInt8(ascii: "{") : UInt8(ascii: ","))
-            first = false
-            JSONText.appendKey(name, to: &out)
+        var object = JSONObjectWriter(capacity: job.parametersJSON.utf8.count + 512)
+        func date(_ name: StaticString, _ value: Date?, in object: inout JSONObjectWriter) throws {
+            object.string(name, try value.map(dates.encode))
         }
-        func text(_ name: StaticString, _ value: String?) {
-            guard let value else { return }
-            key(name)
-            JSONText.appendString(value, to: &out)
-        }
-        func date(_ name: StaticString, _ value: Date?) throws {
-            guard let value else { return }
-            text(name, try dates.encode(value))
-        }
-        func number(_ name: StaticString, _ value: Int?) {
-            guard let value else { return }
-            key(name)
-            out.append(contentsOf: String(value).utf8)
-        }
-        let ended = job.state.isTerminal
         let (queueWait, run) = JobAPI.durations(submittedAt: job.submittedAt, startedAt: job.startedAt, finishedAt: job.finishedAt,
-                                                ended: ended, now: now)
+                                                ended: job.state.isTerminal, now: now)
         // Members in sorted order, optional ones only when set (as the generated encoder writes them).
-        text("cluster", job.cluster)
-        try date("created_at", job.createdAt)
-        text("description", job.description)
-        number("exit_code", job.exitCode)
-        number("exit_signal", job.exitSignal)
-        text("failure_kind", job.failureKind.flatMap { Components.Schemas.FailureKind(rawValue: $0)?.rawValue })
-        text("failure_reason", job.failureReason)
-        try date("finished_at", job.finishedAt)
-        text("id", job.id.uuidString.lowercased())
-        text("native_job_id", job.nativeJobID)
-        key("parameters")
-        out.append(contentsOf: job.parametersJSON.utf8)
-        text("pipeline_name", job.pipelineName)
-        text("pipeline_version", job.pipelineVersion)
-        if let queueWait {
-            key("queue_wait_seconds")
-            out.append(contentsOf: EncodedJobs.jsonNumber(queueWait).utf8)
-        }
-        number("requeue_count", job.requeueCount)
-        text("research_group", job.researchGroup)
-        if let run {
-            key("run_seconds")
-            out.append(contentsOf: EncodedJobs.jsonNumber(run).utf8)
-        }
-        text("script_digest", job.scriptDigest)
-        try date("started_at", job.startedAt)
-        text("state", (Components.Schemas.JobState(rawValue: job.state.rawValue) ?? .lost).rawValue)
-        try date("submitted_at", job.submittedAt)
-        key("transitions")
-        out.append(UInt8(ascii: "["))
+        object.string("cluster", job.cluster)
+        try date("created_at", job.createdAt, in: &object)
+        object.string("description", job.description)
+        object.integer("exit_code", job.exitCode)
+        object.integer("exit_signal", job.exitSignal)
+        object.string("failure_kind", job.failureKind.flatMap { Components.Schemas.FailureKind(rawValue: $0)?.rawValue })
+        object.string("failure_reason", job.failureReason)
+        try date("finished_at", job.finishedAt, in: &object)
+        object.string("id", job.id.uuidString.lowercased())
+        object.string("native_job_id", job.nativeJobID)
+        object.json("parameters", job.parametersJSON.utf8)
+        object.string("pipeline_name", job.pipelineName)
+        object.string("pipeline_version", job.pipelineVersion)
+        object.json("queue_wait_seconds", queueWait.map { EncodedJobs.jsonNumber($0).utf8 })
+        object.integer("requeue_count", job.requeueCount)
+        object.string("research_group", job.researchGroup)
+        object.json("run_seconds", run.map { EncodedJobs.jsonNumber($0).utf8 })
+        object.string("script_digest", job.scriptDigest)
+        try date("started_at", job.startedAt, in: &object)
+        object.string("state", (Components.Schemas.JobState(rawValue: job.state.rawValue) ?? .lost).rawValue)
+        try date("submitted_at", job.submittedAt, in: &object)
+        var list: [UInt8] = [UInt8(ascii: "[")]
         for (index, transition) in transitions.enumerated() {
-            if index > 0 { out.append(UInt8(ascii: ",")) }
-            first = true
-            try date("at", transition.at)
-            text("from_state", transition.fromState.map { (Components.Schemas.JobState(rawValue: $0.rawValue) ?? .lost).rawValue })
-            text("reason", transition.reason)
-            if let sequence = transition.sequence {
-                key("sequence")
-                out.append(contentsOf: String(sequence).utf8)
-            }
-            text("source", (Components.Schemas.Transition.SourcePayload(rawValue: transition.source) ?? .reconciler).rawValue)
-            text("to_state", (Components.Schemas.JobState(rawValue: transition.toState.rawValue) ?? .lost).rawValue)
-            out.append(UInt8(ascii: "}"))
+            if index > 0 { list.append(UInt8(ascii: ",")) }
+            var member = JSONObjectWriter()
+            try date("at", transition.at, in: &member)
+            member.string("from_state", transition.fromState.map { (Components.Schemas.JobState(rawValue: $0.rawValue) ?? .lost).rawValue })
+            member.string("reason", transition.reason)
+            member.integer("sequence", transition.sequence)
+            member.string("source", (Components.Schemas.Transition.SourcePayload(rawValue: transition.source) ?? .reconciler).rawValue)
+            member.string("to_state", (Components.Schemas.JobState(rawValue: transition.toState.rawValue) ?? .lost).rawValue)
+            list.append(contentsOf: member.finished())
         }
-        out.append(contentsOf: "]}".utf8)
-        return out
+        list.append(UInt8(ascii: "]"))
+        object.json("transitions", list)
+        return object.finished()
     }
 }

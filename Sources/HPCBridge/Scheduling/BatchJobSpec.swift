@@ -84,61 +84,31 @@ extension BatchJobSpec {
     /// CPU; `BatchJobSpecTests` reads both back.
     public func storedJSON() throws -> String {
         guard array == nil, afterOK.isEmpty else { return String(decoding: try JSONEncoder().encode(self), as: UTF8.self) }
-        var out: [UInt8] = []
-        out.reserveCapacity(script.utf8.count + script.utf8.count / 8 + 1024)
-        var first = true
-        func key(_ name: StaticString) {
-            out.append(first ? UInt8(ascii: "{") : UInt8(ascii: ","))
-            first = false
-            JSONText.appendKey(name, to: &out)
-        }
-        func text(_ name: StaticString, _ value: String?) {
-            guard let value else { return }
-            key(name)
-            JSONText.appendString(value, to: &out)
-        }
-        func number(_ name: StaticString, _ value: Int) {
-            key(name)
-            out.append(contentsOf: String(value).utf8)
-        }
-        func flag(_ name: StaticString, _ value: Bool) {
-            key(name)
-            out.append(contentsOf: (value ? "true" : "false").utf8)
-        }
-        text("script", script)
-        text("name", name)
-        text("account", account)
-        text("partition", partition)
-        text("qos", qos)
-        key("resources")
-        let outer = first
-        first = true
-        number("cpus", resources.cpus)
-        number("memoryMB", resources.memoryMB)
-        number("timeLimitSeconds", resources.timeLimitSeconds)
-        number("gpus", resources.gpus)
-        text("partition", resources.partition)
-        text("qos", resources.qos)
-        out.append(UInt8(ascii: "}"))
-        first = outer
-        text("workingDirectory", workingDirectory)
-        text("stdoutPath", stdoutPath)
-        text("stderrPath", stderrPath)
-        text("comment", comment)
-        key("environment")
-        out.append(UInt8(ascii: "{"))
-        for (index, (name, value)) in environment.sorted(by: { $0.key < $1.key }).enumerated() {
-            if index > 0 { out.append(UInt8(ascii: ",")) }
-            JSONText.appendString(name, to: &out)
-            out.append(UInt8(ascii: ":"))
-            JSONText.appendString(value, to: &out)
-        }
-        out.append(UInt8(ascii: "}"))
-        flag("hold", hold)
-        key("afterOK")
-        out.append(contentsOf: "[]".utf8)
-        flag("killOnInvalidDependency", killOnInvalidDependency)
-        out.append(UInt8(ascii: "}"))
+        var object = JSONObjectWriter(capacity: script.utf8.count + script.utf8.count / 8 + 1024)
+        object.string("script", script)
+        object.string("name", name)
+        object.string("account", account)
+        object.string("partition", partition)
+        object.string("qos", qos)
+        var resources = JSONObjectWriter()
+        resources.integer("cpus", self.resources.cpus)
+        resources.integer("memoryMB", self.resources.memoryMB)
+        resources.integer("timeLimitSeconds", self.resources.timeLimitSeconds)
+        resources.integer("gpus", self.resources.gpus)
+        resources.string("partition", self.resources.partition)
+        resources.string("qos", self.resources.qos)
+        object.json("resources", resources.finished())
+        object.string("workingDirectory", workingDirectory)
+        object.string("stdoutPath", stdoutPath)
+        object.string("stderrPath", stderrPath)
+        object.string("comment", comment)
+        var variables = JSONObjectWriter()
+        for (name, value) in environment.sorted(by: { $0.key < $1.key }) { variables.string(named: name, value) }
+        object.json("environment", variables.finished())
+        object.bool("hold", hold)
+        object.json("afterOK", "[]".utf8)
+        object.bool("killOnInvalidDependency", killOnInvalidDependency)
+        let out = object.finished()
         return String(decoding: out, as: UTF8.self)
     }
 }
