@@ -1,5 +1,3 @@
-import Mustache
-
 /// One pipeline of the catalog: what a research group may run, with which parameters and resources.
 ///
 /// A pipeline is a list of steps chained by `needs` (each one batch script; a scatter step one job
@@ -18,18 +16,15 @@ public struct Pipeline: Sendable {
         public let condition: String?
         /// `pathTemplate` parsed once when the catalog loads, not on every submission (nil when it does
         /// not parse: the renderer then reports why).
-        let pathRenderer: MustacheTemplate?
+        let pathRenderer: CompiledTemplate?
 
         public init(name: String, pathTemplate: String, description: String, condition: String?) {
             self.name = name
             self.pathTemplate = pathTemplate
             self.description = description
             self.condition = condition
-            self.pathRenderer = try? MustacheTemplate(string: Self.textMode + pathTemplate)
+            self.pathRenderer = try? CompiledTemplate(pathTemplate, escaping: .text)
         }
-
-        /// Output paths are text, not HTML: nothing in them is escaped.
-        static let textMode = "{{%CONTENT_TYPE:TEXT}}"
 
         public static func == (a: Output, b: Output) -> Bool {
             (a.name, a.pathTemplate, a.description, a.condition) == (b.name, b.pathTemplate, b.description, b.condition)

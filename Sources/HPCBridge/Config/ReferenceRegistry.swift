@@ -12,10 +12,10 @@ public struct ReferenceRegistry: Sendable {
         public let files: [String: String]
 
         /// What a template sees under `ref.<parameter>`: the name, kind and each file.
-        var renderContext: [String: Any] {
-            var context: [String: Any] = ["name": name, "kind": kind]
-            for (key, path) in files { context[key] = path }
-            return context
+        var renderContext: TemplateValue {
+            var context: [String: TemplateValue] = ["name": .string(name), "kind": .string(kind)]
+            for (key, path) in files { context[key] = .string(path) }
+            return .object(context)
         }
     }
 

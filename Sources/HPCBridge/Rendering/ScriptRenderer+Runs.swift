@@ -89,7 +89,7 @@ extension ScriptRenderer {
         let runDirectory = Self.directory(request.group.runRoot, runID)
         let rows = request.samples?.rows ?? []
         for (index, row) in rows.enumerated() { try Self.refuseNul(in: row, at: JSONPointer(tokens: ["samples", String(index)])) }
-        let rowContexts = rows.map(Self.renderable)
+        let rowContexts = rows.map(TemplateValue.init)
 
         // Every step's outputs first: a step's template may use those of any step it needs.
         var singleOutputs: [String: [(name: String, path: String)]] = [:]
@@ -104,22 +104,22 @@ extension ScriptRenderer {
         func table(_ outputs: [(name: String, path: String)]) -> [String: String] {
             Dictionary(uniqueKeysWithValues: outputs.map { ($0.name, $0.path) })
         }
-        let rowsContext: [[String: Any]] = rowContexts.enumerated().map { index, row in
-            var entry = row as? [String: Any] ?? [:]
-            entry["steps"] = rowOutputs.mapValues { table($0[index]) }
-            return entry
+        let rowsContext: [TemplateValue] = rowContexts.enumerated().map { index, row in
+            guard case .object(var entry) = row else { return .object([:]) }
+            entry["steps"] = .object(rowOutputs.mapValues { TemplateValue(table($0[index])) })
+            return .object(entry)
         }
 
         var rendered: [RenderedStep] = []
         for (stepIndex, step) in pipeline.steps.enumerated() {
             let visible = pipeline.graph.ancestors(of: stepIndex).union([stepIndex]).map { pipeline.steps[$0].name }
-            func names(row: Int?) -> [String: Any] {
-                var steps: [String: Any] = [:]
+            func names(row: Int?) -> [String: TemplateValue] {
+                var steps: [String: TemplateValue] = [:]
                 for name in visible {
-                    if let outputs = singleOutputs[name] { steps[name] = table(outputs) }
-                    if let row, let perRow = rowOutputs[name] { steps[name] = table(perRow[row]) }
+                    if let outputs = singleOutputs[name] { steps[name] = TemplateValue(table(outputs)) }
+                    if let row, let perRow = rowOutputs[name] { steps[name] = TemplateValue(table(perRow[row])) }
                 }
-                var names: [String: Any] = ["steps": steps, "rows": rowsContext]
+                var names: [String: TemplateValue] = ["steps": .object(steps), "rows": .list(rowsContext)]
                 if let row { names["row"] = rowContexts[row] }
                 return names
             }

@@ -1,5 +1,4 @@
 import Foundation
-import Mustache
 
 /// Everything a batch script is made from.
 public struct ScriptRequest: Sendable {
@@ -79,8 +78,8 @@ public struct ScriptRenderer: Sendable {
     struct ScriptInputs {
         let pipeline: Pipeline
         let parameters: JSONValue
-        let params: Any
-        let refs: [String: Any]
+        let params: TemplateValue
+        let refs: [String: TemplateValue]
         let group: ResearchGroup
         let description: String?
         let scheduler: ClusterConfig.Scheduler
@@ -89,7 +88,7 @@ public struct ScriptRenderer: Sendable {
              scheduler: ClusterConfig.Scheduler, references: ReferenceRegistry) throws {
             try ScriptRenderer.refuseNul(in: parameters, at: .root)
             if let description, description.contains("\0") { throw RenderError.nulByte(pointer: "/description") }
-            var refs: [String: Any] = [:]
+            var refs: [String: TemplateValue] = [:]
             for (name, kind, _) in pipeline.referenceParameters {
                 guard let chosen = parameters[name]?.stringValue else { continue }
                 guard let entry = references.entries[chosen], entry.kind == kind else {
@@ -99,7 +98,7 @@ public struct ScriptRenderer: Sendable {
             }
             self.pipeline = pipeline
             self.parameters = parameters
-            self.params = ScriptRenderer.renderable(parameters)
+            self.params = TemplateValue(parameters)
             self.refs = refs
             self.group = group
             self.description = description
@@ -129,17 +128,17 @@ public struct ScriptRenderer: Sendable {
 
     /// Declared outputs whose condition holds, rendered (with `params`, and `row` in a scatter task) and
     /// checked to stay inside the run directory.
-    static func outputs(_ declared: [Pipeline.Output], parameters: JSONValue, params: Any, row: Any?) throws -> [(name: String, path: String)] {
+    static func outputs(_ declared: [Pipeline.Output], parameters: JSONValue, params: TemplateValue, row: TemplateValue?) throws -> [(name: String, path: String)] {
         var outputs: [(name: String, path: String)] = []
         for output in declared {
             if let condition = output.condition {
                 let parameter = String(condition.dropFirst("params.".count))
                 guard let value = parameters[parameter], value != .null, value != .bool(false) else { continue }
             }
-            let template = try output.pathRenderer ?? MustacheTemplate(string: Pipeline.Output.textMode + output.pathTemplate)
-            var context: [String: Any] = ["params": params]
+            let template = try output.pathRenderer ?? CompiledTemplate(output.pathTemplate, escaping: .text)
+            var context: [String: TemplateValue] = ["params": params]
             if let row { context["row"] = row }
-            let path = template.render(context)
+            let path = template.render(.object(context))
             guard isSafeRelativePath(path) else { throw RenderError.unsafeOutputPath(output: output.name, path: path) }
             outputs.append((output.name, path))
         }
@@ -149,49 +148,54 @@ public struct ScriptRenderer: Sendable {
     /// Renders one script: the scheduler header (unless `header` is false: an array task's own script),
     /// the shared prologue and `body`, or the array launcher in place of prologue and body.
     func render(_ inputs: ScriptInputs, layout: ScriptLayout, resources: ResourceRequest, body bodyPath: String?,
-                outputs: [(name: String, path: String)], names: [String: Any], header: Bool = true) throws -> RenderedScript {
+                outputs: [(name: String, path: String)], names: [String: TemplateValue], header: Bool = true) throws -> RenderedScript {
         let comment = "hpcbridge:\(layout.jobID)"
         let partition = resources.partition ?? inputs.group.partition
         let qos = resources.qos ?? inputs.group.qos
-        var directives: [String: Any] = [
-            "job_name": try ScriptEscaping.directiveValue(layout.jobName, for: "job name"),
-            "account": try ScriptEscaping.directiveValue(inputs.group.account, for: "account"),
-            "cpus": String(resources.cpus),
-            "memory_mb": String(resources.memoryMB),
-            "time": ResourceQuantities.slurmTime(seconds: resources.timeLimitSeconds),
-            "walltime": ResourceQuantities.pbsWalltime(seconds: resources.timeLimitSeconds),
-            "run_dir": try ScriptEscaping.directiveValue(layout.runDirectory, for: "working directory"),
-            "stdout": try ScriptEscaping.directiveValue(layout.stdoutPath, for: "output file"),
-            "stderr": try ScriptEscaping.directiveValue(layout.stderrPath, for: "error file"),
-            "comment": try ScriptEscaping.directiveValue(comment, for: "comment"),
-            "job_id": layout.jobID,
+        func directive(_ value: String, for name: String) throws -> TemplateValue {
+            .string(try ScriptEscaping.directiveValue(value, for: name))
+        }
+        var directives: [String: TemplateValue] = [
+            "job_name": try directive(layout.jobName, for: "job name"),
+            "account": try directive(inputs.group.account, for: "account"),
+            "cpus": .string(String(resources.cpus)),
+            "memory_mb": .string(String(resources.memoryMB)),
+            "time": .string(ResourceQuantities.slurmTime(seconds: resources.timeLimitSeconds)),
+            "walltime": .string(ResourceQuantities.pbsWalltime(seconds: resources.timeLimitSeconds)),
+            "run_dir": try directive(layout.runDirectory, for: "working directory"),
+            "stdout": try directive(layout.stdoutPath, for: "output file"),
+            "stderr": try directive(layout.stderrPath, for: "error file"),
+            "comment": try directive(comment, for: "comment"),
+            "job_id": .string(layout.jobID),
         ]
-        if let partition { directives["partition"] = try ScriptEscaping.directiveValue(partition, for: "partition") }
-        if let qos { directives["qos"] = try ScriptEscaping.directiveValue(qos, for: "qos") }
-        if resources.gpus > 0 { directives["gpus"] = String(resources.gpus) }
+        if let partition { directives["partition"] = try directive(partition, for: "partition") }
+        if let qos { directives["qos"] = try directive(qos, for: "qos") }
+        if resources.gpus > 0 { directives["gpus"] = .string(String(resources.gpus)) }
 
-        var run: [String: Any] = [
-            "dir": layout.runDirectory, "exit_code_file": layout.exitCodePath,
-            "manifest_file": layout.manifestPath, "stdout": layout.stdoutPath, "stderr": layout.stderrPath,
+        var run: [String: TemplateValue] = [
+            "dir": .string(layout.runDirectory), "exit_code_file": .string(layout.exitCodePath),
+            "manifest_file": .string(layout.manifestPath), "stdout": .string(layout.stdoutPath), "stderr": .string(layout.stderrPath),
         ]
-        if let tasks = layout.tasksDirectory { run["tasks_dir"] = tasks }
-        var context: [String: Any] = [
-            "job": ["id": layout.jobID, "name": layout.jobName, "description": inputs.description ?? ""],
-            "pipeline": ["name": inputs.pipeline.name, "version": inputs.pipeline.version],
-            "group": ["name": inputs.group.name, "account": inputs.group.account],
+        if let tasks = layout.tasksDirectory { run["tasks_dir"] = .string(tasks) }
+        var context: [String: TemplateValue] = [
+            "job": .object(["id": .string(layout.jobID), "name": .string(layout.jobName), "description": .string(inputs.description ?? "")]),
+            "pipeline": .object(["name": .string(inputs.pipeline.name), "version": .string(inputs.pipeline.version)]),
+            "group": .object(["name": .string(inputs.group.name), "account": .string(inputs.group.account)]),
             "params": inputs.params,
-            "ref": inputs.refs,
-            "resources": [
-                "cpus": resources.cpus, "memory_mb": resources.memoryMB,
-                "time_limit_seconds": resources.timeLimitSeconds, "gpus": resources.gpus,
-            ],
-            "run": run,
-            "outputs": outputs.map { ["name": $0.name, "path": $0.path] },
-            "scheduler": ["name": inputs.scheduler.rawValue, "slurm": inputs.scheduler == .slurm, "pbs": inputs.scheduler == .pbs],
-            "directives": directives,
+            "ref": .object(inputs.refs),
+            "resources": .object([
+                "cpus": .int(resources.cpus), "memory_mb": .int(resources.memoryMB),
+                "time_limit_seconds": .int(resources.timeLimitSeconds), "gpus": .int(resources.gpus),
+            ]),
+            "run": .object(run),
+            "outputs": .list(outputs.map { .object(["name": .string($0.name), "path": .string($0.path)]) }),
+            "scheduler": .object([
+                "name": .string(inputs.scheduler.rawValue), "slurm": .bool(inputs.scheduler == .slurm), "pbs": .bool(inputs.scheduler == .pbs),
+            ]),
+            "directives": .object(directives),
         ]
         context.merge(names) { _, step in step }
-        var parts: [MustacheTemplate] = []
+        var parts: [CompiledTemplate] = []
         if header {
             guard let template = templates.headers[inputs.scheduler] else {
                 throw RenderError.missingTemplate(TemplateSet.headerPath(inputs.scheduler))
@@ -204,7 +208,8 @@ public struct ScriptRenderer: Sendable {
         } else {
             parts.append(templates.arrayLauncher)
         }
-        let text = (header ? "" : "#!/bin/bash\n") + parts.map { Self.trimmed($0.render(context)) }.joined(separator: "\n\n") + "\n"
+        let root = TemplateValue.object(context)
+        let text = (header ? "" : "#!/bin/bash\n") + parts.map { Self.trimmed($0.render(root)) }.joined(separator: "\n\n") + "\n"
         return RenderedScript(
             text: text, jobName: layout.jobName, runDirectory: layout.runDirectory, stdoutPath: layout.stdoutPath,
             stderrPath: layout.stderrPath, exitCodePath: layout.exitCodePath, manifestPath: layout.manifestPath,
@@ -246,18 +251,6 @@ public struct ScriptRenderer: Sendable {
     /// ASCII letters, digits and `_.-/`.
     private static func isSafePathByte(_ byte: UInt8) -> Bool {
         (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A) || [0x5F, 0x2E, 0x2D, 0x2F].contains(byte)
-    }
-
-    /// Parameters as Mustache sees them: integral numbers print without `.0`.
-    static func renderable(_ value: JSONValue) -> Any {
-        switch value {
-        case .null: return NSNull()
-        case .bool(let b): return b
-        case .number(let n): return n.isIntegral && abs(n) < 1e15 ? Int(n) as Any : n as Any
-        case .string(let s): return s
-        case .array(let items): return items.map(renderable)
-        case .object(let members): return members.mapValues(renderable)
-        }
     }
 
     static func refuseNul(in value: JSONValue, at pointer: JSONPointer) throws {

@@ -1,7 +1,7 @@
 import Foundation
 import Mustache
 
-/// The batch-script templates of a site, parsed and linted once.
+/// The batch-script templates of a site, linted and compiled once.
 ///
 /// A script is three templates rendered with one context: the scheduler's header (`slurm/header.mustache`
 /// or `pbs/header.mustache`: directive lines only), the shared prologue (`shared/prologue.mustache`:
@@ -9,11 +9,11 @@ import Mustache
 /// instead of with Mustache partials, keeps each template checkable on its own.
 public struct TemplateSet: Sendable {
     public let directory: String
-    let headers: [ClusterConfig.Scheduler: MustacheTemplate]
-    let prologue: MustacheTemplate
+    let headers: [ClusterConfig.Scheduler: CompiledTemplate]
+    let prologue: CompiledTemplate
     /// The script an array job submits: it runs the task's own script, written before submission.
-    let arrayLauncher: MustacheTemplate
-    let bodies: [String: MustacheTemplate]
+    let arrayLauncher: CompiledTemplate
+    let bodies: [String: CompiledTemplate]
 
     static let prologuePath = "shared/prologue.mustache"
     static let arrayLauncherPath = "shared/array-launcher.mustache"
@@ -22,7 +22,7 @@ public struct TemplateSet: Sendable {
     /// Loads and lints the headers, the prologue and the body of every pipeline of `catalog`.
     public static func load(directory: String, catalog: PipelineCatalog) throws -> TemplateSet {
         var issues: [FileIssue] = []
-        func parse(_ relative: String, kind: TemplateLinter.Kind, linter: TemplateLinter = TemplateLinter()) -> MustacheTemplate? {
+        func parse(_ relative: String, kind: TemplateLinter.Kind, linter: TemplateLinter = TemplateLinter()) -> CompiledTemplate? {
             let path = (directory as NSString).appendingPathComponent(relative)
             guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
                 issues.append(FileIssue(SourceLocation(file: path), "cannot read this template; it must exist under the templates directory"))
@@ -31,7 +31,10 @@ public struct TemplateSet: Sendable {
             let lintIssues = linter.lint(text, file: path, kind: kind)
             issues.append(contentsOf: lintIssues)
             do {
-                return try Self.parse(text)
+                return try Self.compile(text)
+            } catch let error as CompiledTemplate.CompileError {
+                // Only what the linter has not already reported: a construct this renderer lacks.
+                if lintIssues.isEmpty { issues.append(FileIssue(SourceLocation(file: path), error.description)) }
             } catch let error as MustacheTemplate.ParserError {
                 issues.append(FileIssue(SourceLocation(file: path, line: error.context.lineNumber, column: error.context.columnNumber),
                                         "Mustache syntax error: \(error.error)"))
@@ -40,13 +43,13 @@ public struct TemplateSet: Sendable {
             }
             return nil
         }
-        var headers: [ClusterConfig.Scheduler: MustacheTemplate] = [:]
+        var headers: [ClusterConfig.Scheduler: CompiledTemplate] = [:]
         for scheduler in ClusterConfig.Scheduler.allCases {
             headers[scheduler] = parse(headerPath(scheduler), kind: .header)
         }
         let prologue = parse(prologuePath, kind: .shared)
         let arrayLauncher = parse(arrayLauncherPath, kind: .shared)
-        var bodies: [String: MustacheTemplate] = [:]
+        var bodies: [String: CompiledTemplate] = [:]
         for pipeline in catalog.sorted {
             for (index, step) in pipeline.steps.enumerated() {
                 var linter = TemplateLinter(
@@ -61,7 +64,15 @@ public struct TemplateSet: Sendable {
         return TemplateSet(directory: directory, headers: headers, prologue: prologue, arrayLauncher: arrayLauncher, bodies: bodies)
     }
 
-    /// Parses template text with the shell content type, so `{{value}}` is always a quoted shell word.
+    /// Template text checked by swift-mustache's parser (its syntax errors come with line and column),
+    /// then compiled so that `{{value}}` is always a quoted shell word.
+    static func compile(_ text: String) throws -> CompiledTemplate {
+        _ = try parse(text)
+        return try CompiledTemplate(text, escaping: .shell)
+    }
+
+    /// Template text parsed by swift-mustache with the shell content type: the reference the compiled
+    /// templates are tested against.
     static func parse(_ text: String) throws -> MustacheTemplate {
         _ = ShellContentType.registered
         return try MustacheTemplate(string: "{{%CONTENT_TYPE:\(ShellContentType.name)}}" + text)
