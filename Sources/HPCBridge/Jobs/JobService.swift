@@ -98,14 +98,14 @@ public struct JobService: Sendable {
             rateLimiter.refund(group: request.researchGroup)
             return try await answer(accepted.job, created: false)
         }
-        let job = accepted.job, spec = accepted.spec
+        let job = accepted.job, spec = accepted.spec, directory = accepted.directory
         if let reconciler = reconcilers[job.cluster], await reconciler.health().knownDown {
             logger.info("controller unreachable; the job stays accepted until the reconciler submits it", metadata: ["job_id": "\(job.id.uuidString.lowercased())"])
             return try await answer(job, created: true)
         }
         let submitter = self.submitter
         do {
-            if let submitted = try await Deadline.valueIfReady(within: schedulerWait, of: { try await submitter.submit(job, spec: spec) }) {
+            if let submitted = try await Deadline.valueIfReady(within: schedulerWait, of: { try await submitter.submit(job, spec: spec, directory: directory) }) {
                 return try await answer(submitted, created: true)
             }
             logger.info("the controller did not answer within \(schedulerWait); the job is accepted and its submission goes on", metadata: ["job_id": "\(job.id.uuidString.lowercased())"])

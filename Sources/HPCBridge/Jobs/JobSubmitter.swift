@@ -17,6 +17,11 @@ public struct JobSubmitter: Sendable {
     /// Calls whose outcome is not known yet (shared with the reconciler through this submitter).
     public let attempts = SubmissionAttempts()
     public var logger: Logger
+    /// How input paths' symbolic links are resolved (a seam for tests of a hung filesystem).
+    var resolver: InputRoots.Resolver = InputRoots.resolveExistingPrefix
+    /// How long a submission waits for its planning (`BlockingCallPool.planning`): a hung input
+    /// filesystem answers 503 then, as a hung store does.
+    var planningDeadline: Duration = .seconds(10)
 
     public init(site: Site, store: JobStore, schedulers: [String: any BatchScheduler], logger: Logger = Logger(label: "hpcbridge.submitter")) {
         self.init(siteHolder: SiteHolder(site), store: store, schedulers: schedulers, logger: logger)
@@ -43,13 +48,55 @@ public struct JobSubmitter: Sendable {
         /// The spec just rendered when the job was created, so an immediate submission need not decode
         /// the stored intent again (a retry's job keeps its own stored intent).
         var spec: BatchJobSpec?
+        /// The creation of the new job's run directory, started when the plan was ready.
+        var directory: PendingCall<Void>?
+    }
+
+    /// What a request becomes before its insert.
+    private struct Prepared: Sendable {
+        var job: Job
+        var spec: BatchJobSpec
+        var requestHash: String
+        var directory: PendingCall<Void>
     }
 
     /// `accept`, in a transaction shared with concurrent submissions (`JobStore.insertInGroupCommit`).
+    ///
+    /// Planning checks input paths with their symbolic links resolved on this host, which reads the
+    /// input filesystem, so it runs on the planning pool, with the rendering; the run directory's
+    /// creation starts there as soon as the plan holds, on the files pool, and goes on while the insert
+    /// commits (removed again if the request turns out to be a retry or is refused at the insert).
     func acceptAndPlan(_ request: JobRequest, idempotencyKey: String? = nil, activeLimit: Int? = nil, now: Date = Date()) async throws -> Accepted {
+        let site = self.site, resolver = self.resolver
+        let prepared: Prepared
+        do {
+            prepared = try await BlockingCallPool.planning.run(deadline: planningDeadline) {
+                try Self.prepare(request, site: site, resolver: resolver, now: now)
+            }
+        } catch let timedOut as BlockingCallPool.TimedOut {
+            throw JobService.Refusal.unavailable("checking the request's input paths took over \(timedOut.deadline) (is an input filesystem hung?); retry later", retryAfter: 30)
+        } catch let full as BlockingCallPool.Saturated {
+            throw JobService.Refusal.unavailable("the request cannot be checked now: \(full)", retryAfter: 30)
+        }
+        let stored: JobStore.Insertion
+        do {
+            stored = try await store.insertInGroupCommit(prepared.job, idempotencyKey: idempotencyKey, requestHash: prepared.requestHash, activeLimit: activeLimit)
+        } catch {
+            Self.removeUnused(prepared.directory, at: prepared.spec.workingDirectory)
+            throw error
+        }
+        switch stored {
+        case .created(let job): return Accepted(job: job, created: true, spec: prepared.spec, directory: prepared.directory)
+        case .existing(let job):
+            Self.removeUnused(prepared.directory, at: prepared.spec.workingDirectory)
+            return Accepted(job: job, created: false)
+        }
+    }
+
+    /// Plans and renders a request into the job to insert, and starts its run directory.
+    private static func prepare(_ request: JobRequest, site: Site, resolver: @escaping InputRoots.Resolver, now: Date) throws -> Prepared {
         let id = UUID()
-        let site = self.site
-        let plan = try JobPlanner(site: site).plan(request, jobID: id)
+        let plan = try JobPlanner(site: site, resolver: resolver).plan(request, jobID: id)
         let rendered = try site.renderer.render(plan)
         let spec = BatchJobSpec(rendered, group: plan.group)
         let intent = try spec.storedJSON()
@@ -63,10 +110,17 @@ public struct JobSubmitter: Sendable {
             "parameters": request.parameters, "description": request.description.map(JSONValue.string) ?? .null,
             "resources": request.resources ?? .null,
         ]).jsonText.utf8)).hexString
-        let stored = try await store.insertInGroupCommit(job, idempotencyKey: idempotencyKey, requestHash: requestHash, activeLimit: activeLimit)
-        switch stored {
-        case .created(let job): return Accepted(job: job, created: true, spec: spec)
-        case .existing(let job): return Accepted(job: job, created: false)
+        let directory = spec.workingDirectory
+        return Prepared(job: job, spec: spec, requestHash: requestHash,
+                        directory: BlockingCallPool.files.start { try makeDirectory(directory) })
+    }
+
+    /// Removes a run directory made for a job that was not inserted, once its creation has ended
+    /// (rmdir(2): only while it is still empty).
+    private static func removeUnused(_ creation: PendingCall<Void>, at path: String) {
+        Task {
+            guard (try? await creation.value(deadline: .seconds(30))) != nil else { return }
+            _ = BlockingCallPool.files.start { _ = rmdir(path) }
         }
     }
 
@@ -84,7 +138,7 @@ public struct JobSubmitter: Sendable {
     /// retries); a refusal fails it with the scheduler's words. `spec` is the job's intent when the
     /// caller already has it (just accepted); otherwise it is read from the stored job.
     @discardableResult
-    public func submit(_ job: Job, spec knownSpec: BatchJobSpec? = nil, source: String = "submitter",
+    public func submit(_ job: Job, spec knownSpec: BatchJobSpec? = nil, directory creation: PendingCall<Void>? = nil, source: String = "submitter",
                        now: @Sendable () -> Date = Date.init) async throws -> Job {
         guard job.state == .accepted, job.nativeJobID == nil else { return job }
         let id = job.id
@@ -101,8 +155,13 @@ public struct JobSubmitter: Sendable {
         guard attempts.begin(job.id) else { return job }
         do {
             // The run directory may be on a shared filesystem that hangs: created on the pool's threads.
-            let directory = spec.workingDirectory
-            try await BlockingCallPool.files.run(deadline: .seconds(30)) { try Self.makeDirectory(directory) }
+            // (Usually started when the job was planned, and made by now.)
+            if let creation {
+                try await creation.value(deadline: .seconds(30))
+            } else {
+                let directory = spec.workingDirectory
+                try await BlockingCallPool.files.run(deadline: .seconds(30)) { try Self.makeDirectory(directory) }
+            }
         } catch {
             attempts.answered(job.id)
             logger.warning("submission deferred: the run directory could not be created", metadata: ["job_id": "\(job.id.uuidString.lowercased())", "error": "\(error)"])

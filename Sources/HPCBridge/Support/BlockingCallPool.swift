@@ -23,6 +23,11 @@ public final class BlockingCallPool: Sendable {
     /// The pool for job logs and run directories: a hung mount can hold these threads, and nothing else
     /// (and `LogReadGuard` lets one hung directory hold only one or two of them).
     public static let files = BlockingCallPool(name: "files", threads: 16, maximumInFlight: 64)
+    /// The pool for what a submission does before its insert (`JobSubmitter.acceptAndPlan`): checking
+    /// input paths resolves their symbolic links on the input filesystem, which can hang; planning and
+    /// rendering run with it in the same call. Few threads: a hung input mount holds these and nothing
+    /// else, and submissions past them answer 503 at their deadline.
+    public static let planning = BlockingCallPool(name: "planning", threads: 4, maximumInFlight: 256)
     /// The pool for the store's synchronous calls on the request path (`JobStore.offload`): SQLite
     /// reads and writes that may wait for the disk or for the writer. As many threads as GRDB has
     /// readers, so reads overlap as they would on its own queues.
@@ -37,7 +42,7 @@ public final class BlockingCallPool: Sendable {
         }
     }
 
-    static let waitedOn = ["files": "filesystem", "scheduler": "controller", "store": "job store's disk"]
+    static let waitedOn = ["files": "filesystem", "scheduler": "controller", "store": "job store's disk", "planning": "input filesystem"]
 
     /// A call whose caller stopped waiting at its deadline.
     public struct TimedOut: Error, CustomStringConvertible {
@@ -89,5 +94,24 @@ public final class BlockingCallPool: Sendable {
                 call.finish(result)
             }
         }
+    }
+
+    /// Starts `body` on one of the pool's threads without waiting for it; its result is awaited later,
+    /// with a deadline, through the returned `PendingCall` (already failed with `Saturated` when the pool
+    /// is full).
+    public func start<T: Sendable>(_ body: @escaping @Sendable () throws -> T) -> PendingCall<T> {
+        let admitted = inFlight.withLock { count -> Bool in
+            guard count < maximumInFlight else { return false }
+            count += 1
+            return true
+        }
+        guard admitted else { return PendingCall(pool: name, failed: Saturated(pool: name, inFlight: maximumInFlight)) }
+        let call = PendingCall<T>(pool: name)
+        pool.submit { state in
+            let result = state == .active ? Result(catching: body) : .failure(CancellationError())
+            self.inFlight.withLock { $0 -= 1 }
+            call.complete(result)
+        }
+        return call
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 @testable import HPCBridge
 
@@ -103,6 +104,52 @@ struct JobServicePartsTests {
         // Long after, the whole window has aged out.
         #expect(limiter.admit(group: "a", perMinute: 1, now: start.addingTimeInterval(500)) == nil)
         #expect(limiter.admit(group: "a", perMinute: 1, now: start.addingTimeInterval(500)) == 60)
+    }
+
+    @Test("planning resolves input paths off Swift's cooperative pool: submissions stuck on a hung input filesystem all wait at once and answer 503 at the planning deadline",
+          .timeLimit(.minutes(1)))
+    func hungInputFilesystem() async throws {
+        let directory = try TestPaths.scratchDirectory()
+        let store = try JobStore(path: directory + "/store.sqlite")
+        let inside = Mutex(0)
+        let gate = DispatchSemaphore(value: 0)
+        var submitter = JobSubmitter(site: TestSite.shipped, store: store, schedulers: [:])
+        // A filesystem that does not answer until the test opens the gate.
+        submitter.resolver = { path in
+            inside.withLock { $0 += 1 }
+            gate.wait()
+            gate.signal()
+            return path
+        }
+        submitter.planningDeadline = .milliseconds(500)
+        let request = try TestSite.example("gatk_variant_calling")
+        let stuck = 4
+        let answers = Task {
+            await withTaskGroup(of: String.self) { group in
+                for _ in 0..<stuck {
+                    group.addTask { [submitter] in
+                        do {
+                            _ = try await submitter.acceptAndPlan(request)
+                            return "accepted"
+                        } catch JobService.Refusal.unavailable(let detail, _) {
+                            return detail
+                        } catch {
+                            return "\(error)"
+                        }
+                    }
+                }
+                return await group.reduce(into: []) { $0.append($1) }
+            }
+        }
+        // On the cooperative pool (two threads here) at most two could ever be inside at once, and this
+        // loop would not run while they were.
+        for _ in 0..<400 where inside.withLock({ $0 }) < stuck { try await Task.sleep(for: .milliseconds(10)) }
+        #expect(inside.withLock { $0 } == stuck)
+        let results = await answers.value
+        gate.signal()
+        #expect(results.count == stuck)
+        for result in results { #expect(result.contains("input filesystem hung"), "\(result)") }
+        #expect(try store.jobs(JobStore.Filter()).jobs.isEmpty, "a request whose paths could not be checked stores nothing")
     }
 
     @Test("recording a submission: first writer wins, a cancelled job makes the scheduler job surplus")
