@@ -152,6 +152,64 @@ struct JobStoreTests {
         #expect(try store.insert(third, activeLimit: 2) == .created(third), "a finished job frees its place")
     }
 
+    /// The open jobs per group as the triggers keep them and as COUNT(*) finds them (groups at zero left out).
+    static func openJobCounts(at path: String) throws -> (kept: [String: Int], counted: [String: Int]) {
+        let open = JobStore.openStates.map { "'\($0)'" }.joined(separator: ", ")
+        return try DatabaseQueue(path: path).read { db in
+            let kept = try Row.fetchAll(db, sql: "SELECT researchGroup, count FROM groupOpenJobs WHERE count <> 0")
+            let counted = try Row.fetchAll(db, sql: "SELECT researchGroup, COUNT(*) FROM job WHERE state IN (\(open)) GROUP BY researchGroup")
+            return (Dictionary(uniqueKeysWithValues: kept.map { ($0[0] as String, $0[1] as Int) }),
+                    Dictionary(uniqueKeysWithValues: counted.map { ($0[0] as String, $0[1] as Int) }))
+        }
+    }
+
+    @Test("the open jobs per group that the quota reads stay equal to COUNT(*): from a migrated store, through inserts in every state, state changes, a group change and deletes")
+    func openJobCounts() throws {
+        let directory = try TestPaths.scratchDirectory("store-v8")
+        let oldPath = directory + "/hpcbridge.sqlite"
+        do {
+            // A v8 store with jobs in every state, in two groups.
+            let pool = try DatabasePool(path: oldPath)
+            try JobStore.migrator.migrate(pool, upTo: "v8: a job's intent in a table of its own")
+            try pool.write { db in
+                for (index, state) in JobState.allCases.enumerated() {
+                    try db.execute(sql: """
+                        INSERT INTO job (id, state, pipelineName, pipelineVersion, parametersJSON, researchGroup, cluster, createdAt, scriptDigest)
+                        VALUES (?, ?, 'gatk_variant_calling', '1.0.0', '{}', ?, 'dev', 0, 'abc')
+                        """, arguments: [UUID().uuidString, state.rawValue, index % 2 == 0 ? "lab_a" : "lab_b"])
+                }
+            }
+            try pool.close()
+        }
+        let store = try JobStore(path: oldPath)
+        var counts = try Self.openJobCounts(at: oldPath)
+        #expect(counts.kept == counts.counted)
+        #expect(counts.kept.values.reduce(0, +) == JobStore.openStates.count, "every unfinished state counts, and only those")
+        // Inserts in every state, then every job moved on.
+        var jobs: [Job] = []
+        for state in JobState.allCases {
+            var job = newJob(group: "lab_c")
+            job.state = state
+            _ = try store.insert(job)
+            jobs.append(job)
+        }
+        counts = try Self.openJobCounts(at: oldPath)
+        #expect(counts.kept == counts.counted)
+        #expect(counts.kept["lab_c"] == JobStore.openStates.count)
+        for job in jobs where !job.state.isTerminal {
+            _ = try store.update(job.id, source: "test") { $0.state = job.state == .running ? .completed : .cancelled }
+        }
+        try DatabaseQueue(path: oldPath).write { db in
+            try db.execute(sql: "UPDATE job SET researchGroup = 'lab_d' WHERE researchGroup = 'lab_a'")
+            try db.execute(sql: "UPDATE job SET state = 'queued' WHERE id IN (SELECT id FROM job WHERE researchGroup = 'lab_c' LIMIT 2)")
+            try db.execute(sql: "DELETE FROM job WHERE id IN (SELECT id FROM job WHERE researchGroup = 'lab_b' LIMIT 3)")
+        }
+        counts = try Self.openJobCounts(at: oldPath)
+        #expect(counts.kept == counts.counted)
+        #expect(counts.kept["lab_c"] == 2 && counts.kept["lab_a"] == nil && counts.kept["lab_d"] != nil)
+        #expect(try store.activeJobCount(group: "lab_c") == 2)
+    }
+
     @Test("jobs survive reopening the store")
     func reopen() throws {
         let job = newJob()
