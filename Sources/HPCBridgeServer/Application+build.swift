@@ -36,6 +36,6 @@ public func buildRouter(service: JobService, logger: Logger = Logger(label: "hpc
         serverURL: URL(string: "/")!,
         configuration: Configuration(dateTranscoder: dateTranscoder, jsonEncodingOptions: EncodedJobs.runtimeOptions),
         middlewares: [ProblemMiddleware(logger: logger), BearerAuthMiddleware(tokens: service.tokens, config: { service.site.config }, logger: logger),
-                      EncodedJobMiddleware(encoded: encoded), SubmitRequestMiddleware(bodyTimeoutSeconds: { service.site.config.httpBodyTimeoutSeconds })])
+                      EncodedJobMiddleware(encoded: encoded), SubmitRequestMiddleware(bodyTimeoutSeconds: { service.site.config.httpBodyTimeoutSeconds }, api: api)])
     return router
 }

@@ -13,7 +13,7 @@ struct PrometheusIntegrationTests {
     /// A Prometheus server on a scratch directory, stopped by pid.
     final class PrometheusServer: @unchecked Sendable {
         let root: String
-        let port = Int.random(in: 40_001...50_000)
+        let port = Int.random(in: 10_000...19_999)  // below the ephemeral range, apart from ServeProcess's
         private let process = Process()
 
         init(root: String, target: Int) throws {

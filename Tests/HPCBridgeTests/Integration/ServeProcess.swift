@@ -19,7 +19,9 @@ final class ServeProcess: @unchecked Sendable {
     /// `edits` replace text in the shipped config after the scratch paths are set (quotas, partitions).
     init(root: String, graceSeconds: Int = 3, edits: [(String, String)] = []) throws {
         self.root = root
-        port = Int.random(in: 20_000...40_000)
+        // Below Linux's ephemeral range (32768-60999): a port there may be the local end of any outgoing
+        // connection (libslurm's, a test client's), and then the service cannot bind it.
+        port = Int.random(in: 20_000...32_000)
         configPath = root + "/hpcbridge.yaml"
         let config = try TestPaths.shippedConfig(scratch: root, extraInputRoot: root + "/reads")  // the demo reads tests write (DemoDataChecks)
             .replacingOccurrences(of: "listen: 127.0.0.1:8080", with: "listen: 127.0.0.1:\(port)")

@@ -64,6 +64,44 @@ struct JobAPITests {
         #expect(await fake.submitCount == 1)
     }
 
+    @Test("a submission is answered by the middleware from its one parse; with an Accept header only the generated code reads, through the generated handler, with the same job document")
+    func submitBothPaths() async throws {
+        #expect(SubmitRequestMiddleware.acceptsJSON(nil) && SubmitRequestMiddleware.acceptsJSON("application/json") && SubmitRequestMiddleware.acceptsJSON("text/html, */*;q=0.8"))
+        #expect(SubmitRequestMiddleware.acceptsJSON("Application/JSON; charset=utf-8") && SubmitRequestMiddleware.acceptsJSON("application/*"))
+        #expect(!SubmitRequestMiddleware.acceptsJSON("") && !SubmitRequestMiddleware.acceptsJSON("text/html"))
+        let service = try TestService(scheduler: fake)
+        let token = try service.token(group: "cancer_genomics_lab")
+        try await service.withClient { client in
+            let direct = try await Self.post(client, token, try Self.request())
+            // An empty Accept is "anything" to the generated code, and not a media range this middleware reads.
+            var headers = Self.headers(token)
+            headers[.accept] = ""
+            let generated = try await client.execute(uri: "/v1/jobs", method: .post, headers: headers, body: Self.body(try Self.request()))
+            #expect(direct.status == .created && generated.status == .created)
+            #expect(direct.headers[.contentType] == generated.headers[.contentType])
+            var documents: [JSONValue] = []
+            for response in [direct, generated] {
+                let job = try Self.json(response.body)
+                let id = try #require(job["id"]?.stringValue)
+                #expect(response.headers[.location] == "/v1/jobs/\(id)")
+                // The same document but for what differs between two jobs: ids, times, the script's digest
+                // (the script names its job), the time in the queue so far.
+                guard case .object(var members) = job else { continue }
+                for key in ["id", "created_at", "submitted_at", "native_job_id", "transitions", "script_digest", "queue_wait_seconds"] { members[key] = nil }
+                documents.append(.object(members))
+                #expect(job["transitions"]?.arrayValue?.map { $0["to_state"] } == ["accepted", "queued"])
+            }
+            #expect(documents.count == 2 && documents[0] == documents[1])
+            let shown = try await Self.get(client, direct.headers[.location]!, token)
+            func withoutWait(_ response: TestResponse) throws -> JSONValue {
+                guard case .object(var members) = try Self.json(response.body) else { return .null }
+                members["queue_wait_seconds"] = nil
+                return .object(members)
+            }
+            #expect(try withoutWait(shown) == withoutWait(direct), "the 201 is the document a GET answers")
+        }
+    }
+
     @Test("a member sent as null is not set (top level and resources), as the contract's optional members read; a parameter sent as null is checked against its schema")
     func nullMembers() async throws {
         let service = try TestService(scheduler: fake)
