@@ -157,19 +157,29 @@ struct SubmitRequestMiddleware: ServerMiddleware {
     }
 
     /// Reads the whole body, unless it is over `limit` bytes or still arriving after `seconds`.
+    ///
+    /// The body is read in one task that the deadline cancels, from `DeadlineTimer`'s thread: a task
+    /// group of a reader and a sleeper cost every submission two tasks and a dispatch timer.
     static func collect(_ body: HTTPBody, upTo limit: Int, within seconds: Double) async -> Collected {
-        await withTaskGroup(of: Collected?.self) { group in
-            group.addTask {
-                do { return .complete(try await Data(collecting: body, upTo: limit)) } catch { return Task.isCancelled ? nil : .tooLarge }
-            }
-            group.addTask {
-                try? await Task.sleep(for: .seconds(seconds))
-                return Task.isCancelled ? nil : .timedOut(seconds: seconds)
-            }
-            // The first to finish decides; the other is cancelled (the body's reader ends on cancellation).
-            let first = await group.next() ?? nil
-            group.cancelAll()
-            return first ?? .tooLarge
+        let expired = ExpiryFlag()
+        let reading = Task { try await Data(collecting: body, upTo: limit) }
+        let timer = DeadlineTimer.shared.schedule(after: .nanoseconds(Int64(seconds * 1e9))) {
+            expired.set()
+            reading.cancel()
         }
+        let result = await reading.result
+        timer.cancel()
+        switch result {
+        case .success(let data): return .complete(data)
+        // Cancelled by the deadline (the body's reader ends on cancellation), or over the limit.
+        case .failure: return expired.isSet ? .timedOut(seconds: seconds) : .tooLarge
+        }
+    }
+
+    /// Whether a body's deadline has passed.
+    final class ExpiryFlag: Sendable {
+        private let value = Mutex(false)
+        func set() { value.withLock { $0 = true } }
+        var isSet: Bool { value.withLock { $0 } }
     }
 }
