@@ -66,14 +66,19 @@ extension Reconciler {
     /// An array the controller no longer lists at all (every task ended and was purged): each task not
     /// yet ended in the store is resolved from accounting (`ARRAY_TASK` records) or from its own
     /// exit-code file, as a vanished job is.
-    func resolveVanishedArray(job: Job, step: RunStep, stored: [RunTask], accounting: [SchedulerJobState], accountingError: String?, now: Date) throws
-        -> (updates: [RunTask], seen: SchedulerJobState?, pending: Bool) {
+    /// An array task's exit-code file.
+    static func exitPath(of task: RunTask, in step: RunStep) -> String { "\(step.directory)/tasks/\(task.index).exit_code" }
+
+    /// With `resolver` (this reconciler's, with the tasks' exit-code files read ahead off the cooperative
+    /// pool: `VanishedJobResolver.readingAhead`).
+    func resolveVanishedArray(job: Job, step: RunStep, stored: [RunTask], accounting: [SchedulerJobState], accountingError: String?, now: Date,
+                              resolver: VanishedJobResolver) throws -> (updates: [RunTask], seen: SchedulerJobState?, pending: Bool) {
         let native = NativeJobID(job.nativeJobID ?? "")
         let fromAccounting = SchedulerSnapshot.arrayTasks(of: native, in: accounting)
         var resolved: [Int: SchedulerJobState] = [:]
         var pending = false
         for task in stored where !task.state.isTerminal {
-            let exitPath = "\(step.directory)/tasks/\(task.index).exit_code"
+            let exitPath = Self.exitPath(of: task, in: step)
             switch resolver.resolve(accounting: fromAccounting[task.index], accountingError: accountingError, exitCodePath: exitPath,
                                     vanishedAt: job.vanishedAt ?? now, now: now) {
             case .resolved(let status, let exit, let source):

@@ -313,8 +313,10 @@ public actor Reconciler: Service {
             let runDirectories = try await store.background { store in
                 Dictionary(uniqueKeysWithValues: vanishedIDs.map { id in (id, (try? store.job(id)).flatMap { $0.flatMap(JobSubmitter.runDirectory(of:)) }) })
             }
+            func exitPath(of job: Job) -> String { ((runDirectories[job.id] ?? nil) ?? "/nonexistent") + "/" + ScriptRenderer.exitCodeFile }
+            let resolver = await self.resolver.readingAhead(vanished.map(exitPath(of:)))
             for job in vanished {
-                let exitPath = ((runDirectories[job.id] ?? nil) ?? "/nonexistent") + "/" + ScriptRenderer.exitCodeFile
+                let exitPath = exitPath(of: job)
                 let record = job.nativeJobID.flatMap { accounting[NativeJobID($0)] }
                 switch resolver.resolve(accounting: record, accountingError: accountingError, exitCodePath: exitPath, vanishedAt: job.vanishedAt ?? now, now: now) {
                 case .resolved(let status, let exit, let source):
@@ -350,8 +352,9 @@ public actor Reconciler: Service {
             }
             for (job, step) in vanishedArrays {
                 let stored = try await store.background { try $0.tasks(of: step.runID, step: step.name) }
+                let resolver = await self.resolver.readingAhead(stored.filter { !$0.state.isTerminal }.map { Self.exitPath(of: $0, in: step) })
                 let outcome = try resolveVanishedArray(job: job, step: step, stored: stored, accounting: Array(accounting.values),
-                                                       accountingError: accountingError, now: now)
+                                                       accountingError: accountingError, now: now, resolver: resolver)
                 if outcome.pending {
                     if job.vanishedAt == nil { changes.append(JobStore.Change(id: job.id, source: "reconciler") { $0.vanishedAt = now }) }
                     continue

@@ -18,11 +18,44 @@ public struct VanishedJobResolver: Sendable {
     public var exitFileDeadline: TimeInterval
     /// Reads a file's contents (injected so tests need no shared file system).
     public var readFile: @Sendable (String) -> String?
+    /// How long the read-ahead waits for the files (`readingAhead`).
+    public var readDeadline: Duration
+    /// This resolver's reads still running, so a hung one is not joined by another each cycle.
+    let reads = LogReadGuard(patience: 1)
 
-    public init(exitFileDeadline: TimeInterval = 300, readFile: @escaping @Sendable (String) -> String? = { try? String(contentsOfFile: $0, encoding: .utf8) }) {
+    public init(exitFileDeadline: TimeInterval = 300, readDeadline: Duration = .seconds(5),
+                readFile: @escaping @Sendable (String) -> String? = { try? String(contentsOfFile: $0, encoding: .utf8) }) {
         self.exitFileDeadline = exitFileDeadline
+        self.readDeadline = readDeadline
         self.readFile = readFile
     }
+
+    /// This resolver with `paths` read ahead on the files pool, where a hung shared filesystem holds a
+    /// thread of that pool instead of one of Swift's cooperative threads (the reconciler's cycle runs on
+    /// those). The reads share one call that the cycle waits for at most `readDeadline`; while an earlier
+    /// one has run for a second and not returned, nothing is read again, so a hung mount holds one
+    /// thread. A file not read in time counts as not there yet: the job stays pending, and is called
+    /// lost only after `exitFileDeadline`.
+    public func readingAhead(_ paths: [String]) async -> VanishedJobResolver {
+        var ahead = self
+        let readFile = self.readFile, unique = Array(Set(paths)), guarding = reads
+        var contents: [String: String] = [:]
+        if !unique.isEmpty, guarding.hungFor(Self.guardKey) == nil {
+            contents = (try? await BlockingCallPool.files.run(deadline: readDeadline) {
+                let token = guarding.begin(Self.guardKey)
+                defer { guarding.end(Self.guardKey, token) }
+                var found: [String: String] = [:]
+                for path in unique { if let text = readFile(path) { found[path] = text } }
+                return found
+            }) ?? [:]
+        }
+        let read = contents
+        ahead.readFile = { read[$0] }
+        return ahead
+    }
+
+    /// What `reads` knows the exit-code reads by.
+    static let guardKey = "exit-code files of vanished jobs"
 
     /// - Parameters:
     ///   - accounting: the accounting record, if accounting answered with one.

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 @testable import HPCBridge
 
@@ -280,5 +281,38 @@ struct ReconcilerTests {
         let lost = try #require(try store.job(c.id))
         #expect(lost.state == .lost)
         #expect(lost.failureReason?.contains("no exit-code file") == true)
+    }
+
+    @Test("an exit-code file on a hung filesystem: the cycle ends at the read deadline with the job pending, the next cycle does not read again while that read hangs, and once it returns the file decides",
+          .timeLimit(.minutes(1)))
+    func vanishedOnHungFilesystem() async throws {
+        let job = try await submitter.submit(try await accepted())
+        let exitPath = try JobSubmitter.spec(of: job).workingDirectory + "/" + ScriptRenderer.exitCodeFile
+        let gate = DispatchSemaphore(value: 0)
+        let reads = Mutex(0)
+        let resolver = VanishedJobResolver(exitFileDeadline: 600, readDeadline: .milliseconds(300)) { path in
+            reads.withLock { $0 += 1 }
+            gate.wait()
+            gate.signal()
+            return path == exitPath ? "0\n" : nil
+        }
+        let r = Reconciler(cluster: "dev", store: store, scheduler: fake, submitter: submitter, resolver: resolver,
+                           interval: .milliseconds(10), submissionGrace: 30)
+        await fake.set(NativeJobID(job.nativeJobID!), .running)
+        try await r.cycle()
+        await fake.purge(NativeJobID(job.nativeJobID!))
+        let hung = try await r.cycle()
+        #expect(hung.resolvedFromExitFile == 0 && hung.lost == 0)
+        #expect(try store.job(job.id)?.state == .running)
+        #expect(try store.job(job.id)?.vanishedAt != nil, "pending: the file may still appear")
+        try await Task.sleep(for: .seconds(1.2))  // past the guard's patience: the first read counts as hung
+        _ = try await r.cycle()
+        #expect(reads.withLock { $0 } == 1, "no second read joins a hung one")
+        gate.signal()
+        for _ in 0..<100 where try store.job(job.id)?.state != .completed {
+            try await Task.sleep(for: .milliseconds(50))
+            _ = try await r.cycle()
+        }
+        #expect(try store.job(job.id)?.state == .completed)
     }
 }
