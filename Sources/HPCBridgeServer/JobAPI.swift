@@ -40,64 +40,46 @@ struct JobAPI: APIProtocol {
     // MARK: Jobs
 
     /// The generated path of a submission, taken only when `SubmitRequestMiddleware` does not answer it
-    /// itself (an Accept header other than JSON's, or no such middleware): the same outcome
-    /// (`answerSubmission`) in the generated types.
+    /// itself (an Accept header other than JSON's, or no such middleware): `answerSubmission` in the
+    /// generated types.
     func submitJob(_ input: Operations.SubmitJob.Input) async throws -> Operations.SubmitJob.Output {
         let document: JSONValue
         switch input.body {
         case .json(let body): document = try JSONValue.parse(JSONEncoder().encode(body))
         }
-        switch try await answerSubmission(document, idempotencyKey: input.headers.idempotencyKey) {
-        case .job(let job, let transitions, let created):
+        do {
+            let (job, transitions, created) = try await answerSubmission(document, idempotencyKey: input.headers.idempotencyKey)
             let representation = try Self.representation(of: job, transitions: transitions)
             if created {
                 return .created(.init(headers: .init(location: Self.location(of: job)), body: .json(representation)))
             }
             return .ok(.init(body: .json(representation)))
-        case .invalid(let errors):
-            return .unprocessableContent(.init(body: .applicationProblemJson(Self.validationProblem(errors))))
-        case .refused(let status, let detail, let retryAfter):
-            let problem = Self.problem(status, detail)
-            switch status {
-            case 403: return .forbidden(.init(body: .applicationProblemJson(problem)))
-            case 409: return .conflict(.init(body: .applicationProblemJson(problem)))
-            case 429: return .tooManyRequests(.init(headers: .init(retryAfter: retryAfter ?? 60), body: .applicationProblemJson(problem)))
-            default: return .serviceUnavailable(.init(headers: .init(retryAfter: retryAfter ?? 30), body: .applicationProblemJson(problem)))
+        } catch let refusal as JobService.Refusal {
+            switch refusal {
+            case .invalid(let errors): return .unprocessableContent(.init(body: .applicationProblemJson(Self.validationProblem(errors))))
+            case .forbidden(let detail): return .forbidden(.init(body: .applicationProblemJson(Self.problem(403, detail))))
+            case .conflict(let detail): return .conflict(.init(body: .applicationProblemJson(Self.problem(409, detail))))
+            case .overQuota(let detail, let wait):
+                return .tooManyRequests(.init(headers: .init(retryAfter: wait), body: .applicationProblemJson(Self.problem(429, detail))))
+            case .unavailable(let detail, let wait):
+                return .serviceUnavailable(.init(headers: .init(retryAfter: wait), body: .applicationProblemJson(Self.problem(503, detail))))
+            case .notFound(let detail): return .forbidden(.init(body: .applicationProblemJson(Self.problem(403, detail))))
             }
         }
-    }
-
-    /// What a job submission comes to, in the contract's terms.
-    enum SubmissionAnswer: Sendable {
-        /// 201 (created) or 200 (a retry with the same idempotency key): the job and its history.
-        case job(Job, transitions: [JobTransition], created: Bool)
-        /// 422 with every error and its pointer.
-        case invalid([ValidationError])
-        /// A problem document: 403, 409, 429 or 503 (the last two with Retry-After).
-        case refused(status: Int, detail: String, retryAfter: Int?)
     }
 
     /// Submits a job request (the body as parsed, with members sent as null dropped where the contract's
-    /// types drop them) for the request's principal.
-    func answerSubmission(_ document: JSONValue, idempotencyKey: String?) async throws -> SubmissionAnswer {
+    /// types drop them) for the request's principal: the job, its history, and whether it is new (201)
+    /// or the first attempt's (200). Refused with `JobService.Refusal`, an unreadable request with
+    /// `.invalid`.
+    func answerSubmission(_ document: JSONValue, idempotencyKey: String?) async throws -> (job: Job, transitions: [JobTransition], created: Bool) {
         let request: JobRequest
-        do { request = try JobRequest(document: document) } catch { return .invalid(error.errors) }
-        do {
-            let (job, created, transitions) = try await service.submit(request, by: try principal, idempotencyKey: idempotencyKey)
-            if created {
-                logger.info("job accepted", metadata: ["job_id": "\(job.id.uuidString.lowercased())", "group": "\(job.researchGroup)", "pipeline": "\(job.pipelineName)", "state": "\(job.state.rawValue)"])
-            }
-            return .job(job, transitions: transitions, created: created)
-        } catch let refusal as JobService.Refusal {
-            switch refusal {
-            case .invalid(let errors): return .invalid(errors)
-            case .forbidden(let detail): return .refused(status: 403, detail: detail, retryAfter: nil)
-            case .conflict(let detail): return .refused(status: 409, detail: detail, retryAfter: nil)
-            case .overQuota(let detail, let wait): return .refused(status: 429, detail: detail, retryAfter: wait)
-            case .unavailable(let detail, let wait): return .refused(status: 503, detail: detail, retryAfter: wait)
-            case .notFound(let detail): return .refused(status: 403, detail: detail, retryAfter: nil)
-            }
+        do { request = try JobRequest(document: document) } catch { throw JobService.Refusal.invalid(error.errors) }
+        let (job, created, transitions) = try await service.submit(request, by: try principal, idempotencyKey: idempotencyKey)
+        if created {
+            logger.info("job accepted", metadata: ["job_id": "\(job.id.uuidString.lowercased())", "group": "\(job.researchGroup)", "pipeline": "\(job.pipelineName)", "state": "\(job.state.rawValue)"])
         }
+        return (job, transitions, created)
     }
 
     /// A new job's address, for the 201's Location.

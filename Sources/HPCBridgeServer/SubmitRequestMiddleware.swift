@@ -64,8 +64,15 @@ struct SubmitRequestMiddleware: ServerMiddleware {
             return try ProblemResponse.validation(failure.errors)
         }
         if operationID == "submitJob", let api, Self.acceptsJSON(request.headerFields[.accept]) {
-            let outcome = try await api.answerSubmission(Self.asDecoded(document), idempotencyKey: request.headerFields[Self.idempotencyKey])
-            return try Self.answer(outcome, dates: api.encoded.dateTranscoder)
+            do {
+                let (job, transitions, created) = try await api.answerSubmission(Self.asDecoded(document), idempotencyKey: request.headerFields[Self.idempotencyKey])
+                var fields: HTTPFields = [.contentType: "application/json; charset=utf-8"]
+                if created { fields[.location] = JobAPI.location(of: job) }
+                let bytes = try JobJSON.bytes(of: job, transitions: transitions, now: Date(), dates: api.encoded.dateTranscoder)
+                return (HTTPResponse(status: created ? .created : .ok, headerFields: fields), HTTPBody(bytes))
+            } catch let refusal as JobService.Refusal {
+                return try Self.problem(for: refusal)
+            }
         }
         var (response, responseBody) = try await next(request, HTTPBody(data), metadata)
         // The generated serializer percent-encodes header values (OpenAPI's "simple" style), which
@@ -76,20 +83,15 @@ struct SubmitRequestMiddleware: ServerMiddleware {
         return (response, responseBody)
     }
 
-    /// A submission's outcome as the generated code would send it: the job (`JobJSON`, the runtime's
-    /// bytes) with its Location, or a problem document.
-    static func answer(_ outcome: JobAPI.SubmissionAnswer, dates: any DateTranscoder) throws -> (HTTPResponse, HTTPBody?) {
-        switch outcome {
-        case .job(let job, let transitions, let created):
-            var fields: HTTPFields = [.contentType: "application/json; charset=utf-8"]
-            if created { fields[.location] = JobAPI.location(of: job) }
-            let bytes = try JobJSON.bytes(of: job, transitions: transitions, now: Date(), dates: dates)
-            return (HTTPResponse(status: created ? .created : .ok, headerFields: fields), HTTPBody(bytes))
-        case .invalid(let errors):
-            return try ProblemResponse.validation(errors)
-        case .refused(let status, let detail, let retryAfter):
-            return ProblemResponse.make(HTTPResponse.Status(code: status, reasonPhrase: ProblemResponse.title(of: status)), detail: detail,
-                                        headers: retryAfter.map { [.retryAfter: String($0)] } ?? [:])
+    /// A refused submission's problem document, with the statuses `JobAPI.submitJob` answers (its
+    /// contract has no 404: a submission's "not found" is 403).
+    static func problem(for refusal: JobService.Refusal) throws -> (HTTPResponse, HTTPBody?) {
+        switch refusal {
+        case .invalid(let errors): return try ProblemResponse.validation(errors)
+        case .forbidden(let detail), .notFound(let detail): return ProblemResponse.make(.forbidden, detail: detail)
+        case .conflict(let detail): return ProblemResponse.make(.conflict, detail: detail)
+        case .overQuota(let detail, let wait): return ProblemResponse.make(.tooManyRequests, detail: detail, headers: [.retryAfter: String(wait)])
+        case .unavailable(let detail, let wait): return ProblemResponse.make(.serviceUnavailable, detail: detail, headers: [.retryAfter: String(wait)])
         }
     }
 
