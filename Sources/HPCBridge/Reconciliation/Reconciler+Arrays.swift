@@ -63,14 +63,13 @@ extension Reconciler {
                                  exit: task.exitCode.map { ProcessExit(code: $0) }, startTime: task.startedAt, endTime: task.finishedAt, restartCount: 0)
     }
 
-    /// An array the controller no longer lists at all (every task ended and was purged): each task not
-    /// yet ended in the store is resolved from accounting (`ARRAY_TASK` records) or from its own
-    /// exit-code file, as a vanished job is.
     /// An array task's exit-code file.
     static func exitPath(of task: RunTask, in step: RunStep) -> String { "\(step.directory)/tasks/\(task.index).exit_code" }
 
-    /// With `resolver` (this reconciler's, with the tasks' exit-code files read ahead off the cooperative
-    /// pool: `VanishedJobResolver.readingAhead`).
+    /// An array the controller no longer lists at all (every task ended and was purged): each task not
+    /// yet ended in the store is resolved from accounting (`ARRAY_TASK` records) or from its own
+    /// exit-code file, as a vanished job is. `resolver` is this reconciler's with the tasks' exit-code
+    /// files read ahead off the cooperative pool (`VanishedJobResolver.readingAhead`).
     func resolveVanishedArray(job: Job, step: RunStep, stored: [RunTask], accounting: [SchedulerJobState], accountingError: String?, now: Date,
                               resolver: VanishedJobResolver) throws -> (updates: [RunTask], seen: SchedulerJobState?, pending: Bool) {
         let native = NativeJobID(job.nativeJobID ?? "")

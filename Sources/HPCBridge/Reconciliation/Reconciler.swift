@@ -351,7 +351,7 @@ public actor Reconciler: Service {
                 accountingError = "\(error)"
             }
             for (job, step) in vanishedArrays {
-                let stored = try await store.background { try $0.tasks(of: step.runID, step: step.name) }
+                let stored = storedTasks[job.id] ?? []
                 let resolver = await self.resolver.readingAhead(stored.filter { !$0.state.isTerminal }.map { Self.exitPath(of: $0, in: step) })
                 let outcome = try resolveVanishedArray(job: job, step: step, stored: stored, accounting: Array(accounting.values),
                                                        accountingError: accountingError, now: now, resolver: resolver)

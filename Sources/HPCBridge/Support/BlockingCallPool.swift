@@ -65,12 +65,7 @@ public final class BlockingCallPool: Sendable {
     /// Runs `body` on one of the pool's threads and returns its result, or throws `TimedOut` after
     /// `deadline` or `Saturated` at once when the pool is full.
     public func run<T: Sendable>(deadline: Duration, _ body: @escaping @Sendable () throws -> T) async throws -> T {
-        let admitted = inFlight.withLock { count -> Int? in
-            guard count < maximumInFlight else { return nil }
-            count += 1
-            return count
-        }
-        guard admitted != nil else { throw Saturated(pool: name, inFlight: maximumInFlight) }
+        guard admit() else { throw Saturated(pool: name, inFlight: maximumInFlight) }
         // No task per call: the pool's thread resumes the caller, and the shared timer gives up for it
         // at the deadline (see DeadlineTimer for why).
         let call = ResumeOnce<T>()
@@ -100,12 +95,7 @@ public final class BlockingCallPool: Sendable {
     /// with a deadline, through the returned `PendingCall` (already failed with `Saturated` when the pool
     /// is full).
     public func start<T: Sendable>(_ body: @escaping @Sendable () throws -> T) -> PendingCall<T> {
-        let admitted = inFlight.withLock { count -> Bool in
-            guard count < maximumInFlight else { return false }
-            count += 1
-            return true
-        }
-        guard admitted else { return PendingCall(pool: name, failed: Saturated(pool: name, inFlight: maximumInFlight)) }
+        guard admit() else { return PendingCall(pool: name, failed: Saturated(pool: name, inFlight: maximumInFlight)) }
         let call = PendingCall<T>(pool: name)
         pool.submit { state in
             let result = state == .active ? Result(catching: body) : .failure(CancellationError())
@@ -113,5 +103,14 @@ public final class BlockingCallPool: Sendable {
             call.complete(result)
         }
         return call
+    }
+
+    /// Counts one more call in flight, unless `maximumInFlight` already are.
+    private func admit() -> Bool {
+        inFlight.withLock { count in
+            guard count < maximumInFlight else { return false }
+            count += 1
+            return true
+        }
     }
 }

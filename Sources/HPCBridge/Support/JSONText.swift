@@ -35,7 +35,6 @@ public enum JSONText {
     }
 
     private static let hexDigits = Array("0123456789abcdef".utf8)
-
 }
 
 /// One JSON object written member by member, for the documents `JSONText` is for (a job's stored intent,
