@@ -31,7 +31,7 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(help: "Trials per submission contender (default 3).")
     var trials: Int?
 
-    @Option(help: "Jobs per submission trial (default 500).")
+    @Option(help: "Jobs per submission trial (default 2000).")
     var jobs: Int?
 
     @Option(help: "Seconds per wrk run (default 30).")

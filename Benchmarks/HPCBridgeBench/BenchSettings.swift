@@ -5,7 +5,7 @@ struct BenchSettings: Codable, Sendable {
     var account: String
     var smoke: Bool
     var trials = 3
-    var submissionJobs = 500
+    var submissionJobs = 2_000
     /// Concurrent HTTP clients for the two HTTP submitters, and for submitting the jobs to read.
     var httpClients = 8
     var reconcileSizes = [1_000, 10_000, 50_000]
