@@ -12,6 +12,7 @@ let package = Package(
         .library(name: "HPCBridge", targets: ["HPCBridge"]),
         .library(name: "HPCBridgeServer", targets: ["HPCBridgeServer"]),
         .library(name: "HPCBridgeAPI", targets: ["HPCBridgeAPI"]),
+        .library(name: "HPCBridgeWESAPI", targets: ["HPCBridgeWESAPI"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
@@ -66,10 +67,19 @@ let package = Package(
             plugins: [.plugin(name: "OpenAPIGenerator", package: "swift-openapi-generator")]
         ),
         .target(
+            name: "HPCBridgeWESAPI",
+            dependencies: [
+                .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
+            ],
+            resources: [.copy("openapi.yaml")],
+            plugins: [.plugin(name: "OpenAPIGenerator", package: "swift-openapi-generator")]
+        ),
+        .target(
             name: "HPCBridgeServer",
             dependencies: [
                 "HPCBridge",
                 "HPCBridgeAPI",
+                "HPCBridgeWESAPI",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
                 .product(name: "OpenAPIHummingbird", package: "swift-openapi-hummingbird"),
@@ -107,6 +117,7 @@ let package = Package(
                 "HPCBridge",
                 "HPCBridgeServer",
                 "HPCBridgeAPI",
+                "HPCBridgeWESAPI",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
                 .product(name: "PropertyBased", package: "swift-property-based"),

@@ -283,11 +283,12 @@ int hb_slurm_cancel(const char *job_id, int *errno_out, char *message, size_t si
     return HB_OK;
 }
 
-int hb_slurm_max_array_size(uint32_t *value, int *errno_out, char *message, size_t size) {
+int hb_slurm_controller_config(uint32_t *max_array_size, char *version, size_t version_size, int *errno_out, char *message, size_t size) {
     if (!hb_ready(errno_out, message, size)) return HB_UNAVAILABLE;
     slurm_conf_t *conf = NULL;
     if (hb.load_ctl_conf(0, &conf) != SLURM_SUCCESS || conf == NULL) return hb_fail(errno_out, message, size, "slurm_load_ctl_conf");
-    *value = conf->max_array_sz;
+    *max_array_size = conf->max_array_sz;
+    snprintf(version, version_size, "%s", conf->version ? conf->version : "");
     hb.free_ctl_conf(conf);
     return HB_OK;
 }
@@ -423,8 +424,10 @@ int hb_slurm_cancel(const char *job_id, int *errno_out, char *message, size_t si
     return hb_unavailable(errno_out, message, size);
 }
 
-int hb_slurm_max_array_size(uint32_t *value, int *errno_out, char *message, size_t size) {
-    (void)value;
+int hb_slurm_controller_config(uint32_t *max_array_size, char *version, size_t version_size, int *errno_out, char *message, size_t size) {
+    (void)max_array_size;
+    (void)version;
+    (void)version_size;
     return hb_unavailable(errno_out, message, size);
 }
 

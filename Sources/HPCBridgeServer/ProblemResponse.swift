@@ -14,6 +14,11 @@ enum ProblemResponse {
         return (HTTPResponse(status: status, headerFields: fields), HTTPBody(document.prettyJSON + "\n"))
     }
 
+    /// A refusal as a problem document (422 lists its errors in the `ValidationProblem` shape).
+    static func make(_ answer: RefusalAnswer) -> (HTTPResponse, HTTPBody?) {
+        ErrorFormat.problem.response(answer)
+    }
+
     /// The title of a status for a problem document (`HTTPResponse.Status(code:)` has none).
     static func title(of code: Int) -> String {
         let known: [HTTPResponse.Status] = [.badRequest, .unauthorized, .forbidden, .notFound, .requestTimeout, .conflict, .contentTooLarge,

@@ -86,13 +86,7 @@ struct SubmitRequestMiddleware: ServerMiddleware {
     /// A refused submission's problem document, with the statuses `JobAPI.submitJob` answers (its
     /// contract has no 404: a submission's "not found" is 403).
     static func problem(for refusal: JobService.Refusal) throws -> (HTTPResponse, HTTPBody?) {
-        switch refusal {
-        case .invalid(let errors): return try ProblemResponse.validation(errors)
-        case .forbidden(let detail), .notFound(let detail): return ProblemResponse.make(.forbidden, detail: detail)
-        case .conflict(let detail): return ProblemResponse.make(.conflict, detail: detail)
-        case .overQuota(let detail, let wait): return ProblemResponse.make(.tooManyRequests, detail: detail, headers: [.retryAfter: String(wait)])
-        case .unavailable(let detail, let wait): return ProblemResponse.make(.serviceUnavailable, detail: detail, headers: [.retryAfter: String(wait)])
-        }
+        ProblemResponse.make(RefusalAnswer(refusal, on: .submission))
     }
 
     /// Whether an Accept header lets the answer be JSON, as the generated code judges it: no header, or a

@@ -90,8 +90,10 @@ int hb_slurm_load_jobs(int64_t update_time, hb_job_record **records, size_t *cou
 /* Signals/cancels a job ("123" or "123_4"); a job that already ended is not an error. */
 int hb_slurm_cancel(const char *job_id, int *errno_out, char *message, size_t message_size);
 
-/* The controller's MaxArraySize (an array's highest index is one less), from slurm_load_ctl_conf. */
-int hb_slurm_max_array_size(uint32_t *value, int *errno_out, char *message, size_t message_size);
+/* The controller's MaxArraySize (an array's highest index is one less) and its Slurm version ("" when it
+ * sends none), from slurm_load_ctl_conf. */
+int hb_slurm_controller_config(uint32_t *max_array_size, char *version, size_t version_size, int *errno_out, char *message,
+                               size_t message_size);
 
 /* Final records from accounting (slurmdbd) for job ids (none: every job) active since `since`; an array's
  * id gives all its tasks. *records is one block with their strings, as from hb_slurm_load_jobs. */

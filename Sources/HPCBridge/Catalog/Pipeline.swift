@@ -92,3 +92,12 @@ public struct Pipeline: Sendable {
         }
     }
 }
+
+extension Pipeline {
+    /// The URI schemes its parameters and sample-sheet rows accept besides file paths (`x-uri-schemes` of
+    /// its `format: uri` fields, such as `s3`): what GA4GH WES's service-info lists as filesystem protocols.
+    public var uriSchemes: Set<String> {
+        let nodes = Array(parameters.nodesByLocation.values) + Array(sampleSheet?.nodesByLocation.values ?? [:].values)
+        return Set(nodes.flatMap { $0.uriSchemes ?? [] })
+    }
+}

@@ -29,6 +29,11 @@ public struct BridgeConfig: Sendable {
     /// answered 408. A slow or stalled client then cannot hold a connection, and its task, for ever.
     public let httpIdleTimeoutSeconds: Double
     public let httpBodyTimeoutSeconds: Double
+    /// The service's address as clients reach it (`public_url`, no trailing slash), for absolute URLs in
+    /// answers; nil to take each request's Host.
+    public let publicURL: String?
+    /// How the GA4GH WES interface describes the service (`wes:`).
+    public let wes: WESSettings
 
     /// Reads and checks the config; all problems are reported together with their positions.
     public static func load(path: String) throws -> BridgeConfig {
@@ -128,7 +133,9 @@ public struct BridgeConfig: Sendable {
             logFormat: logFormat,
             logLevel: logLevel,
             httpIdleTimeoutSeconds: value["http"]?["idle_timeout_seconds"]?.numberValue ?? 60,
-            httpBodyTimeoutSeconds: value["http"]?["body_timeout_seconds"]?.numberValue ?? 30)
+            httpBodyTimeoutSeconds: value["http"]?["body_timeout_seconds"]?.numberValue ?? 30,
+            publicURL: value["public_url"]?.stringValue.map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 },
+            wes: WESSettings(value["wes"]))
     }
 
     /// Where in the file a group is declared, for cross-checks that run after loading.

@@ -125,6 +125,28 @@ enum FileFormats {
         "catalogs": {"type": "string", "minLength": 1, "description": "pipeline catalog directory, relative to this file"},
         "templates": {"type": "string", "minLength": 1, "description": "template directory, relative to this file"},
         "admin_token_sha256": \(tokenHashes),
+        "public_url": {"type": "string", "pattern": "^https?://[^/?#]+(/[^?#]*)?$",
+                       "errorMessage": "must be the service's address as clients reach it, such as https://hpc.example.org/hpcbridge",
+                       "description": "the base of the absolute URLs in answers (GA4GH WES log URLs); without it, each request's Host"},
+        "wes": {
+          "type": "object",
+          "additionalProperties": false,
+          "description": "how GET /ga4gh/wes/v1/service-info describes this service",
+          "properties": {
+            "service_id": {"type": "string", "pattern": "^[a-z0-9]+([.-][a-z0-9]+)*$", "maxLength": 255,
+                           "errorMessage": "must be a reverse domain name in lowercase, such as org.example.hpc.hpcbridge"},
+            "name": {"type": "string", "minLength": 1, "maxLength": 200},
+            "organization": {
+              "type": "object",
+              "additionalProperties": false,
+              "required": ["name", "url"],
+              "properties": {"name": {"type": "string", "minLength": 1}, "url": {"type": "string", "pattern": "^https?://"}}
+            },
+            "contact_url": {"type": "string", "pattern": "^(https?://|mailto:)"},
+            "auth_instructions_url": {"type": "string", "pattern": "^https?://"}
+          },
+          "default": {}
+        },
         "http": {
           "type": "object",
           "additionalProperties": false,

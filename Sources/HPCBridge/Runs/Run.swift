@@ -21,10 +21,16 @@ public struct Run: Sendable, Hashable {
     /// When a person asked to cancel the run (cleared by a resume): steps that the scheduler then ends
     /// for a cancelled dependency count as cancelled, not failed.
     public var cancelRequestedAt: Date?
+    /// The client's labels (GA4GH WES `tags`), shown back by both APIs.
+    public var tags: [String: String]
+    /// The request as a standard API received it (GA4GH WES's `RunRequest`, JSON text), shown back as it
+    /// came; nil for a run submitted through /v1.
+    public var receivedRequestJSON: String?
 
     public init(id: UUID, pipelineName: String, pipelineVersion: String, researchGroup: String, cluster: String,
                 description: String?, parametersJSON: String, samplesJSON: String, runDirectory: String,
-                parallelLimit: Int?, createdAt: Date, cancelRequestedAt: Date? = nil) {
+                parallelLimit: Int?, createdAt: Date, cancelRequestedAt: Date? = nil, tags: [String: String] = [:],
+                receivedRequestJSON: String? = nil) {
         self.id = id
         self.pipelineName = pipelineName
         self.pipelineVersion = pipelineVersion
@@ -37,6 +43,8 @@ public struct Run: Sendable, Hashable {
         self.parallelLimit = parallelLimit
         self.createdAt = createdAt
         self.cancelRequestedAt = cancelRequestedAt
+        self.tags = tags
+        self.receivedRequestJSON = receivedRequestJSON
     }
 }
 

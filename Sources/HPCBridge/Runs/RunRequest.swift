@@ -9,12 +9,19 @@ public struct RunRequest: Sendable, Hashable {
     public var resources: JSONValue?
     /// At most this many array tasks of the run at once (Slurm's `%` throttle); the group's quota caps it too.
     public var parallelLimit: Int?
+    /// The client's labels, stored with the run and shown back (GA4GH WES `tags`).
+    public var tags: [String: String]
+    /// The request as a standard API received it (GA4GH WES), stored to be shown back as it came.
+    public var received: JSONValue?
 
-    public init(base: JobRequest, samples: JSONValue? = nil, resources: JSONValue? = nil, parallelLimit: Int? = nil) {
+    public init(base: JobRequest, samples: JSONValue? = nil, resources: JSONValue? = nil, parallelLimit: Int? = nil,
+                tags: [String: String] = [:], received: JSONValue? = nil) {
         self.base = base
         self.samples = samples
         self.resources = resources
         self.parallelLimit = parallelLimit
+        self.tags = tags
+        self.received = received
     }
 
     static let fields = ["pipeline_name", "parameters", "research_group", "description", "samples", "resources", "parallel_limit"]

@@ -29,7 +29,8 @@ public struct RunSubmitter: Sendable {
         let rows = plan.samples?.rows ?? []
         let run = Run(id: id, pipelineName: pipeline.name, pipelineVersion: pipeline.version, researchGroup: group.name, cluster: group.cluster,
                       description: plan.description, parametersJSON: plan.parameters.jsonText, samplesJSON: JSONValue.array(rows).jsonText,
-                      runDirectory: rendered.runDirectory, parallelLimit: Self.throttle(request.parallelLimit, activeLimit: activeLimit), createdAt: now)
+                      runDirectory: rendered.runDirectory, parallelLimit: Self.throttle(request.parallelLimit, activeLimit: activeLimit), createdAt: now,
+                      tags: request.tags, receivedRequestJSON: request.received?.jsonText)
         var steps: [(step: RunStep, job: Job)] = []
         var tasks: [(task: RunTask, script: String)] = []
         for step in rendered.steps {
@@ -51,12 +52,15 @@ public struct RunSubmitter: Sendable {
             tasks += step.tasks.map { (RunTask(runID: id, step: step.name, index: $0.index, sampleID: $0.sampleID), $0.text) }
         }
         // The request's identity for idempotency: what was asked, not when.
-        let requestHash = SHA256.hash(data: Data(JSONValue.object([
+        // (Tags only when there are some, so a key used before tags existed still matches its retry.)
+        var identity: [String: JSONValue] = [
             "pipeline_name": .string(request.base.pipelineName), "research_group": .string(request.base.researchGroup),
             "parameters": request.base.parameters, "description": request.base.description.map(JSONValue.string) ?? .null,
             "samples": request.samples ?? .null, "resources": request.resources ?? .null,
             "parallel_limit": request.parallelLimit.map { .number(Double($0)) } ?? .null,
-        ]).jsonText.utf8)).hexString
+        ]
+        if !request.tags.isEmpty { identity["tags"] = .object(request.tags.mapValues(JSONValue.string)) }
+        let requestHash = SHA256.hash(data: Data(JSONValue.object(identity).jsonText.utf8)).hexString
         switch try store.insert(JobStore.NewRun(run: run, steps: steps, tasks: tasks), idempotencyKey: idempotencyKey, requestHash: requestHash) {
         case .created(let run): return (run, true)
         case .existing(let run): return (run, false)

@@ -107,9 +107,10 @@ extension JobStore {
             }
             try db.execute(sql: """
                 INSERT INTO run (id, pipelineName, pipelineVersion, researchGroup, cluster, description, parametersJSON, samplesJSON,
-                                 runDirectory, parallelLimit, createdAt) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                 runDirectory, parallelLimit, createdAt, tagsJSON, receivedRequestJSON) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """, arguments: [run.id.uuidString, run.pipelineName, run.pipelineVersion, run.researchGroup, run.cluster, run.description,
-                                 run.parametersJSON, run.samplesJSON, run.runDirectory, run.parallelLimit, run.createdAt.timeIntervalSinceReferenceDate])
+                                 run.parametersJSON, run.samplesJSON, run.runDirectory, run.parallelLimit, run.createdAt.timeIntervalSinceReferenceDate,
+                                 Self.tagsJSON(run.tags), run.receivedRequestJSON])
             for (position, (step, job)) in new.steps.enumerated() {
                 try JobRecord(job).insertRow(in: db)
                 let transition = try Self.record(JobTransition(jobID: job.id, fromState: nil, toState: job.state, at: job.createdAt, source: source,
@@ -152,7 +153,18 @@ extension JobStore {
             researchGroup: row["researchGroup"], cluster: row["cluster"], description: row["description"],
             parametersJSON: row["parametersJSON"], samplesJSON: row["samplesJSON"], runDirectory: row["runDirectory"],
             parallelLimit: row["parallelLimit"], createdAt: Date(timeIntervalSinceReferenceDate: row["createdAt"]),
-            cancelRequestedAt: (row["cancelRequestedAt"] as Double?).map(Date.init(timeIntervalSinceReferenceDate:)))
+            cancelRequestedAt: (row["cancelRequestedAt"] as Double?).map(Date.init(timeIntervalSinceReferenceDate:)),
+            tags: tags(fromJSON: row["tagsJSON"]), receivedRequestJSON: row["receivedRequestJSON"])
+    }
+
+    /// A run's tags as stored: a JSON object of text values, keys sorted.
+    static func tagsJSON(_ tags: [String: String]) -> String {
+        JSONValue.object(tags.mapValues(JSONValue.string)).jsonText
+    }
+
+    static func tags(fromJSON text: String) -> [String: String] {
+        guard let object = (try? JSONValue.parse(text))?.objectValue else { return [:] }
+        return object.compactMapValues { if case .string(let value) = $0 { value } else { nil } }
     }
 
     /// Records that a person cancelled the run (the first request's time is kept).
@@ -203,6 +215,30 @@ extension JobStore {
             result[runID, default: []].append((step, job))
         }
         return result
+    }
+
+    /// Every run of a group (of all groups: nil) with its steps' states and failure kinds in step order,
+    /// and whether a person cancelled it: what GA4GH WES's per-state counts need, and nothing more (no
+    /// parameters, sample sheets or scripts). One read, in the order of the run index.
+    public func stepOutcomes(group: String?) throws -> [(runID: UUID, cancelRequested: Bool, steps: [(state: JobState, failureKind: String?)])] {
+        try pool.read { db in
+            let sql = """
+                SELECT r.id, r.cancelRequestedAt IS NOT NULL, j.state, j.failureKind FROM run r
+                JOIN runStep s ON s.runID = r.id JOIN job j ON j.id = s.jobID
+                \(group == nil ? "" : "WHERE r.researchGroup = ?") ORDER BY r.researchGroup, r.createdAt, r.id, s.position
+                """
+            var result: [(runID: UUID, cancelRequested: Bool, steps: [(state: JobState, failureKind: String?)])] = []
+            let rows = try Row.fetchCursor(db, sql: sql, arguments: StatementArguments(group.map { [$0] } ?? []))
+            while let row = try rows.next() {
+                let id: String = row[0]
+                guard let runID = UUID(uuidString: id), let state = JobState(rawValue: row[2]) else { continue }
+                let step = (state: state, failureKind: row[3] as String?)
+                if result.last?.runID == runID { result[result.count - 1].steps.append(step) } else {
+                    result.append((runID, row[1], [step]))
+                }
+            }
+            return result
+        }
     }
 
     /// The step a job carries, when it is one.

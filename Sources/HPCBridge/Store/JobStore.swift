@@ -289,6 +289,14 @@ public final class JobStore: Sendable {
             try db.execute(sql: "ALTER TABLE job DROP COLUMN intentJSON")
         }
         migrator.registerMigration("v9: open jobs per group, kept by triggers", migrate: createOpenJobCounts)
+        migrator.registerMigration("v10: a run's tags and the request a standard API received") { db in
+            // GA4GH WES stores a run's tags and shows the request back as it was sent; both APIs show the
+            // same run, so they live on the run.
+            try db.alter(table: "run") { t in
+                t.add(column: "tagsJSON", .text).notNull().defaults(to: "{}")
+                t.add(column: "receivedRequestJSON", .text)
+            }
+        }
         return migrator
     }
 

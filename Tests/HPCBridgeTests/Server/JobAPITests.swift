@@ -512,7 +512,7 @@ struct JobAPITests {
                 if operation["security"] == .array([]), let id = operation["operationId"]?.stringValue { open.insert(id) }
             }
         }
-        #expect(open == BearerAuthMiddleware.publicOperations)
+        #expect(open == BearerAuthMiddleware.publicV1Operations)
         #expect(open.count == 6)
     }
 }

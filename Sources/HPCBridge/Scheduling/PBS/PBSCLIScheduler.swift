@@ -60,11 +60,18 @@ public struct PBSCLIScheduler: BatchScheduler {
     public func limits() async throws -> SchedulerLimits {
         let output = try await runner.run("qstat", ["-B", "-f", "-F", "json"], timeout: timeout, operation: "limits")
         guard output.status == 0 else { throw Self.error(output, operation: "limits", command: "qstat -B") }
-        return SchedulerLimits(maxArrayTasks: try Self.maxArraySize(serverStatus: output.stdout))
+        return SchedulerLimits(maxArrayTasks: try Self.maxArraySize(serverStatus: output.stdout), version: Self.serverVersion(serverStatus: output.stdout))
     }
 
     /// PBS Professional's default server `max_array_size`.
     static let defaultMaxArraySize = 10_000
+
+    /// `pbs_version` of the (first) server in `qstat -B -f -F json` output.
+    static func serverVersion(serverStatus json: Data) -> String? {
+        guard let document = try? JSONSerialization.jsonObject(with: json) as? [String: Any],
+              let attributes = (document["Server"] as? [String: Any])?.values.first as? [String: Any] else { return nil }
+        return attributes["pbs_version"] as? String
+    }
 
     /// `max_array_size` of the (first) server in `qstat -B -f -F json` output.
     static func maxArraySize(serverStatus json: Data) throws -> Int {

@@ -71,11 +71,13 @@ public struct SlurmCLIScheduler: BatchScheduler {
         }
     }
 
-    /// MaxArraySize from `scontrol show config` (one RPC, as the library's slurm_load_ctl_conf).
+    /// MaxArraySize and the controller's version from `scontrol show config` (one RPC, as the library's
+    /// slurm_load_ctl_conf).
     public func limits() async throws -> SchedulerLimits {
         let output = try await runner.run("scontrol", ["show", "config"], timeout: timeout, operation: "limits")
         guard output.status == 0 else { throw Self.error(output, operation: "limits", command: "scontrol show config") }
-        return SchedulerLimits(maxArrayTasks: Self.configValue("MaxArraySize", in: output.stdoutText).flatMap { Int($0) })
+        return SchedulerLimits(maxArrayTasks: Self.configValue("MaxArraySize", in: output.stdoutText).flatMap { Int($0) },
+                               version: Self.configValue("SLURM_VERSION", in: output.stdoutText))
     }
 
     /// The value of `Name = value` in `scontrol show config` output.

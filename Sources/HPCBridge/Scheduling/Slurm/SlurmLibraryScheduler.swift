@@ -95,11 +95,13 @@ public struct SlurmLibraryScheduler: BatchScheduler {
 
     static func limitsNow() throws -> SchedulerLimits {
         var value: UInt32 = 0
+        var version = [CChar](repeating: 0, count: 64)
         var number: Int32 = 0
         var message = [CChar](repeating: 0, count: 512)
-        let result = hb_slurm_max_array_size(&value, &number, &message, message.count)
+        let result = hb_slurm_controller_config(&value, &version, version.count, &number, &message, message.count)
         guard result == HB_OK else { throw Self.error(result, number, message, operation: "limits") }
-        return SchedulerLimits(maxArrayTasks: Int(value))
+        let versionText = String(decoding: version.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        return SchedulerLimits(maxArrayTasks: Int(value), version: versionText.isEmpty ? nil : versionText)
     }
 
     public func states(changedSince: Date?) async throws -> SchedulerSnapshot {
