@@ -321,8 +321,11 @@ struct WESAPI: APIProtocol {
             case .workflowEngineVersion(let part): fields["workflow_engine_version"] = try await text(part.payload.body)
             case .workflowEngineParameters(let part): fields["workflow_engine_parameters"] = try await text(part.payload.body)
             case .workflowUrl(let part): fields["workflow_url"] = try await text(part.payload.body)
-            case .workflowAttachment: attachments += 1
-            case .undocumented: continue
+            // Every part's body is read to its end, or the multipart reader stops at the next part.
+            case .workflowAttachment(let part):
+                attachments += 1
+                _ = try await text(part.payload.body)
+            case .undocumented(let part): _ = try await text(part.body)
             }
         }
         return (fields, attachments)
