@@ -5,7 +5,7 @@ BIN := .build/debug/hpcbridge
 CONFIG ?= config/hpcbridge.yaml
 DEMO_JOB_ID := 0b7c52a4-8f0e-4a43-9d57-3c1a2b9d6e10
 
-.PHONY: all build test run examples demo-data tokens validate golden clean cluster bench bench-smoke bench-tools \
+.PHONY: all build test run examples demo-data tokens validate golden clean cluster bench bench-smoke bench-tools wes-tools \
         reliability reliability-fast reliability-tools schema-suite
 
 all: build
@@ -27,7 +27,7 @@ cluster:
 ## test: the full test suite (what README and CI run); brings up the dev cluster first. The reliability
 ## suites (Tests/HPCBridgeTests/Reliability) stop daemons and load the cluster, so they run apart:
 ## `make reliability`.
-test: cluster build schema-suite
+test: cluster build schema-suite wes-tools
 	$(SWIFT) test --skip-build --skip Reliability
 
 ## schema-suite: the official JSON Schema Test Suite's draft 2020-12 cases that the schema dialect's
@@ -138,6 +138,15 @@ reliability-tools:
 	@if ! .build/reliability-tools/bin/schemathesis --version 2> /dev/null | grep -q $(SCHEMATHESIS_VERSION); then \
 	   python3 -m venv .build/reliability-tools 2> /dev/null || { DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3-venv > /dev/null; python3 -m venv .build/reliability-tools; }; \
 	   .build/reliability-tools/bin/pip install -q schemathesis==$(SCHEMATHESIS_VERSION); fi
+
+## wes-tools: the GA4GH WES community clients the live WES test drives (from PyPI, pinned): wes-service's
+## wes-client and ai4gh, in .build/wes-tools, a Python venv
+WES_SERVICE_VERSION := 5.0
+AI4GH_VERSION := 1.0.0
+wes-tools:
+	@if [ "$$(.build/wes-tools/bin/pip freeze 2> /dev/null | grep -cxE 'wes-service==$(WES_SERVICE_VERSION)|ai4gh==$(AI4GH_VERSION)')" != 2 ]; then \
+	   python3 -m venv .build/wes-tools 2> /dev/null || { DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3-venv > /dev/null; python3 -m venv .build/wes-tools; }; \
+	   .build/wes-tools/bin/pip install -q wes-service==$(WES_SERVICE_VERSION) ai4gh==$(AI4GH_VERSION); fi
 
 clean:
 	rm -rf .build var

@@ -106,7 +106,11 @@ struct WESAPI: APIProtocol {
             case .urlEncodedForm(let form):
                 received = try WESRunRequest(fields: Self.fields(of: form), attachments: 0)
             case .multipartForm(let parts):
-                let (fields, attachments) = try await Self.multipartFields(of: parts)
+                let fields: [String: String], attachments: Int
+                do { (fields, attachments) = try await Self.multipartFields(of: parts) } catch {
+                    // The runtime checks the parts as they are read (a required one missing, one sent twice).
+                    throw WESRefusal(.init(status: .badRequest, message: "the multipart body is not a run request: \(error)"))
+                }
                 received = try WESRunRequest(fields: fields, attachments: attachments)
             }
         } catch let failure as ValidationFailure {

@@ -320,6 +320,54 @@ struct ReliabilitySchemathesisTests {
         ReliabilityRun.record("schemathesis", figures)
     }
 
+    @Test("schemathesis against the GA4GH WES document (/ga4gh/wes/v1/openapi.yaml), --checks all and all four phases, with a group token: nothing found")
+    func fuzzWES() async throws {
+        guard FileManager.default.isExecutableFile(atPath: Self.binary) else { throw Missing() }
+        try ReliabilityRun.makeQueueOnlyPartition()
+        let service = try ServeProcess(root: try TestPaths.scratchDirectory("schemathesis-wes"), edits: ReliabilityRun.queueOnlyEdits)
+        try await service.start()
+        defer { service.stop() }
+        let documentPath = service.root + "/wes-openapi.yaml"
+        try TestPaths.write(try await service.text("/ga4gh/wes/v1/openapi.yaml"), to: documentPath)
+        // WES's document cannot carry the pipelines' parameter schemas (workflow_params is any object,
+        // which the named pipeline's schema then judges), so a schema-valid run request is mostly the
+        // documented 422; every other check and operation stays as shipped.
+        // A run of the group's own, so the operations on one run reach it (schemathesis fills their path
+        // parameters with its id and with one of its tasks) rather than only ever answering 404.
+        let token = try service.token(group: "cancer_genomics_lab")
+        let reads = service.root + "/reads/fuzz"
+        let created = try await service.request("POST", "/ga4gh/wes/v1/runs", token: token, body: [
+            "workflow_url": "gatk_variant_calling",
+            "workflow_params": ["sample_id": "FUZZ", "reference_genome": "hg38", "fastq_r1": .string(reads + "_R1.fastq"), "fastq_r2": .string(reads + "_R2.fastq")],
+        ])
+        let runID = try #require(created.body?["run_id"]?.stringValue, "\(created.status) \(created.body?.prettyJSON ?? "")")
+        let configPath = service.root + "/schemathesis.toml"
+        try TestPaths.write("""
+            [parameters]
+            "path.run_id" = "\(runID)"
+            "path.task_id" = "main"
+
+            [[operations]]
+            include-operation-id = "runWorkflow"
+            checks.positive_data_acceptance.expected-statuses = ["2xx", "401", "403", "404", "409", "422", "429"]
+
+            """, to: configPath)
+        let started = Date()
+        let result = try await run(Self.binary, [
+            "--no-color", "--config-file", configPath, "run", documentPath, "--url", "http://127.0.0.1:\(service.port)/ga4gh/wes/v1",
+            "--checks", "all", "--phases", "examples,coverage,fuzzing,stateful",
+            "--header", "Authorization: Bearer \(token)", "--max-examples", "\(ReliabilityRun.size(fast: 10, full: 60))", "--seed", "20261207",
+            "--request-timeout", "20", "--workers", "1", "--generation-database", "none",
+        ], directory: service.root)
+        let output = result.stdout + result.stderr
+        #expect(result.status == 0, "schemathesis (WES) found problems:\n\(output.suffix(8000))")
+        let lines = output.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
+        let summary = lines.firstIndex(of: "Test cases:").flatMap { $0 + 1 < lines.count ? lines[$0 + 1] : nil } ?? "no summary"
+        #expect(try await service.request("GET", "/healthz").status == 200)
+        _ = try await run("/usr/bin/env", ["scancel", "-p", ReliabilityRun.queueOnlyPartition])
+        ReliabilityRun.record("schemathesis-wes", ["cases": .string(summary), "seconds": .number(Date().timeIntervalSince(started).rounded())])
+    }
+
     @Test("events read from a live /v1/events stream, and replayed after Last-Event-ID, match the contract's TransitionEvent schema")
     func eventsMatchContract() async throws {
         try ReliabilityRun.makeQueueOnlyPartition()
