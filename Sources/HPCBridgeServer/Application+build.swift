@@ -50,7 +50,7 @@ public func buildRouter(service: JobService, logger: Logger = Logger(label: "hpc
     try WESAPI(service: service, logger: logger).registerHandlers(
         on: router,
         serverURL: URL(string: WESAPI.basePath)!,
-        configuration: Configuration(dateTranscoder: dateTranscoder),
+        configuration: Configuration(dateTranscoder: dateTranscoder, jsonEncodingOptions: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]),
         middlewares: [WESErrorMiddleware(logger: logger), wesAuthentication,
                       WESRunBodyMiddleware(bodyTimeoutSeconds: { service.site.config.httpBodyTimeoutSeconds })])
     router.get(RouterPath(WESAPI.basePath + "/openapi.yaml")) { _, _ in

@@ -127,6 +127,9 @@ def main():
     tasks = requests.get(complete["task_logs_url"], headers=auth, timeout=60).json()
     check([task["state"] for task in tasks["task_logs"]] == ["COMPLETE"] * len(tasks["task_logs"]) and len(tasks["task_logs"]) == 5,
           f"tasks: {tasks}")
+    log_text = requests.get(complete["run_log"]["stderr"], headers=auth, timeout=60)
+    check(log_text.status_code == 200 and log_text.headers["Content-Type"].startswith("text/plain"),
+          f"the completed run's stderr URL answered {log_text.status_code}: {log_text.text[:500]}")
     summary["complete"] = complete_id
 
     failing = wait(args, host, args.token, failing_id)

@@ -119,6 +119,16 @@ extension JobService {
         return try await Self.readLogs(in: step.directory) { LogTail(stdoutPath: base + ".stdout.log", stderrPath: base + ".stderr.log", lines: lines) }
     }
 
+    /// The last `lines` lines of the stdout and stderr of a step that runs as one job (empty before it starts).
+    public func stepLogs(ofRun id: UUID, step name: String, lines: Int, for principal: Principal) async throws -> LogTail {
+        let view = try await run(id, for: principal)
+        guard let step = view.steps.first(where: { $0.step.name == name })?.step, step.taskCount == nil else {
+            throw Refusal.notFound("run \(id) has no step \(name) that runs as one job; GET /v1/runs/\(id) lists its steps")
+        }
+        let directory = step.directory
+        return try await Self.readLogs(in: directory) { LogTail(directory: directory, lines: lines) }
+    }
+
     /// Cancels every step of a run that has not ended, with one scheduler call for the whole run. A step
     /// never submitted is cancelled in the store at once, with its tasks. Of the submitted ones only the
     /// first (those not waiting on another open step) are named to the scheduler: every later step was

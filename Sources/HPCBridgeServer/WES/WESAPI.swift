@@ -216,7 +216,7 @@ struct WESAPI: APIProtocol {
         let principal = try principal
         let tail: LogTail = try await refusing {
             switch task.kind {
-            case .step(let job): try await service.logs(job.id, lines: lines, for: principal)
+            case .step(let name, _): try await service.stepLogs(ofRun: view.run.id, step: name, lines: lines, for: principal)
             case .arrayTask(let step, let index): try await service.taskLogs(ofRun: view.run.id, step: step, index: index, lines: lines, for: principal)
             }
         }

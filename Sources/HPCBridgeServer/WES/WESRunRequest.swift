@@ -179,7 +179,12 @@ struct WESRunRequest: Sendable, Equatable {
         if catalog.pipelines[pipelineName]?.sampleSheet != nil {
             samples = parameters.removeValue(forKey: Self.samplesParameter)
         }
-        let resources = engineParameters["resources"].flatMap { try? JSONValue.parse($0) }
+        var resources = engineParameters["resources"].flatMap { try? JSONValue.parse($0) }
+        // A pipeline of one step takes its resources as a job does (`{"cpus": 4}`), not only by step name.
+        if let pipeline = catalog.pipelines[pipelineName], pipeline.steps.count == 1, let members = resources?.objectValue,
+           !members.isEmpty, members.keys.allSatisfy(ResourcePolicy.overridableKeys.contains) {
+            resources = .object([pipeline.steps[0].name: .object(members)])
+        }
         return RunRequest(base: JobRequest(pipelineName: pipelineName, parameters: .object(parameters), researchGroup: group),
                           samples: samples, resources: resources, parallelLimit: engineParameters["parallel_limit"].flatMap { Int($0) },
                           tags: tags, received: received)

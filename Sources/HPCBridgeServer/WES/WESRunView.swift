@@ -10,7 +10,7 @@ struct WESRunView {
     struct Task {
         enum Kind {
             /// A step submitted as one job.
-            case step(Job)
+            case step(name: String, job: Job)
             /// An array task of a scatter step.
             case arrayTask(step: String, index: Int)
         }
@@ -62,7 +62,7 @@ struct WESRunView {
                 if let native = job.nativeJobID { logs.append("scheduler job \(native)") }
                 if let kind = job.failureKind { logs.append("failure: \(kind)") }
                 if let reason = job.failureReason { logs.append(reason) }
-                all.append(Task(id: step.name, name: step.name, kind: .step(job),
+                all.append(Task(id: step.name, name: step.name, kind: .step(name: step.name, job: job),
                                 state: WESState.of(job.state, failureKind: job.failureKind, cancelling: cancelling),
                                 startedAt: job.startedAt, finishedAt: job.finishedAt, exitCode: job.exitCode, systemLogs: logs, command: nil))
             }
@@ -80,7 +80,7 @@ struct WESRunView {
     var decisiveTask: Task? {
         let failed = tasks.filter { [.executorError, .systemError, .preempted].contains($0.state) }
         let ownFailure = failed.first { task in
-            if case .step(let job) = task.kind { return job.failureKind != FailureKind.dependencyNeverSatisfied.label }
+            if case .step(_, let job) = task.kind { return job.failureKind != FailureKind.dependencyNeverSatisfied.label }
             return true
         }
         return ownFailure ?? failed.first ?? tasks.last

@@ -264,6 +264,12 @@ struct WESAPITests {
             let taskText = try await call(client, .get, "/runs/\(id)/tasks/align.1/logs/stderr", token: token)
             #expect(taskText.text.contains("truncated file"))
             #expect(try await call(client, .post, "/runs/\(id)/cancel", token: token).status == 409, "an ended run cannot be cancelled")
+            // A step that runs as one job has its logs in its own directory.
+            let jointDirectory = try #require(run.steps.last?.step.directory)
+            try FileManager.default.createDirectory(atPath: jointDirectory, withIntermediateDirectories: true)
+            try "joint genotyping never started\n".write(toFile: jointDirectory + "/stderr.log", atomically: true, encoding: .utf8)
+            let jointText = try await call(client, .get, "/runs/\(id)/tasks/joint_genotype/logs/stderr", token: token)
+            #expect(jointText.status == 200 && jointText.text == "joint genotyping never started\n", "\(jointText.text)")
 
             // Another run, cancelled while queued.
             let second = try await call(client, .post, "/runs", token: token, contentType: "application/json",
@@ -302,7 +308,7 @@ struct WESAPITests {
     }
 
     @Test("workflow_url names a pipeline by name or by its /v1 URL; planner pointers move to the WES request's fields")
-    func requestParts() {
+    func requestParts() throws {
         #expect(WESRunRequest.pipelineName(in: "germline_cohort") == "germline_cohort")
         #expect(WESRunRequest.pipelineName(in: "https://hpc.example.org/hpcbridge/v1/pipelines/rnaseq_deseq2") == "rnaseq_deseq2")
         #expect(WESRunRequest.pipelineName(in: "/v1/pipelines/gatk_variant_calling") == "gatk_variant_calling")
@@ -317,6 +323,17 @@ struct WESAPITests {
         for (from, to) in moves {
             #expect(WESRunRequest.pointer(forPlannerPointer: JSONPointer(tokens: from)) == JSONPointer(tokens: to))
         }
+        // A pipeline of one step takes its resources as a job does; a cohort's stay by step name.
+        let catalog = TestSite.shipped.catalog
+        let single = try? WESRunRequest(json: ["workflow_url": "gatk_variant_calling", "workflow_params": [:],
+                                               "workflow_engine_parameters": ["resources": #"{"cpus": 1, "memory": "1G"}"#]])
+        #expect(try single?.runRequest(for: .group("cancer_genomics_lab"), catalog: catalog).resources == ["main": ["cpus": 1, "memory": "1G"]])
+        let cohort = try? WESRunRequest(json: ["workflow_url": "germline_cohort", "workflow_params": ["samples": []],
+                                               "workflow_engine_parameters": ["resources": #"{"align": {"cpus": 2}}"#]])
+        let cohortRun = try? cohort?.runRequest(for: .group("cancer_genomics_lab"), catalog: catalog)
+        #expect(cohortRun?.resources == ["align": ["cpus": 2]])
+        #expect(cohortRun?.samples == [], "a cohort's sheet comes out of workflow_params")
+        #expect(cohortRun?.base.parameters == [:])
         #expect(WESLinks.reverseDomainID(host: "login1.hpc.example.org") == "org.example.hpc.login1.hpcbridge")
         #expect(WESLinks.reverseDomainID(host: "login1") == "local.login1.hpcbridge")
     }
