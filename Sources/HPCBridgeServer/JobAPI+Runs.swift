@@ -16,26 +16,14 @@ extension JobAPI {
         do { request = try RunRequest(document: document) } catch {
             return .unprocessableContent(.init(body: .applicationProblemJson(Self.validationProblem(error.errors))))
         }
-        do {
-            let (view, created) = try await service.submitRun(request, by: try principal, idempotencyKey: input.headers.idempotencyKey)
-            let representation = try Self.representation(of: view)
-            if created {
-                logger.info("run accepted", metadata: ["run_id": "\(view.run.id.uuidString.lowercased())", "group": "\(view.run.researchGroup)",
-                                                       "pipeline": "\(view.run.pipelineName)", "samples": "\(view.sampleCount)", "state": "\(view.state.rawValue)"])
-                return .created(.init(headers: .init(location: "/v1/runs/\(view.run.id.uuidString.lowercased())"), body: .json(representation)))
-            }
-            return .ok(.init(body: .json(representation)))
-        } catch let refusal as JobService.Refusal {
-            switch refusal {
-            case .invalid(let errors): return .unprocessableContent(.init(body: .applicationProblemJson(Self.validationProblem(errors))))
-            case .forbidden(let detail), .notFound(let detail): return .forbidden(.init(body: .applicationProblemJson(Self.problem(403, detail))))
-            case .conflict(let detail): return .conflict(.init(body: .applicationProblemJson(Self.problem(409, detail))))
-            case .overQuota(let detail, let wait):
-                return .tooManyRequests(.init(headers: .init(retryAfter: wait), body: .applicationProblemJson(Self.problem(429, detail))))
-            case .unavailable(let detail, let wait):
-                return .serviceUnavailable(.init(headers: .init(retryAfter: wait), body: .applicationProblemJson(Self.problem(503, detail))))
-            }
+        let (view, created) = try await service.submitRun(request, by: try principal, idempotencyKey: input.headers.idempotencyKey)
+        let representation = try Self.representation(of: view)
+        if created {
+            logger.info("run accepted", metadata: ["run_id": "\(view.run.id.uuidString.lowercased())", "group": "\(view.run.researchGroup)",
+                                                   "pipeline": "\(view.run.pipelineName)", "samples": "\(view.sampleCount)", "state": "\(view.state.rawValue)"])
+            return .created(.init(headers: .init(location: "/v1/runs/\(view.run.id.uuidString.lowercased())"), body: .json(representation)))
         }
+        return .ok(.init(body: .json(representation)))
     }
 
     func listRuns(_ input: Operations.ListRuns.Input) async throws -> Operations.ListRuns.Output {
@@ -51,42 +39,30 @@ extension JobAPI {
         guard (1...500).contains(limit) else {
             return .badRequest(.init(body: .applicationProblemJson(Self.problem(400, "limit must be between 1 and 500; got \(limit)"))))
         }
-        do {
-            let page = try await service.runs(JobStore.RunFilter(researchGroup: query.researchGroup, pipeline: query.pipeline), after: cursor, limit: limit, for: try principal)
-            return .ok(.init(body: .json(.init(runs: try page.runs.map(Self.representation), nextCursor: page.next?.token))))
-        } catch let refusal as JobService.Refusal {
-            return .forbidden(.init(body: .applicationProblemJson(Self.problem(403, refusal.description))))
-        }
+        let page = try await service.runs(JobStore.RunFilter(researchGroup: query.researchGroup, pipeline: query.pipeline), after: cursor, limit: limit, for: try principal)
+        return .ok(.init(body: .json(.init(runs: try page.runs.map(Self.representation), nextCursor: page.next?.token))))
     }
 
     func getRun(_ input: Operations.GetRun.Input) async throws -> Operations.GetRun.Output {
         guard let id = Self.jobID(input.path.id) else { return .notFound(.init(body: .applicationProblemJson(Self.runNotFound(input.path.id)))) }
-        do {
-            return .ok(.init(body: .json(try Self.representation(of: try await service.run(id, for: try principal)))))
-        } catch let refusal as JobService.Refusal {
-            return .notFound(.init(body: .applicationProblemJson(Self.problem(404, refusal.description))))
-        }
+        return .ok(.init(body: .json(try Self.representation(of: try await service.run(id, for: try principal)))))
     }
 
     func listRunTasks(_ input: Operations.ListRunTasks.Input) async throws -> Operations.ListRunTasks.Output {
         guard let id = Self.jobID(input.path.id) else { return .notFound(.init(body: .applicationProblemJson(Self.runNotFound(input.path.id)))) }
-        do {
-            let states = input.query.state?.compactMap { JobState(rawValue: $0.rawValue) }
-            let (view, tasks) = try await service.tasks(ofRun: id, step: input.query.step, states: states, for: try principal)
-            let directories = Dictionary(uniqueKeysWithValues: view.steps.map { ($0.step.name, $0.step.directory) })
-            return .ok(.init(body: .json(.init(tasks: tasks.map { task in
-                let base = "\(directories[task.step] ?? view.run.runDirectory)/tasks/\(task.index)"
-                return Components.Schemas.RunTask(
-                    step: task.step, index: task.index, sampleId: task.sampleID,
-                    state: Components.Schemas.JobState(rawValue: task.state.rawValue) ?? .lost,
-                    failureKind: task.failureKind.flatMap { Components.Schemas.FailureKind(rawValue: $0) }, exitCode: task.exitCode,
-                    nativeJobId: task.nativeJobID, startedAt: task.startedAt, finishedAt: task.finishedAt,
-                    stdoutPath: base + ".stdout.log", stderrPath: base + ".stderr.log",
-                    logsUrl: "/v1/runs/\(id.uuidString.lowercased())/tasks/\(task.step)/\(task.index)/logs")
-            }))))
-        } catch let refusal as JobService.Refusal {
-            return .notFound(.init(body: .applicationProblemJson(Self.problem(404, refusal.description))))
-        }
+        let states = input.query.state?.compactMap { JobState(rawValue: $0.rawValue) }
+        let (view, tasks) = try await service.tasks(ofRun: id, step: input.query.step, states: states, for: try principal)
+        let directories = Dictionary(uniqueKeysWithValues: view.steps.map { ($0.step.name, $0.step.directory) })
+        return .ok(.init(body: .json(.init(tasks: tasks.map { task in
+            let base = "\(directories[task.step] ?? view.run.runDirectory)/tasks/\(task.index)"
+            return Components.Schemas.RunTask(
+                step: task.step, index: task.index, sampleId: task.sampleID,
+                state: Components.Schemas.JobState(rawValue: task.state.rawValue) ?? .lost,
+                failureKind: task.failureKind.flatMap { Components.Schemas.FailureKind(rawValue: $0) }, exitCode: task.exitCode,
+                nativeJobId: task.nativeJobID, startedAt: task.startedAt, finishedAt: task.finishedAt,
+                stdoutPath: base + ".stdout.log", stderrPath: base + ".stderr.log",
+                logsUrl: "/v1/runs/\(id.uuidString.lowercased())/tasks/\(task.step)/\(task.index)/logs")
+        }))))
     }
 
     func getRunTaskLogs(_ input: Operations.GetRunTaskLogs.Input) async throws -> Operations.GetRunTaskLogs.Output {
@@ -95,43 +71,21 @@ extension JobAPI {
         guard (1...10_000).contains(lines) else {
             return .badRequest(.init(body: .applicationProblemJson(Self.problem(400, "lines must be between 1 and 10000; got \(lines)"))))
         }
-        do {
-            let tail = try await service.taskLogs(ofRun: id, step: input.path.step, index: input.path.index, lines: lines, for: try principal)
-            return .ok(.init(body: .json(.init(stdout: tail.stdout, stderr: tail.stderr, truncated: tail.truncated))))
-        } catch JobService.Refusal.unavailable(let detail, let wait) {
-            return .serviceUnavailable(.init(headers: .init(retryAfter: wait), body: .applicationProblemJson(Self.problem(503, detail))))
-        } catch let refusal as JobService.Refusal {
-            return .notFound(.init(body: .applicationProblemJson(Self.problem(404, refusal.description))))
-        }
+        let tail = try await service.taskLogs(ofRun: id, step: input.path.step, index: input.path.index, lines: lines, for: try principal)
+        return .ok(.init(body: .json(.init(stdout: tail.stdout, stderr: tail.stderr, truncated: tail.truncated))))
     }
 
     func cancelRun(_ input: Operations.CancelRun.Input) async throws -> Operations.CancelRun.Output {
         guard let id = Self.jobID(input.path.id) else { return .notFound(.init(body: .applicationProblemJson(Self.runNotFound(input.path.id)))) }
-        do {
-            let view = try await service.cancelRun(id, by: try principal)
-            logger.info("run cancel", metadata: ["run_id": "\(id.uuidString.lowercased())", "state": "\(view.state.rawValue)"])
-            return .accepted(.init(body: .json(try Self.representation(of: view))))
-        } catch let refusal as JobService.Refusal {
-            switch refusal {
-            case .conflict(let detail): return .conflict(.init(body: .applicationProblemJson(Self.problem(409, detail))))
-            case .unavailable(let detail, let wait):
-                return .serviceUnavailable(.init(headers: .init(retryAfter: wait), body: .applicationProblemJson(Self.problem(503, detail))))
-            default: return .notFound(.init(body: .applicationProblemJson(Self.problem(404, refusal.description))))
-            }
-        }
+        let view = try await service.cancelRun(id, by: try principal)
+        logger.info("run cancel", metadata: ["run_id": "\(id.uuidString.lowercased())", "state": "\(view.state.rawValue)"])
+        return .accepted(.init(body: .json(try Self.representation(of: view))))
     }
 
     func resumeRun(_ input: Operations.ResumeRun.Input) async throws -> Operations.ResumeRun.Output {
         guard let id = Self.jobID(input.path.id) else { return .notFound(.init(body: .applicationProblemJson(Self.runNotFound(input.path.id)))) }
-        do {
-            let view = try await service.resumeRun(id, by: try principal)
-            return .accepted(.init(body: .json(try Self.representation(of: view))))
-        } catch let refusal as JobService.Refusal {
-            switch refusal {
-            case .conflict(let detail): return .conflict(.init(body: .applicationProblemJson(Self.problem(409, detail))))
-            default: return .notFound(.init(body: .applicationProblemJson(Self.problem(404, refusal.description))))
-            }
-        }
+        let view = try await service.resumeRun(id, by: try principal)
+        return .accepted(.init(body: .json(try Self.representation(of: view))))
     }
 
     /// A run as the contract shows it: its steps with task counts by state, and every declared output

@@ -47,25 +47,12 @@ struct JobAPI: APIProtocol {
         switch input.body {
         case .json(let body): document = try JSONValue.parse(JSONEncoder().encode(body))
         }
-        do {
-            let (job, transitions, created) = try await answerSubmission(document, idempotencyKey: input.headers.idempotencyKey)
-            let representation = try Self.representation(of: job, transitions: transitions)
-            if created {
-                return .created(.init(headers: .init(location: Self.location(of: job)), body: .json(representation)))
-            }
-            return .ok(.init(body: .json(representation)))
-        } catch let refusal as JobService.Refusal {
-            switch refusal {
-            case .invalid(let errors): return .unprocessableContent(.init(body: .applicationProblemJson(Self.validationProblem(errors))))
-            case .forbidden(let detail): return .forbidden(.init(body: .applicationProblemJson(Self.problem(403, detail))))
-            case .conflict(let detail): return .conflict(.init(body: .applicationProblemJson(Self.problem(409, detail))))
-            case .overQuota(let detail, let wait):
-                return .tooManyRequests(.init(headers: .init(retryAfter: wait), body: .applicationProblemJson(Self.problem(429, detail))))
-            case .unavailable(let detail, let wait):
-                return .serviceUnavailable(.init(headers: .init(retryAfter: wait), body: .applicationProblemJson(Self.problem(503, detail))))
-            case .notFound(let detail): return .forbidden(.init(body: .applicationProblemJson(Self.problem(403, detail))))
-            }
+        let (job, transitions, created) = try await answerSubmission(document, idempotencyKey: input.headers.idempotencyKey)
+        let representation = try Self.representation(of: job, transitions: transitions)
+        if created {
+            return .created(.init(headers: .init(location: Self.location(of: job)), body: .json(representation)))
         }
+        return .ok(.init(body: .json(representation)))
     }
 
     /// Submits a job request (the body as parsed, with members sent as null dropped where the contract's
@@ -101,41 +88,37 @@ struct JobAPI: APIProtocol {
         }
         let filter = JobStore.Filter(researchGroup: query.researchGroup, states: query.state?.compactMap { JobState(rawValue: $0.rawValue) },
                                      pipeline: query.pipeline, createdAfter: query.createdAfter, createdBefore: query.createdBefore)
-        do {
-            // The page's ids from the index, then each job from its kept bytes (encoded now when none are
-            // kept); EncodedJobMiddleware writes the page from them. Without it, the jobs are returned.
-            let page = try await service.jobIDs(filter, after: cursor, limit: limit, for: try principal)
-            let now = Date()
-            guard let assembly = EncodedJobMiddleware.PageOutcome.current else {
-                let kept = try await representations(of: page.ids)
-                let jobs = page.ids.compactMap { kept[$0].map { Self.withDurations($0, now: now) } }
-                return .ok(.init(body: .json(.init(jobs: jobs, nextCursor: page.next?.token))))
-            }
-            var bodies = [[UInt8]?](repeating: nil, count: page.ids.count)
-            var missing: [(index: Int, id: UUID)] = []
-            var epoch: UInt64?
-            for (index, id) in page.ids.enumerated() {
-                let (entry, seen) = encoded.lookup(id)
-                if let entry { bodies[index] = entry.bytes(now: now) } else {
-                    missing.append((index, id))
-                    epoch = epoch ?? seen
-                }
-            }
-            if let epoch {
-                let kept = try await representations(of: missing.map(\.id))
-                let encoder = encoded.encoder()
-                for (index, id) in missing {
-                    guard let representation = kept[id] else { continue }
-                    let entry = try encoded.entry(for: representation, encoder: encoder)
-                    encoded.keep(entry, for: id, ifUnchangedSince: epoch)
-                    bodies[index] = entry.bytes(now: now)
-                }
-            }
-            assembly.set(jobs: bodies.compactMap { $0 }, nextCursor: page.next?.token)
-            return .ok(.init(body: .json(.init(jobs: [], nextCursor: page.next?.token))))
-        } catch let refusal as JobService.Refusal {
-            return .forbidden(.init(body: .applicationProblemJson(Self.problem(403, refusal.description))))
+        // The page's ids from the index, then each job from its kept bytes (encoded now when none are
+        // kept); EncodedJobMiddleware writes the page from them. Without it, the jobs are returned.
+        let page = try await service.jobIDs(filter, after: cursor, limit: limit, for: try principal)
+        let now = Date()
+        guard let assembly = EncodedJobMiddleware.PageOutcome.current else {
+            let kept = try await representations(of: page.ids)
+            let jobs = page.ids.compactMap { kept[$0].map { Self.withDurations($0, now: now) } }
+            return .ok(.init(body: .json(.init(jobs: jobs, nextCursor: page.next?.token))))
         }
+        var bodies = [[UInt8]?](repeating: nil, count: page.ids.count)
+        var missing: [(index: Int, id: UUID)] = []
+        var epoch: UInt64?
+        for (index, id) in page.ids.enumerated() {
+            let (entry, seen) = encoded.lookup(id)
+            if let entry { bodies[index] = entry.bytes(now: now) } else {
+                missing.append((index, id))
+                epoch = epoch ?? seen
+            }
+        }
+        if let epoch {
+            let kept = try await representations(of: missing.map(\.id))
+            let encoder = encoded.encoder()
+            for (index, id) in missing {
+                guard let representation = kept[id] else { continue }
+                let entry = try encoded.entry(for: representation, encoder: encoder)
+                encoded.keep(entry, for: id, ifUnchangedSince: epoch)
+                bodies[index] = entry.bytes(now: now)
+            }
+        }
+        assembly.set(jobs: bodies.compactMap { $0 }, nextCursor: page.next?.token)
+        return .ok(.init(body: .json(.init(jobs: [], nextCursor: page.next?.token))))
     }
 
     /// These jobs as the contract shows them, read in one batch.
@@ -149,33 +132,20 @@ struct JobAPI: APIProtocol {
 
     func getJob(_ input: Operations.GetJob.Input) async throws -> Operations.GetJob.Output {
         guard let id = Self.jobID(input.path.id) else { return .notFound(.init(body: .applicationProblemJson(Self.notFound(input.path.id)))) }
-        do {
-            let principal = try principal
-            // Reached when EncodedJobMiddleware keeps no bytes for the job (or they are another group's).
-            let loaded = try await service.job(id, for: principal)
-            let representation = try Self.representation(of: loaded.job, transitions: loaded.transitions)
-            EncodedJobMiddleware.Outcome.current?.set(representation)
-            return .ok(.init(body: .json(representation)))
-        } catch let refusal as JobService.Refusal {
-            return .notFound(.init(body: .applicationProblemJson(Self.problem(404, refusal.description))))
-        }
+        let principal = try principal
+        // Reached when EncodedJobMiddleware keeps no bytes for the job (or they are another group's).
+        let loaded = try await service.job(id, for: principal)
+        let representation = try Self.representation(of: loaded.job, transitions: loaded.transitions)
+        EncodedJobMiddleware.Outcome.current?.set(representation)
+        return .ok(.init(body: .json(representation)))
     }
 
     func cancelJob(_ input: Operations.CancelJob.Input) async throws -> Operations.CancelJob.Output {
         guard let id = Self.jobID(input.path.id) else { return .notFound(.init(body: .applicationProblemJson(Self.notFound(input.path.id)))) }
-        do {
-            let job = try await service.cancel(id, by: try principal)
-            logger.info("job cancel", metadata: ["job_id": "\(job.id.uuidString.lowercased())", "state": "\(job.state.rawValue)"])
-            let transitions = try await service.storeCall { try $0.transitions(of: id) }
-            return .accepted(.init(body: .json(try Self.representation(of: job, transitions: transitions))))
-        } catch let refusal as JobService.Refusal {
-            switch refusal {
-            case .conflict(let detail): return .conflict(.init(body: .applicationProblemJson(Self.problem(409, detail))))
-            case .unavailable(let detail, let wait):
-                return .serviceUnavailable(.init(headers: .init(retryAfter: wait), body: .applicationProblemJson(Self.problem(503, detail))))
-            default: return .notFound(.init(body: .applicationProblemJson(Self.problem(404, refusal.description))))
-            }
-        }
+        let job = try await service.cancel(id, by: try principal)
+        logger.info("job cancel", metadata: ["job_id": "\(job.id.uuidString.lowercased())", "state": "\(job.state.rawValue)"])
+        let transitions = try await service.storeCall { try $0.transitions(of: id) }
+        return .accepted(.init(body: .json(try Self.representation(of: job, transitions: transitions))))
     }
 
     func getJobLogs(_ input: Operations.GetJobLogs.Input) async throws -> Operations.GetJobLogs.Output {
@@ -184,18 +154,12 @@ struct JobAPI: APIProtocol {
         guard (1...10_000).contains(lines) else {
             return .badRequest(.init(body: .applicationProblemJson(Self.problem(400, "lines must be between 1 and 10000; got \(lines)"))))
         }
-        do {
-            if input.query.follow == true {
-                let stream = try await service.logStream(id, lines: lines, for: try principal)
-                return .ok(.init(body: .textEventStream(HTTPBody(stream, length: .unknown))))
-            }
-            let tail = try await service.logs(id, lines: lines, for: try principal)
-            return .ok(.init(body: .json(.init(stdout: tail.stdout, stderr: tail.stderr, truncated: tail.truncated))))
-        } catch JobService.Refusal.unavailable(let detail, let wait) {
-            return .serviceUnavailable(.init(headers: .init(retryAfter: wait), body: .applicationProblemJson(Self.problem(503, detail))))
-        } catch let refusal as JobService.Refusal {
-            return .notFound(.init(body: .applicationProblemJson(Self.problem(404, refusal.description))))
+        if input.query.follow == true {
+            let stream = try await service.logStream(id, lines: lines, for: try principal)
+            return .ok(.init(body: .textEventStream(HTTPBody(stream, length: .unknown))))
         }
+        let tail = try await service.logs(id, lines: lines, for: try principal)
+        return .ok(.init(body: .json(.init(stdout: tail.stdout, stderr: tail.stderr, truncated: tail.truncated))))
     }
 
     func streamEvents(_ input: Operations.StreamEvents.Input) async throws -> Operations.StreamEvents.Output {

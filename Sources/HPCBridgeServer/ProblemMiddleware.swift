@@ -5,18 +5,25 @@ import HTTPTypes
 import Logging
 import OpenAPIRuntime
 
-/// The outermost middleware: whatever goes wrong below becomes an RFC 9457 problem document. A request
-/// the generated decoder cannot read answers 400 (or 422 for a body, with the field's pointer); a store
-/// fault (disk full, read-only, damaged) answers 503 with Retry-After; any other error in a handler
-/// answers 500 and is logged with the operation, never with the request's headers.
+/// The outermost middleware: whatever goes wrong below becomes an RFC 9457 problem document. A refusal
+/// of the service a handler throws (`JobService.Refusal`) answers as `RefusalAnswer` maps it, the one
+/// mapping both APIs share; a request the generated decoder cannot read answers 400 (or 422 for a body,
+/// with the field's pointer); a store fault (disk full, read-only, damaged) answers 503 with Retry-After;
+/// any other error in a handler answers 500 and is logged with the operation, never with the request's
+/// headers.
 struct ProblemMiddleware: ServerMiddleware {
     let logger: Logger
+    /// Operations that submit: a "not found" there is a pipeline or group the caller may not use (403).
+    static let submissions: Set<String> = ["submitJob", "submitRun"]
 
     func intercept(_ request: HTTPRequest, body: HTTPBody?, metadata: ServerRequestMetadata, operationID: String,
                    next: @Sendable (HTTPRequest, HTTPBody?, ServerRequestMetadata) async throws -> (HTTPResponse, HTTPBody?)) async throws -> (HTTPResponse, HTTPBody?) {
         do {
             return try await next(request, body, metadata)
         } catch let error as ServerError {
+            if let refusal = error.underlyingError as? JobService.Refusal {
+                return ErrorFormat.problem.response(RefusalAnswer(refusal, on: Self.submissions.contains(operationID) ? .submission : .resource))
+            }
             if let decoding = error.underlyingError as? DecodingError, (operationID == "submitJob" || operationID == "submitRun") {
                 let (pointer, message) = Self.describe(decoding)
                 return try ProblemResponse.validation([ValidationError(pointer: pointer, message: message)])

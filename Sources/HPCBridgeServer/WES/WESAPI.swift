@@ -5,8 +5,9 @@ import Logging
 import OpenAPIRuntime
 
 /// The GA4GH WES 1.1.0 handlers (`HPCBridgeWESAPI`'s generated protocol), over the same `JobService` as
-/// /v1: a WES run is a /v1 run. Refusals are thrown as `WESRefusal` and answered by `WESErrorMiddleware`
-/// with the status and words /v1 gives them (`RefusalAnswer`); only successes are returned here.
+/// /v1: a WES run is a /v1 run. The service's refusals, and the handlers' own (`WESRefusal`), are thrown
+/// and answered by `WESErrorMiddleware` with the status and words /v1 gives them (`RefusalAnswer`); only
+/// successes are returned here.
 struct WESAPI: APIProtocol {
     /// Where GA4GH WES lives on every server (the specification's base path).
     static let basePath = "/ga4gh/wes/v1"
@@ -35,7 +36,7 @@ struct WESAPI: APIProtocol {
         var counts: [String: Int64] = [:]
         if let principal = RequestPrincipal.current {
             let group: String? = if case .group(let own) = principal { own } else { nil }
-            let outcomes = try await refusing { try await service.storeCall { try $0.stepOutcomes(group: group) } }
+            let outcomes = try await service.storeCall { try $0.stepOutcomes(group: group) }
             for outcome in outcomes {
                 counts[WESState.of(run: outcome.steps, cancelRequested: outcome.cancelRequested).rawValue, default: 0] += 1
             }
@@ -88,7 +89,7 @@ struct WESAPI: APIProtocol {
         let limit = Int(input.query.pageSize ?? 50)
         guard (1...500).contains(limit) else { throw WESRefusal(.init(status: .badRequest, message: "page_size must be between 1 and 500; got \(limit)")) }
         let principal = try principal
-        let page = try await refusing { try await service.runs(JobStore.RunFilter(), after: cursor, limit: limit, for: principal) }
+        let page = try await service.runs(JobStore.RunFilter(), after: cursor, limit: limit, for: principal)
         let runs = page.runs.map { view in
             Components.Schemas.RunSummary(runId: view.run.id.uuidString.lowercased(), state: Self.state(of: view),
                                           startTime: WESRunView(view).startedAt, endTime: view.finishedAt,
@@ -128,12 +129,9 @@ struct WESAPI: APIProtocol {
                                                        "pipeline": "\(view.run.pipelineName)", "api": "wes"])
             }
             return .ok(.init(body: .json(.init(runId: view.run.id.uuidString.lowercased()))))
-        } catch let refusal as JobService.Refusal {
-            if case .invalid(let errors) = refusal {
-                let moved = errors.map { ValidationError(pointer: WESRunRequest.pointer(forPlannerPointer: $0.pointer), message: $0.message) }
-                throw WESRefusal(RefusalAnswer(.invalid(moved.sorted()), on: .submission))
-            }
-            throw WESRefusal(RefusalAnswer(refusal, on: .submission))
+        } catch JobService.Refusal.invalid(let errors) {
+            // The planner's pointers are a /v1 request's; the client sent a WES request.
+            throw JobService.Refusal.invalid(errors.map { ValidationError(pointer: WESRunRequest.pointer(forPlannerPointer: $0.pointer), message: $0.message) }.sorted())
         }
     }
 
@@ -165,7 +163,7 @@ struct WESAPI: APIProtocol {
     func cancelRun(_ input: Operations.CancelRun.Input) async throws -> Operations.CancelRun.Output {
         let id = try Self.runID(input.path.runId)
         let principal = try principal
-        let view = try await refusing { try await service.cancelRun(id, by: principal) }
+        let view = try await service.cancelRun(id, by: principal)
         logger.info("run cancel", metadata: ["run_id": "\(view.run.id.uuidString.lowercased())", "api": "wes"])
         return .ok(.init(body: .json(.init(runId: view.run.id.uuidString.lowercased()))))
     }
@@ -214,11 +212,9 @@ struct WESAPI: APIProtocol {
 
     private func logText(of task: WESRunView.Task, in view: JobService.RunView, stream: Components.Parameters.Stream, lines: Int) async throws -> String {
         let principal = try principal
-        let tail: LogTail = try await refusing {
-            switch task.kind {
-            case .step(let name, _): try await service.stepLogs(ofRun: view.run.id, step: name, lines: lines, for: principal)
-            case .arrayTask(let step, let index): try await service.taskLogs(ofRun: view.run.id, step: step, index: index, lines: lines, for: principal)
-            }
+        let tail: LogTail = switch task.kind {
+        case .step(let name, _): try await service.stepLogs(ofRun: view.run.id, step: name, lines: lines, for: principal)
+        case .arrayTask(let step, let index): try await service.taskLogs(ofRun: view.run.id, step: step, index: index, lines: lines, for: principal)
         }
         return stream == .stdout ? tail.stdout : tail.stderr
     }
@@ -229,14 +225,14 @@ struct WESAPI: APIProtocol {
     private func run(_ text: String) async throws -> JobService.RunView {
         let id = try Self.runID(text)
         let principal = try principal
-        return try await refusing { try await service.run(id, for: principal) }
+        return try await service.run(id, for: principal)
     }
 
     /// A run and every one of its array tasks.
     private func tasks(of text: String) async throws -> (JobService.RunView, [RunTask]) {
         let id = try Self.runID(text)
         let principal = try principal
-        return try await refusing { try await service.tasks(ofRun: id, step: nil, states: nil, for: principal) }
+        return try await service.tasks(ofRun: id, step: nil, states: nil, for: principal)
     }
 
     /// One task of a run, by its WES id (`STEP` or `STEP.INDEX`).
@@ -259,13 +255,6 @@ struct WESAPI: APIProtocol {
         let lines = asked ?? 200
         guard (1...10_000).contains(lines) else { throw WESRefusal(.init(status: .badRequest, message: "lines must be between 1 and 10000; got \(lines)")) }
         return lines
-    }
-
-    /// Runs a service call, turning its refusal into the WES answer for a resource.
-    private func refusing<T>(_ call: () async throws -> T) async throws -> T {
-        do { return try await call() } catch let refusal as JobService.Refusal {
-            throw WESRefusal(RefusalAnswer(refusal, on: .resource))
-        }
     }
 
     static func state(of view: JobService.RunView) -> Components.Schemas.State {

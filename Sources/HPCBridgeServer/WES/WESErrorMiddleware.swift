@@ -5,8 +5,8 @@ import Logging
 import OpenAPIRuntime
 
 /// The outermost middleware of the WES routes: whatever goes wrong below becomes a WES error
-/// (`{msg, status_code}`), with the status and words /v1 would give (`RefusalAnswer`). A refusal a handler
-/// throws keeps its own; a request the generated decoder cannot read answers 400; a store fault 503 with
+/// (`{msg, status_code}`), with the status and words /v1 would give (`RefusalAnswer`). A refusal of the
+/// service is mapped as on /v1, one a handler makes itself (`WESRefusal`) keeps its own; a request the generated decoder cannot read answers 400; a store fault 503 with
 /// Retry-After; any other failure 500, logged with the operation and never with the request's headers.
 /// It also gives the handlers the base of absolute URLs (`WESRequestContext`).
 struct WESErrorMiddleware: ServerMiddleware {
@@ -24,6 +24,9 @@ struct WESErrorMiddleware: ServerMiddleware {
 
     func answer(for error: ServerError, operationID: String) -> RefusalAnswer {
         if let refusal = error.underlyingError as? WESRefusal { return refusal.answer }
+        if let refusal = error.underlyingError as? JobService.Refusal {
+            return RefusalAnswer(refusal, on: operationID == "runWorkflow" ? .submission : .resource)
+        }
         if let fault = StoreFault.describe(error.underlyingError) {
             logger.error("the job store refused a request", metadata: ["operation": "\(operationID)", "error": "\(error.underlyingError)"])
             return RefusalAnswer(status: .serviceUnavailable, message: "\(fault); nothing was changed. Retry later; the service's /readyz shows when the store takes writes again",

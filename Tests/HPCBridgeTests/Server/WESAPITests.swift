@@ -225,6 +225,25 @@ struct WESAPITests {
         }
     }
 
+    @Test("a group's quota holds through WES as through /v1: 429 with Retry-After, in WES's error format")
+    func quota() async throws {
+        let service = try TestService(scheduler: FakeScheduler(), quotas: (maxActive: 1000, perMinute: 1))
+        let token = try service.token(group: "cancer_genomics_lab")
+        try await service.withClient { client in
+            let body = JSONValue.object(["workflow_url": "germline_cohort", "workflow_params": Self.cohortParams]).jsonText
+            #expect(try await call(client, .post, "/runs", token: token, contentType: "application/json", body: body).status == 200)
+            let over = try await call(client, .post, "/runs", token: token, contentType: "application/json", body: body)
+            #expect(over.status == 429 && over.json["status_code"] == 429, "\(over.text)")
+            #expect(over.json["msg"]?.stringValue?.contains("per minute") == true)
+            #expect(over.headers[.retryAfter].flatMap { Int($0) }.map { $0 > 0 } == true)
+            // The same group through /v1 meets the same count.
+            let v1 = try await call(client, .post, "/v1/runs", token: token, contentType: "application/json", body: JSONValue.object([
+                "pipeline_name": "germline_cohort", "research_group": "cancer_genomics_lab", "parameters": Self.params, "samples": Self.samples(1),
+            ]).jsonText)
+            #expect(v1.status == 429 && v1.headers[.contentType] == "application/problem+json")
+        }
+    }
+
     @Test("states follow the lifecycle: a failed task is EXECUTOR_ERROR with its exit code and readable logs; cancel is CANCELING, then CANCELED")
     func lifecycle() async throws {
         let fake = FakeScheduler()
