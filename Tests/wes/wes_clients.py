@@ -101,10 +101,10 @@ def main():
     check("germline_cohort" in info["tags"]["pipelines"].split(","), f"pipelines: {info['tags']}")
     summary["engines"] = sorted(info["workflow_engine_versions"])
 
-    # A run to its end, sent URL-encoded as wes-client sends a request without attachments.
-    complete_id = submit(base, args.token, parts(rows(args.sheet), "wes_demo", {"project": "wes-e2e"}), multipart=False)
-    # A run whose second sample's reads are truncated, sent as multipart.
-    failing_id = submit(base, args.token, parts(rows(args.broken_sheet), "wes_broken", {"project": "wes-e2e"}), multipart=True)
+    # A run to its end, sent as multipart (wes-client's form when it attaches files).
+    complete_id = submit(base, args.token, parts(rows(args.sheet), "wes_demo", {"project": "wes-e2e"}), multipart=True)
+    # A run whose second sample's reads are truncated, sent URL-encoded (wes-client's form without attachments).
+    failing_id = submit(base, args.token, parts(rows(args.broken_sheet), "wes_broken", {"project": "wes-e2e"}), multipart=False)
     # A run cancelled at once: CANCELING until Slurm has ended its steps, then CANCELED.
     cancelled_id = submit(base, args.token, parts(rows(args.sheet), "wes_cancelled", {}), multipart=True)
     cancel = requests.post(f"{base}/ga4gh/wes/v1/runs/{cancelled_id}/cancel", headers=auth, timeout=60)
