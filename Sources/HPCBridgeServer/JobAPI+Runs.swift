@@ -98,6 +98,7 @@ extension JobAPI {
             pipelineName: run.pipelineName, pipelineVersion: run.pipelineVersion, researchGroup: run.researchGroup, cluster: run.cluster,
             description: run.description, parameters: try JSONDecoder().decode(from: run.parametersJSON), createdAt: run.createdAt,
             finishedAt: view.finishedAt, runDirectory: run.runDirectory, sampleCount: view.sampleCount, parallelLimit: run.parallelLimit,
+            tags: .init(additionalProperties: run.tags),
             steps: view.steps.map { step, job in
                 Components.Schemas.RunStep(
                     name: step.name, jobId: job.id.uuidString.lowercased(),

@@ -109,6 +109,7 @@ final class ServedContract: Sendable {
             common["resources"] = ["anyOf": [["type": "object", "additionalProperties": false, "description": "Resource overrides by step name.",
                                               "properties": .object(stepResources)], ["type": "null"]]]
             common["parallel_limit"] = ["anyOf": [["type": "integer", "minimum": 1, "maximum": .number(Double(RunRequest.maximumParallelLimit))], ["type": "null"]]]
+            common["tags"] = ["anyOf": [["$ref": "#/components/schemas/RunTags"], ["type": "null"]]]
             components.append(("RunRequest_\(name)", [
                 "type": "object", "additionalProperties": false, "title": .string(summary),
                 "required": .array(required), "properties": .object(common),

@@ -24,7 +24,7 @@ public struct RunRequest: Sendable, Hashable {
         self.received = received
     }
 
-    static let fields = ["pipeline_name", "parameters", "research_group", "description", "samples", "resources", "parallel_limit"]
+    static let fields = ["pipeline_name", "parameters", "research_group", "description", "samples", "resources", "parallel_limit", "tags"]
     /// The most tasks a run may ask to run at once.
     public static let maximumParallelLimit = 10_000
 
@@ -39,6 +39,8 @@ public struct RunRequest: Sendable, Hashable {
         }
         let samples = members.removeValue(forKey: "samples")
         let resources = members.removeValue(forKey: "resources")
+        let (tags, tagErrors) = RunTags.read(members.removeValue(forKey: "tags"), at: JSONPointer(tokens: ["tags"]))
+        errors += tagErrors
         var parallelLimit: Int?
         if let value = members.removeValue(forKey: "parallel_limit"), value != .null {
             if case .number(let n) = value, n.isIntegral, n >= 1, n <= Double(Self.maximumParallelLimit) {
@@ -54,6 +56,6 @@ public struct RunRequest: Sendable, Hashable {
         var base: JobRequest?
         do { base = try JobRequest(document: .object(members.filter { JobRequest.fields.contains($0.key) })) } catch { errors += error.errors }
         guard errors.isEmpty, let base else { throw ValidationFailure(errors.sorted()) }
-        self.init(base: base, samples: samples, resources: resources, parallelLimit: parallelLimit)
+        self.init(base: base, samples: samples, resources: resources, parallelLimit: parallelLimit, tags: tags)
     }
 }

@@ -104,7 +104,8 @@ struct WESRunRequest: Sendable, Equatable {
         if let workflowParams, workflowParams.objectValue == nil {
             errors.append(ValidationError(pointer: pointer("workflow_params"), message: "must be a JSON object of the pipeline's parameters; got \(workflowParams.kindForHumans)"))
         }
-        let tagValues = Self.textObject(tags, at: "tags", errors: &errors)
+        let (tagValues, tagErrors) = RunTags.read(tags, at: pointer("tags"))
+        errors += tagErrors
         let engineValues = Self.textObject(engineParameters, at: "workflow_engine_parameters", errors: &errors)
         for name in engineValues.keys.sorted() where !Self.engineParameterNames.contains(name) {
             errors.append(ValidationError(pointer: pointer("workflow_engine_parameters", name),

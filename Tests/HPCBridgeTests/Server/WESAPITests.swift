@@ -5,6 +5,9 @@ import NIOCore
 import Testing
 @testable import HPCBridge
 @testable import HPCBridgeServer
+// Only these names: both generated modules declare the same ones (`Components`, `Operations`).
+import enum HPCBridgeAPI.OpenAPIDocument
+import enum HPCBridgeWESAPI.WESDocument
 
 /// The GA4GH WES 1.1 interface in process, on the in-memory scheduler: every route and its errors, the
 /// three request encodings, the state mapping and the same runs /v1 shows.
@@ -126,6 +129,7 @@ struct WESAPITests {
             let v1 = try await call(client, .get, "/v1/runs/\(ids[0])", token: token)
             #expect(v1.status == 200 && v1.json["pipeline_name"] == "germline_cohort", "\(v1.text)")
             #expect(v1.json["parallel_limit"] == 1, "workflow_engine_parameters.parallel_limit is the run's")
+            #expect(v1.json["tags"] == ["project": "json"], "tags are the run's, shown by both APIs")
             #expect(await fake.submitCount == 6, "each run: one array and one dependent job")
 
             let list = try await call(client, .get, "/runs?page_size=2", token: token)
@@ -158,6 +162,7 @@ struct WESAPITests {
                 "pipeline_name": "germline_cohort", "research_group": "cancer_genomics_lab", "parameters": Self.params, "samples": Self.samples(1),
             ]).jsonText)
             let v1ID = try #require(fromV1.json["id"]?.stringValue)
+            #expect(fromV1.json["tags"] == [:])
             let shown = try await call(client, .get, "/runs/\(v1ID)", token: token)
             #expect(shown.json["request"]?["workflow_url"] == "germline_cohort")
             #expect(shown.json["request"]?["workflow_params"]?["samples"]?.arrayValue?.count == 1)
@@ -301,6 +306,42 @@ struct WESAPITests {
             _ = try await service.reconciler.cycle()
             #expect(try await call(client, .get, "/runs/\(secondID)/status", token: token).json["state"] == "CANCELED")
         }
+    }
+
+    @Test("tags: stored and shown by /v1 as by WES, held to the rules both contracts state")
+    func tags() async throws {
+        let service = try TestService(scheduler: FakeScheduler())
+        let token = try service.token(group: "cancer_genomics_lab")
+        try await service.withClient { client in
+            func v1(_ tags: JSONValue) async throws -> Answer {
+                try await call(client, .post, "/v1/runs", token: token, contentType: "application/json", body: JSONValue.object([
+                    "pipeline_name": "germline_cohort", "research_group": "cancer_genomics_lab", "parameters": Self.params,
+                    "samples": Self.samples(1), "tags": tags,
+                ]).jsonText)
+            }
+            let created = try await v1(["project": "cohort-7", "owner": "ana"])
+            #expect(created.status == 201 && created.json["tags"] == ["project": "cohort-7", "owner": "ana"], "\(created.text)")
+            let id = try #require(created.json["id"]?.stringValue)
+            #expect(try await call(client, .get, "/runs/\(id)", token: token).json["request"]?["tags"] == ["project": "cohort-7", "owner": "ana"])
+            let refused = try await v1(["": "x", "line": "a\nb", "count": 3, String(repeating: "k", count: 129): "x"])
+            #expect(refused.status == 422, "\(refused.text)")
+            let pointers = Set(refused.json["errors"]?.arrayValue?.compactMap { $0["pointer"]?.stringValue } ?? [])
+            #expect(pointers == ["/tags/", "/tags/line", "/tags/count", "/tags/" + String(repeating: "k", count: 129)], "\(refused.text)")
+            let many = JSONValue.object(Dictionary(uniqueKeysWithValues: (0...RunTags.maximumCount).map { ("t\($0)", JSONValue.string("v")) }))
+            #expect(try await v1(many).status == 422)
+            let wes = try await call(client, .post, "/runs", token: token, contentType: "application/json",
+                                     body: JSONValue.object(["workflow_url": "germline_cohort", "workflow_params": Self.cohortParams, "tags": ["x": "a\u{7}"]]).jsonText)
+            #expect(wes.status == 422 && wes.json["msg"]?.stringValue?.contains("/tags/x") == true, "\(wes.text)")
+        }
+        // Both contracts state the same numbers as the code.
+        let contract = try YAMLDocument(text: OpenAPIDocument.text, path: "openapi.yaml").value
+        let rules = contract["components"]?["schemas"]?["RunTags"]
+        #expect(rules?["maxProperties"] == .number(Double(RunTags.maximumCount)))
+        #expect(rules?["propertyNames"]?["maxLength"] == .number(Double(RunTags.maximumKeyLength)))
+        #expect(rules?["additionalProperties"]?["maxLength"] == .number(Double(RunTags.maximumValueLength)))
+        let wesRules = try YAMLDocument(text: WESDocument.text, path: "openapi.yaml").value["components"]?["schemas"]?["RunRequest"]?["properties"]?["tags"]
+        #expect(wesRules?["maxProperties"] == rules?["maxProperties"] && wesRules?["propertyNames"] == rules?["propertyNames"]
+                && wesRules?["additionalProperties"] == rules?["additionalProperties"])
     }
 
     @Test("the state table: who failed decides between EXECUTOR_ERROR and SYSTEM_ERROR")
