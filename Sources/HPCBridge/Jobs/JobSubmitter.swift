@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import Logging
+import Synchronization
 
 /// Accepts requests and submits them, in the order that makes a crash harmless: the job is durable as
 /// `accepted`, with everything needed to submit it (its intent), before the scheduler is called.
@@ -68,12 +69,15 @@ public struct JobSubmitter: Sendable {
     /// commits (removed again if the request turns out to be a retry or is refused at the insert).
     func acceptAndPlan(_ request: JobRequest, idempotencyKey: String? = nil, activeLimit: Int? = nil, now: Date = Date()) async throws -> Accepted {
         let site = self.site, resolver = self.resolver
+        let directory = PlannedDirectory()
         let prepared: Prepared
         do {
             prepared = try await BlockingCallPool.planning.run(deadline: planningDeadline) {
-                try Self.prepare(request, site: site, resolver: resolver, now: now)
+                try Self.prepare(request, site: site, resolver: resolver, now: now, directory: directory)
             }
         } catch let timedOut as BlockingCallPool.TimedOut {
+            // The plan may still finish on its thread: it then makes no directory, or this removes it.
+            if let started = directory.abandon() { Self.removeUnused(started.creation, at: started.path) }
             throw JobService.Refusal.unavailable("checking the request's input paths took over \(timedOut.deadline) (is an input filesystem hung?); retry later", retryAfter: 30)
         } catch let full as BlockingCallPool.Saturated {
             throw JobService.Refusal.unavailable("the request cannot be checked now: \(full)", retryAfter: 30)
@@ -93,8 +97,10 @@ public struct JobSubmitter: Sendable {
         }
     }
 
-    /// Plans and renders a request into the job to insert, and starts its run directory.
-    private static func prepare(_ request: JobRequest, site: Site, resolver: @escaping InputRoots.Resolver, now: Date) throws -> Prepared {
+    /// Plans and renders a request into the job to insert, and starts its run directory (unless the
+    /// request was given up meanwhile).
+    private static func prepare(_ request: JobRequest, site: Site, resolver: @escaping InputRoots.Resolver, now: Date,
+                                directory planned: PlannedDirectory) throws -> Prepared {
         let id = UUID()
         let plan = try JobPlanner(site: site, resolver: resolver).plan(request, jobID: id)
         let rendered = try site.renderer.render(plan)
@@ -110,9 +116,34 @@ public struct JobSubmitter: Sendable {
             "parameters": request.parameters, "description": request.description.map(JSONValue.string) ?? .null,
             "resources": request.resources ?? .null,
         ]).jsonText.utf8)).hexString
-        let directory = spec.workingDirectory
-        return Prepared(job: job, spec: spec, requestHash: requestHash,
-                        directory: BlockingCallPool.files.start { try makeDirectory(directory) })
+        guard let creation = planned.start(spec.workingDirectory) else { throw CancellationError() }
+        return Prepared(job: job, spec: spec, requestHash: requestHash, directory: creation)
+    }
+
+    /// A plan's run directory, between the planning thread that starts it and the request that may give
+    /// the plan up at its deadline (a hung input filesystem): once given up, the plan starts no directory,
+    /// and one it started just before is handed back to be removed. Without this, a plan that finished
+    /// after its deadline left an empty run directory behind.
+    final class PlannedDirectory: Sendable {
+        private let state = Mutex<(abandoned: Bool, started: (creation: PendingCall<Void>, path: String)?)>((false, nil))
+
+        /// Starts making `path` on the files pool, unless the request was given up (nil then).
+        func start(_ path: String) -> PendingCall<Void>? {
+            state.withLock { state in
+                guard !state.abandoned else { return nil }
+                let creation = BlockingCallPool.files.start { try JobSubmitter.makeDirectory(path) }
+                state.started = (creation, path)
+                return creation
+            }
+        }
+
+        /// Gives the request up; returns the directory the plan started, if it did.
+        func abandon() -> (creation: PendingCall<Void>, path: String)? {
+            state.withLock { state in
+                state.abandoned = true
+                return state.started
+            }
+        }
     }
 
     /// Removes a run directory made for a job that was not inserted, once its creation has ended

@@ -113,7 +113,11 @@ struct JobServicePartsTests {
         let store = try JobStore(path: directory + "/store.sqlite")
         let inside = Mutex(0)
         let gate = DispatchSemaphore(value: 0)
-        var submitter = JobSubmitter(site: TestSite.shipped, store: store, schedulers: [:])
+        // The shipped site with its run roots in scratch space, to see what the plans leave there.
+        try TestPaths.write(try TestPaths.shippedConfig(scratch: directory), to: directory + "/hpcbridge.yaml")
+        let site = try Site.load(configPath: directory + "/hpcbridge.yaml")
+        let runRoot = try #require(site.config.groups["cancer_genomics_lab"]?.runRoot)
+        var submitter = JobSubmitter(site: site, store: store, schedulers: [:])
         // A filesystem that does not answer until the test opens the gate.
         submitter.resolver = { path in
             inside.withLock { $0 += 1 }
@@ -150,6 +154,11 @@ struct JobServicePartsTests {
         #expect(results.count == stuck)
         for result in results { #expect(result.contains("input filesystem hung"), "\(result)") }
         #expect(try store.jobs(JobStore.Filter()).jobs.isEmpty, "a request whose paths could not be checked stores nothing")
+        // The plans go on once the filesystem answers, after their requests were answered 503: they
+        // must leave no run directory behind.
+        try await Task.sleep(for: .seconds(1))
+        let left = (try? FileManager.default.contentsOfDirectory(atPath: runRoot)) ?? []
+        #expect(left.isEmpty, "plans finished after their deadline left run directories: \(left)")
     }
 
     @Test("recording a submission: first writer wins, a cancelled job makes the scheduler job surplus")
