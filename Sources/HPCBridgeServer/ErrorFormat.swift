@@ -15,17 +15,11 @@ enum ErrorFormat: Sendable {
         var fields = answer.headers
         switch self {
         case .problem:
-            if answer.status == .unprocessableContent, !answer.errors.isEmpty,
-               let data = try? JSONEncoder().encode(JobAPI.validationProblem(answer.errors)) {
-                fields[.contentType] = "application/problem+json"
+            fields[.contentType] = "application/problem+json"
+            if answer.status == .unprocessableContent, !answer.errors.isEmpty, let data = try? ProblemResponse.validationDocument(answer.errors) {
                 return (HTTPResponse(status: answer.status, headerFields: fields), String(decoding: data, as: UTF8.self))
             }
-            let document: JSONValue = [
-                "type": "about:blank", "title": .string(answer.status.reasonPhrase), "status": .number(Double(answer.status.code)),
-                "detail": .string(answer.message),
-            ]
-            fields[.contentType] = "application/problem+json"
-            return (HTTPResponse(status: answer.status, headerFields: fields), document.prettyJSON + "\n")
+            return (HTTPResponse(status: answer.status, headerFields: fields), ProblemResponse.document(answer.status, detail: answer.message))
         case .wes:
             let document: JSONValue = ["msg": .string(answer.message), "status_code": .number(Double(answer.status.code))]
             fields[.contentType] = "application/json"

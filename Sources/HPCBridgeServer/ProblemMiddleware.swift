@@ -21,24 +21,12 @@ struct ProblemMiddleware: ServerMiddleware {
         do {
             return try await next(request, body, metadata)
         } catch let error as ServerError {
-            if let refusal = error.underlyingError as? JobService.Refusal {
-                return ErrorFormat.problem.response(RefusalAnswer(refusal, on: Self.submissions.contains(operationID) ? .submission : .resource))
-            }
-            if let decoding = error.underlyingError as? DecodingError, (operationID == "submitJob" || operationID == "submitRun") {
+            let submission = Self.submissions.contains(operationID)
+            if submission, let decoding = error.underlyingError as? DecodingError {
                 let (pointer, message) = Self.describe(decoding)
                 return try ProblemResponse.validation([ValidationError(pointer: pointer, message: message)])
             }
-            // The store's disk is full, read-only or damaged: nothing was stored, and the client should retry.
-            if let fault = StoreFault.describe(error.underlyingError) {
-                logger.error("the job store refused a request", metadata: ["operation": "\(operationID)", "error": "\(error.underlyingError)"])
-                return ProblemResponse.make(.serviceUnavailable, detail: "\(fault); nothing was changed. Retry later; the service's /readyz shows when the store takes writes again",
-                                            headers: [.retryAfter: "30"])
-            }
-            if error.httpStatus.kind == .serverError {
-                logger.error("request failed", metadata: ["operation": "\(operationID)", "error": "\(error.underlyingError)"])
-                return ProblemResponse.make(error.httpStatus, detail: "the service failed to answer \(operationID); the error is in its log")
-            }
-            return ProblemResponse.make(error.httpStatus, detail: "\(error.causeDescription): \(error.underlyingError)")
+            return ErrorFormat.problem.response(RefusalAnswer(failure: error, operationID: operationID, submission: submission, logger: logger))
         }
     }
 

@@ -26,23 +26,13 @@ struct SubmitRequestMiddleware: ServerMiddleware {
     func intercept(_ request: HTTPRequest, body: HTTPBody?, metadata: ServerRequestMetadata, operationID: String,
                    next: @Sendable (HTTPRequest, HTTPBody?, ServerRequestMetadata) async throws -> (HTTPResponse, HTTPBody?)) async throws -> (HTTPResponse, HTTPBody?) {
         guard operationID == "submitJob" || operationID == "submitRun" else { return try await next(request, body, metadata) }
-        if let key = request.headerFields[Self.idempotencyKey], !Self.isValidIdempotencyKey(key) {
-            return ProblemResponse.make(.badRequest, detail: "the Idempotency-Key header must be 1-128 letters, digits, '.', '_', ':' or '-' (a UUID is a good key)")
-        }
+        if let refusal = Self.idempotencyKeyRefusal(request) { return ErrorFormat.problem.response(refusal) }
         let contentType = request.headerFields[.contentType]?.split(separator: ";").first?.trimmingCharacters(in: .whitespaces).lowercased()
         guard contentType == "application/json" else {
             return ProblemResponse.make(.unsupportedMediaType, detail: "send the request as `Content-Type: application/json`; got \(contentType.map { "`\($0)`" } ?? "no Content-Type")")
         }
-        let data: Data
-        switch await Self.collect(body ?? HTTPBody(), upTo: Self.maximumBodyBytes, within: bodyTimeoutSeconds()) {
-        case .complete(let collected):
-            data = collected
-        case .tooLarge:
-            return ProblemResponse.make(.contentTooLarge, detail: "the request body is over \(Self.maximumBodyBytes) bytes; a request carries parameters and a sample sheet, not data: pass file paths")
-        case .timedOut(let seconds):
-            return ProblemResponse.make(.requestTimeout, detail: "the request body did not arrive within \(Int(seconds)) s; send it in one go",
-                                        headers: [.connection: "close"])
-        }
+        let collected = await Self.collect(body ?? HTTPBody(), upTo: Self.maximumBodyBytes, within: bodyTimeoutSeconds())
+        guard case .complete(let data) = collected else { return ErrorFormat.problem.response(collected.refusal!) }
         let document: JSONValue
         do { document = try JSONValue.parse(data) } catch {
             return ProblemResponse.make(.badRequest, detail: "the request body is not valid JSON; check quotes, commas and brackets")
@@ -86,7 +76,7 @@ struct SubmitRequestMiddleware: ServerMiddleware {
     /// A refused submission's problem document, with the statuses `JobAPI.submitJob` answers (its
     /// contract has no 404: a submission's "not found" is 403).
     static func problem(for refusal: JobService.Refusal) throws -> (HTTPResponse, HTTPBody?) {
-        ProblemResponse.make(RefusalAnswer(refusal, on: .submission))
+        ErrorFormat.problem.response(RefusalAnswer(refusal, on: .submission))
     }
 
     /// Whether an Accept header lets the answer be JSON, as the generated code judges it: no header, or a
@@ -146,10 +136,29 @@ struct SubmitRequestMiddleware: ServerMiddleware {
         }
     }
 
+    /// A submission's malformed Idempotency-Key (the generated code does not check header patterns), for
+    /// both APIs' submissions.
+    static func idempotencyKeyRefusal(_ request: HTTPRequest) -> RefusalAnswer? {
+        guard let key = request.headerFields[idempotencyKey], !isValidIdempotencyKey(key) else { return nil }
+        return RefusalAnswer(status: .badRequest, message: "the Idempotency-Key header must be 1-128 letters, digits, '.', '_', ':' or '-' (a UUID is a good key)")
+    }
+
     enum Collected {
         case complete(Data)
         case tooLarge
         case timedOut(seconds: Double)
+
+        /// Why a body was not taken (nil when it was), in the same words for both APIs.
+        var refusal: RefusalAnswer? {
+            switch self {
+            case .complete: nil
+            case .tooLarge:
+                RefusalAnswer(status: .contentTooLarge,
+                              message: "the request body is over \(SubmitRequestMiddleware.maximumBodyBytes) bytes; a request carries parameters and a sample sheet, not data: pass file paths")
+            case .timedOut(let seconds):
+                RefusalAnswer(status: .requestTimeout, message: "the request body did not arrive within \(Int(seconds)) s; send it in one go")
+            }
+        }
     }
 
     /// Reads the whole body, unless it is over `limit` bytes or still arriving after `seconds`.

@@ -24,23 +24,11 @@ struct WESErrorMiddleware: ServerMiddleware {
 
     func answer(for error: ServerError, operationID: String) -> RefusalAnswer {
         if let refusal = error.underlyingError as? WESRefusal { return refusal.answer }
-        if let refusal = error.underlyingError as? JobService.Refusal {
-            return RefusalAnswer(refusal, on: operationID == "runWorkflow" ? .submission : .resource)
-        }
-        if let fault = StoreFault.describe(error.underlyingError) {
-            logger.error("the job store refused a request", metadata: ["operation": "\(operationID)", "error": "\(error.underlyingError)"])
-            return RefusalAnswer(status: .serviceUnavailable, message: "\(fault); nothing was changed. Retry later; the service's /readyz shows when the store takes writes again",
-                                 retryAfter: 30)
-        }
         if let decoding = error.underlyingError as? DecodingError {
             let (pointer, message) = ProblemMiddleware.describe(decoding)
             return RefusalAnswer(status: .badRequest, message: "\(pointer): \(message)")
         }
-        if error.httpStatus.kind == .serverError {
-            logger.error("request failed", metadata: ["operation": "\(operationID)", "error": "\(error.underlyingError)"])
-            return RefusalAnswer(status: error.httpStatus, message: "the service failed to answer \(operationID); the error is in its log")
-        }
-        return RefusalAnswer(status: error.httpStatus, message: "\(error.causeDescription): \(error.underlyingError)")
+        return RefusalAnswer(failure: error, operationID: operationID, submission: operationID == "runWorkflow", logger: logger)
     }
 
     /// `scheme://host` of the request as its client addressed it: the Host header, and https when a

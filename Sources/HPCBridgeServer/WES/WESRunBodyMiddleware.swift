@@ -3,9 +3,9 @@ import HPCBridge
 import HTTPTypes
 import OpenAPIRuntime
 
-/// Checks a WES run request's body before the generated decoder reads it, as `SubmitRequestMiddleware`
-/// does on /v1: 400 for a malformed Idempotency-Key, 415 for a media type WES does not take, 413 over the
-/// size limit, 408 for a body that does not arrive in time. The body is then handed on whole, so the
+/// Checks a WES run request's body before the generated decoder reads it, with `SubmitRequestMiddleware`'s
+/// checks and words: 400 for a malformed Idempotency-Key, 415 for a media type WES does not take, 413 over
+/// the size limit, 408 for a body that does not arrive in time. The body is then handed on whole, so the
 /// decoder never waits on a slow client.
 struct WESRunBodyMiddleware: ServerMiddleware {
     /// The media types of `POST /runs`.
@@ -16,24 +16,14 @@ struct WESRunBodyMiddleware: ServerMiddleware {
     func intercept(_ request: HTTPRequest, body: HTTPBody?, metadata: ServerRequestMetadata, operationID: String,
                    next: @Sendable (HTTPRequest, HTTPBody?, ServerRequestMetadata) async throws -> (HTTPResponse, HTTPBody?)) async throws -> (HTTPResponse, HTTPBody?) {
         guard operationID == "runWorkflow" else { return try await next(request, body, metadata) }
-        if let key = request.headerFields[SubmitRequestMiddleware.idempotencyKey], !SubmitRequestMiddleware.isValidIdempotencyKey(key) {
-            return ErrorFormat.wes.response(.init(status: .badRequest, message: "the Idempotency-Key header must be 1-128 letters, digits, '.', '_', ':' or '-' (a UUID is a good key)"))
-        }
+        if let refusal = SubmitRequestMiddleware.idempotencyKeyRefusal(request) { return ErrorFormat.wes.response(refusal) }
         let contentType = request.headerFields[.contentType]?.split(separator: ";").first?.trimmingCharacters(in: .whitespaces).lowercased()
         guard let contentType, Self.mediaTypes.contains(contentType) else {
             return ErrorFormat.wes.response(.init(status: .unsupportedMediaType,
                                                message: "send the run request as \(Self.mediaTypes.joined(separator: ", ")); got \(contentType.map { "`\($0)`" } ?? "no Content-Type")"))
         }
-        switch await SubmitRequestMiddleware.collect(body ?? HTTPBody(), upTo: SubmitRequestMiddleware.maximumBodyBytes, within: bodyTimeoutSeconds()) {
-        case .complete(let data):
-            return try await next(request, HTTPBody(data), metadata)
-        case .tooLarge:
-            return ErrorFormat.wes.response(.init(status: .contentTooLarge,
-                                               message: "the request body is over \(SubmitRequestMiddleware.maximumBodyBytes) bytes; a run request carries parameters and a sample sheet, not data: pass file paths"))
-        case .timedOut(let seconds):
-            var (response, body) = ErrorFormat.wes.response(.init(status: .requestTimeout, message: "the request body did not arrive within \(Int(seconds)) s; send it in one go"))
-            response.headerFields[.connection] = "close"
-            return (response, body)
-        }
+        let collected = await SubmitRequestMiddleware.collect(body ?? HTTPBody(), upTo: SubmitRequestMiddleware.maximumBodyBytes, within: bodyTimeoutSeconds())
+        guard case .complete(let data) = collected else { return ErrorFormat.wes.response(collected.refusal!) }
+        return try await next(request, HTTPBody(data), metadata)
     }
 }

@@ -60,31 +60,26 @@ public struct PBSCLIScheduler: BatchScheduler {
     public func limits() async throws -> SchedulerLimits {
         let output = try await runner.run("qstat", ["-B", "-f", "-F", "json"], timeout: timeout, operation: "limits")
         guard output.status == 0 else { throw Self.error(output, operation: "limits", command: "qstat -B") }
-        return SchedulerLimits(maxArrayTasks: try Self.maxArraySize(serverStatus: output.stdout), version: Self.serverVersion(serverStatus: output.stdout))
+        return try Self.limits(serverStatus: output.stdout)
     }
 
     /// PBS Professional's default server `max_array_size`.
     static let defaultMaxArraySize = 10_000
 
-    /// `pbs_version` of the (first) server in `qstat -B -f -F json` output.
-    static func serverVersion(serverStatus json: Data) -> String? {
-        guard let document = try? JSONSerialization.jsonObject(with: json) as? [String: Any],
-              let attributes = (document["Server"] as? [String: Any])?.values.first as? [String: Any] else { return nil }
-        return attributes["pbs_version"] as? String
-    }
-
-    /// `max_array_size` of the (first) server in `qstat -B -f -F json` output.
-    static func maxArraySize(serverStatus json: Data) throws -> Int {
+    /// The limits in `qstat -B -f -F json` output, read once: the (first) server's `max_array_size`
+    /// (PBS's default when unset) and `pbs_version`.
+    static func limits(serverStatus json: Data) throws -> SchedulerLimits {
         guard let document = try? JSONSerialization.jsonObject(with: json) as? [String: Any],
               let servers = document["Server"] as? [String: Any] else {
             throw SchedulerError(.malformedOutput, operation: "limits", detail: "qstat -B -f -F json printed no \"Server\" object")
         }
         let attributes = servers.values.first as? [String: Any]
-        switch attributes?["max_array_size"] {
-        case let number as NSNumber: return number.intValue
-        case let text as String: return Int(text) ?? defaultMaxArraySize
-        default: return defaultMaxArraySize
+        let maxArrayTasks = switch attributes?["max_array_size"] {
+        case let number as NSNumber: number.intValue
+        case let text as String: Int(text) ?? defaultMaxArraySize
+        default: defaultMaxArraySize
         }
+        return SchedulerLimits(maxArrayTasks: maxArrayTasks, version: attributes?["pbs_version"] as? String)
     }
 
     public func states(changedSince: Date?) async throws -> SchedulerSnapshot {
