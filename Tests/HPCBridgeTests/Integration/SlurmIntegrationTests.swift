@@ -157,20 +157,36 @@ struct SlurmIntegrationTests {
 
 @Suite("Slurm library path, live cluster", .enabled(if: LiveCluster.enabled))
 struct SlurmLibraryIntegrationTests {
-    @Test("an incremental query answers 'no change' when nothing changed")
-    func noChange() async throws {
+    /// slurmctld answers "no change" when `last_update - 1 >= last_job_update`, and `last_job_update` is
+    /// global: any job of any test moves it. Waiting for a quiet second therefore failed whenever the
+    /// rest of the suite kept the controller busy. Both branches are made certain instead: a time the
+    /// controller has nothing newer than, and a change made by the test itself after the full answer.
+    @Test("an incremental query answers 'no change' when the controller has nothing newer, and every job after a change")
+    func incremental() async throws {
         try LiveCluster.check()
         let scheduler = try SlurmLibraryScheduler()
-        var sawUnchanged = false
-        // Other tests may change jobs meanwhile; one quiet moment out of twenty is enough.
-        for _ in 0..<20 where !sawUnchanged {
-            let full = try await scheduler.states(changedSince: nil)
-            #expect(!full.unchanged)
-            let again = try await scheduler.states(changedSince: full.takenAt)
-            sawUnchanged = again.unchanged && again.jobs.isEmpty
-            if !sawUnchanged { try await Task.sleep(for: .milliseconds(200)) }
+        let before = Date()
+        let full = try await scheduler.states(changedSince: nil)
+        let after = Date()
+        #expect(!full.unchanged)
+        // takenAt is the controller's own packing time (whole seconds, same host): what the next query passes.
+        #expect(full.takenAt >= before.addingTimeInterval(-1.5) && full.takenAt <= after.addingTimeInterval(1.5),
+                "takenAt \(full.takenAt) is not the controller's time between \(before) and \(after)")
+
+        let ahead = Date().addingTimeInterval(3_600)
+        let quiet = try await scheduler.states(changedSince: ahead)
+        #expect(quiet.unchanged)
+        #expect(quiet.jobs.isEmpty)
+        #expect(quiet.takenAt == ahead, "an unchanged answer keeps the caller's time for the next query")
+
+        let id = try await scheduler.submit(try LiveCluster.spec("exit 0", name: "hb-it-incremental", hold: true))
+        try await LiveCluster.cancelling(id, on: scheduler) {
+            let changed = try await scheduler.states(changedSince: full.takenAt)
+            #expect(!changed.unchanged, "a job submitted after the full answer is a change")
+            #expect(changed.jobs[id] != nil, "the changed answer lists the new job")
+            #expect(changed.takenAt >= full.takenAt)
         }
-        #expect(sawUnchanged)
+        try await scheduler.cancel(id)
     }
 
     @Test("the probe reports a usable library matching the headers")
