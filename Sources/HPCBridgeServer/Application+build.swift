@@ -23,7 +23,7 @@ public func buildApplication(service: JobService, configuration: ApplicationConf
 /// with `Allow`, in each API's error format). /v1 has four OpenAPI middlewares (outermost first): problem
 /// documents for every failure, bearer-token authentication, kept job representations and the submission
 /// body checks; WES has its error middleware, the same authentication writing WES errors, and the run
-/// body checks.
+/// body checks. The web pages (`WebUI`) are under `/ui`, with sessions of their own.
 public func buildRouter(service: JobService, logger: Logger = Logger(label: "hpcbridge.http")) throws -> Router<BasicRequestContext> {
     let router = Router()
     // One line per request (method, path); headers are left out, so a token never reaches the log.
@@ -53,6 +53,7 @@ public func buildRouter(service: JobService, logger: Logger = Logger(label: "hpc
         configuration: Configuration(dateTranscoder: dateTranscoder, jsonEncodingOptions: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]),
         middlewares: [WESErrorMiddleware(logger: logger), wesAuthentication,
                       WESRunBodyMiddleware(bodyTimeoutSeconds: { service.site.config.httpBodyTimeoutSeconds })])
+    try WebUI(service: service, logger: logger).register(on: router)
     router.get(RouterPath(WESAPI.basePath + "/openapi.yaml")) { _, _ in
         Response(status: .ok, headers: [.contentType: "application/yaml"], body: ResponseBody(byteBuffer: ByteBuffer(string: WESDocument.text)))
     }

@@ -34,6 +34,8 @@ public struct BridgeConfig: Sendable {
     public let publicURL: String?
     /// How the GA4GH WES interface describes the service (`wes:`).
     public let wes: WESSettings
+    /// How long a web sign-in lasts (`web: {session_hours}`), in seconds.
+    public let webSessionSeconds: Double
 
     /// Reads and checks the config; all problems are reported together with their positions.
     public static func load(path: String) throws -> BridgeConfig {
@@ -135,7 +137,8 @@ public struct BridgeConfig: Sendable {
             httpIdleTimeoutSeconds: value["http"]?["idle_timeout_seconds"]?.numberValue ?? 60,
             httpBodyTimeoutSeconds: value["http"]?["body_timeout_seconds"]?.numberValue ?? 30,
             publicURL: value["public_url"]?.stringValue.map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 },
-            wes: WESSettings(value["wes"]))
+            wes: WESSettings(value["wes"]),
+            webSessionSeconds: (value["web"]?["session_hours"]?.numberValue ?? 8) * 3600)
     }
 
     /// Where in the file a group is declared, for cross-checks that run after loading.

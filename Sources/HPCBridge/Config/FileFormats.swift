@@ -147,6 +147,15 @@ enum FileFormats {
           },
           "default": {}
         },
+        "web": {
+          "type": "object",
+          "additionalProperties": false,
+          "description": "the web pages under /ui",
+          "properties": {
+            "session_hours": {"type": "number", "exclusiveMinimum": 0, "maximum": 720, "default": 8,
+                              "description": "how long a sign-in lasts before the pages ask for the token again"}
+          }
+        },
         "http": {
           "type": "object",
           "additionalProperties": false,

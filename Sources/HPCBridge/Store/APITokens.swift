@@ -92,9 +92,47 @@ public struct APITokens: Sendable {
     /// and the config under version control.
     public func authenticate(_ presented: String, declaredIn config: BridgeConfig) throws -> Principal? {
         if let principal = try authenticate(presented) { return principal }
-        let presentedHash = Self.hash(presented)
-        var found: Principal?
         // Every candidate is compared, so the time taken does not tell which one matched.
+        return Self.declaredPrincipal(hash: Self.hash(presented), in: config)
+    }
+
+    /// How a web session refers to the token it was signed in with, so every page checks that token again
+    /// (a revocation or a config reload ends the session at once) without the token being kept anywhere.
+    public enum Reference: Sendable, Hashable {
+        /// A token in the store, by its id.
+        case stored(id: String)
+        /// A token the config declares, by the hash the config holds.
+        case declared(hash: String)
+    }
+
+    /// `authenticate(_:declaredIn:)`, also saying which token matched.
+    public func authenticateWithReference(_ presented: String, declaredIn config: BridgeConfig) throws -> (principal: Principal, reference: Reference)? {
+        if let principal = try authenticate(presented), let (id, _) = Self.parse(presented) {
+            return (principal, .stored(id: id))
+        }
+        guard let principal = Self.declaredPrincipal(hash: Self.hash(presented), in: config) else { return nil }
+        return (principal, .declared(hash: Self.hash(presented)))
+    }
+
+    /// The principal a token reference still stands for: nil once the token was revoked, deleted or
+    /// dropped from the config.
+    public func principal(of reference: Reference, declaredIn config: BridgeConfig) throws -> Principal? {
+        switch reference {
+        case .stored(let id):
+            let row = try store.pool.read { db in
+                try Row.fetchOne(db, sql: "SELECT researchGroup, revokedAt FROM apiToken WHERE id = ?", arguments: [id])
+            }
+            guard let row, (row["revokedAt"] as Double?) == nil else { return nil }
+            let group: String? = row["researchGroup"]
+            return group.map(Principal.group) ?? .admin
+        case .declared(let hash):
+            return Self.declaredPrincipal(hash: hash, in: config)
+        }
+    }
+
+    /// The principal whose config entry declares `hash`, comparing every candidate in constant time.
+    static func declaredPrincipal(hash presentedHash: String, in config: BridgeConfig) -> Principal? {
+        var found: Principal?
         for candidate in config.adminTokenHashes where Self.constantTimeEqual(presentedHash, candidate) { found = .admin }
         for (name, group) in config.groups {
             for candidate in group.tokenHashes where Self.constantTimeEqual(presentedHash, candidate) { found = .group(name) }

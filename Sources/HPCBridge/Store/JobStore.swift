@@ -297,6 +297,21 @@ public final class JobStore: Sendable {
                 t.add(column: "receivedRequestJSON", .text)
             }
         }
+        migrator.registerMigration("v11: web sessions") { db in
+            // A signed-in browser's session (`WebSessions`). Only a hash of the cookie is kept, so the
+            // store holds nothing a reader could replay; the token is referred to by id (or by its hash
+            // for one the config declares), never kept, and is checked again on every page.
+            try db.create(table: "webSession") { t in
+                t.primaryKey("cookieHash", .text)
+                t.column("tokenID", .text)
+                t.column("declaredTokenHash", .text)
+                t.column("researchGroup", .text)
+                t.column("csrfToken", .text).notNull()
+                t.column("createdAt", .double).notNull()
+                t.column("expiresAt", .double).notNull()
+            }
+            try db.create(index: "webSession_expiry", on: "webSession", columns: ["expiresAt"])
+        }
         return migrator
     }
 
