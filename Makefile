@@ -5,7 +5,7 @@ BIN := .build/debug/hpcbridge
 CONFIG ?= config/hpcbridge.yaml
 DEMO_JOB_ID := 0b7c52a4-8f0e-4a43-9d57-3c1a2b9d6e10
 
-.PHONY: all build test run examples demo-data tokens validate golden clean cluster bench bench-smoke bench-tools wes-tools \
+.PHONY: all build test run examples demo-data tokens validate golden clean cluster bench bench-smoke bench-tools wes-tools ui-tools \
         reliability reliability-fast reliability-tools schema-suite
 
 all: build
@@ -27,7 +27,7 @@ cluster:
 ## test: the full test suite (what README and CI run); brings up the dev cluster first. The reliability
 ## suites (Tests/HPCBridgeTests/Reliability) stop daemons and load the cluster, so they run apart:
 ## `make reliability`.
-test: cluster build schema-suite wes-tools
+test: cluster build schema-suite wes-tools ui-tools
 	$(SWIFT) test --skip-build --skip Reliability
 
 ## schema-suite: the official JSON Schema Test Suite's draft 2020-12 cases that the schema dialect's
@@ -147,6 +147,17 @@ wes-tools:
 	@if [ "$$(.build/wes-tools/bin/pip freeze 2> /dev/null | grep -cxE 'wes-service==$(WES_SERVICE_VERSION)|ai4gh==$(AI4GH_VERSION)')" != 2 ]; then \
 	   python3 -m venv .build/wes-tools 2> /dev/null || { DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3-venv > /dev/null; python3 -m venv .build/wes-tools; }; \
 	   .build/wes-tools/bin/pip install -q wes-service==$(WES_SERVICE_VERSION) ai4gh==$(AI4GH_VERSION); fi
+
+## ui-tools: what the browser tests of the web pages drive (Tests/ui/browser_flows.py): Debian's chromium and
+## chromium-driver (installed when missing, as root), and selenium from PyPI, pinned, in .build/ui-tools
+SELENIUM_VERSION := 4.51.0
+ui-tools:
+	@if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then \
+	   if [ "$$(id -u)" = 0 ]; then DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver > /dev/null; \
+	   else echo "make: chromium and chromium-driver are missing and this is not root; the browser tests will fail"; fi; fi
+	@if [ "$$(.build/ui-tools/bin/pip freeze 2> /dev/null | grep -cx 'selenium==$(SELENIUM_VERSION)')" != 1 ]; then \
+	   python3 -m venv .build/ui-tools 2> /dev/null || { DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3-venv > /dev/null; python3 -m venv .build/ui-tools; }; \
+	   .build/ui-tools/bin/pip install -q selenium==$(SELENIUM_VERSION); fi
 
 clean:
 	rm -rf .build var

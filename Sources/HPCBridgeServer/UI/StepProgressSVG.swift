@@ -1,7 +1,11 @@
+import HPCBridge
+
 /// A step's tasks by state as one stacked bar: a segment per state, as wide as its share of the tasks.
 /// Drawn as SVG because the page's Content-Security-Policy forbids inline styles (a width in a `style`
 /// attribute); the colours are the stylesheet's `svg.step-progress rect.state-*`.
 enum StepProgressSVG {
+    /// Ended tasks first, from the left, then those still on the way: the bar fills as the step advances.
+    static let order: [JobState] = [.completed, .failed, .lost, .cancelled, .running, .suspended, .held, .queued, .accepted]
     static let width = 200.0
     static let height = 14.0
 

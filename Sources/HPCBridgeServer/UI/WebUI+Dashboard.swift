@@ -101,7 +101,7 @@ extension WebUI {
             "created": WebText.time(job.createdAt), "createdISO": WebText.iso(job.createdAt),
         ]
         if let description = job.description { row["description"] = description }
-        if let kind = job.failureKind { row["failureKind"] = kind }
+        if let kind = job.failureKind, kind != job.state.rawValue { row["failureKind"] = kind }
         return row
     }
 }

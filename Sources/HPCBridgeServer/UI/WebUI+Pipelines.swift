@@ -57,6 +57,12 @@ extension WebUI {
             }
         }
         if let message = submitted?.message { otherErrors.append(message) }
+        // The summary at the top of the page: every message, each linked to its field.
+        var summaryErrors: [[String: Any]] = []
+        for field in fields { for message in byField[field.name] ?? [] { summaryErrors.append(["label": field.label, "message": message, "target": "f-\(field.name)"]) } }
+        for message in sampleErrors { summaryErrors.append(["label": "sample sheet", "message": message, "target": "f-samples_text"]) }
+        for resource in FormField.resources { for message in resourceErrors[resource.name] ?? [] { summaryErrors.append(["label": resource.label, "message": message, "target": "f-\(resource.name)"]) } }
+        for message in otherErrors { summaryErrors.append(["message": message]) }
         let sent = submitted?.form
         let group = visitor.group ?? sent?.value(FormField.researchGroup)
 
@@ -67,7 +73,7 @@ extension WebUI {
             "visitor": visitor.layout("Pipelines"), "csrf": visitor.session.csrfToken, "isAdmin": visitor.principal == .admin,
             "name": pipeline.name, "version": pipeline.version, "isRun": isRun,
             "paragraphs": pipeline.description.components(separatedBy: "\n\n").map { $0.replacingOccurrences(of: "\n", with: " ").trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty },
-            "steps": pipeline.steps.map { ["name": $0.name, "title": $0.title ?? "", "scatters": $0.scatters] as [String: Any] },
+            "steps": pipeline.steps.map { ["name": $0.name, "title": $0.title ?? ""] },
             "fields": fieldRows,
             "hasSampleFields": !sampleFields.isEmpty,
             "sampleFields": sampleFields.map { Self.fieldRow($0, sent: nil, submitted: false, errors: []) },
@@ -82,7 +88,7 @@ extension WebUI {
             "descriptionValue": sent?.value(FormField.description) ?? "",
             "groupOptions": service.site.config.groups.keys.sorted().map { ["value": $0, "selected": $0 == group] as [String: Any] },
             "hasFormErrors": !errors.isEmpty || submitted?.message != nil,
-            "hasOtherErrors": !otherErrors.isEmpty, "otherErrors": otherErrors,
+            "summaryErrors": summaryErrors,
             "idempotencyKey": WebSessions.randomToken(),
         ]
         if let title = pipeline.title { values["title"] = title }

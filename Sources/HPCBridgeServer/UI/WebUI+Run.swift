@@ -31,7 +31,7 @@ extension WebUI {
         let steps: [[String: Any]] = view.steps.map { step, job in
             let counts = view.taskCounts[step.name] ?? [:]
             let total = step.taskCount ?? 1
-            let byState: [(JobState, Int)] = step.taskCount == nil ? [(job.state, 1)] : JobState.allCases.compactMap { state in counts[state].map { (state, $0) } }
+            let byState: [(JobState, Int)] = step.taskCount == nil ? [(job.state, 1)] : StepProgressSVG.order.compactMap { state in counts[state].map { (state, $0) } }
             var row: [String: Any] = [
                 "name": step.name, "jobID": job.id.uuidString.lowercased(), "state": job.state.rawValue,
                 "taskSummary": step.taskCount == nil ? "one job" : byState.map { "\($0.1) \($0.0.rawValue)" }.joined(separator: ", "),

@@ -66,5 +66,8 @@
     if (main) { followEvents(main); }
     var log = document.getElementById("log");
     if (log) { followLog(log); }
+    // A refused form: the summary of what to fix takes the focus, so a screen reader starts there.
+    var errors = document.getElementById("form-errors");
+    if (errors) { errors.focus(); }
   });
 })();
