@@ -53,6 +53,7 @@ run: examples tokens
 	@echo "  curl -s -H \"Authorization: Bearer \$$(cat var/tokens/cancer_genomics_lab.token)\" -H 'Content-Type: application/json' \\"
 	@echo "       --data @config/examples/gatk_variant_calling.json http://127.0.0.1:8080/v1/jobs"
 	@echo "  HPCBRIDGE_TOKEN=\$$(cat var/tokens/systems_biology_lab.token) $(BIN) submit config/examples/rnaseq_deseq2.json"
+	@echo "  or open http://127.0.0.1:8080/ui/ and sign in with a token from var/tokens/"
 	$(BIN) serve --config $(CONFIG)
 
 ## examples: write the demo data, check the config and the example requests, and render what they would

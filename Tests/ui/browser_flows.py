@@ -9,6 +9,7 @@ first failed check, with what was seen.
 import argparse
 import json
 import os
+import shutil
 import sys
 import time
 
@@ -142,6 +143,8 @@ def main():
     parser.add_argument("--long-sheet", required=True, help="a valid sheet with many samples, for progress and cancel")
     parser.add_argument("--broken-sheet", required=True, help="a sheet whose second sample's read 1 is truncated")
     parser.add_argument("--bad-sheet", required=True, help="a sheet with a sample id the pipeline refuses")
+    parser.add_argument("--truncated", required=True, help="the truncated read file of the broken sheet")
+    parser.add_argument("--intact", required=True, help="the intact read file it was cut from")
     parser.add_argument("--screenshots", required=True)
     args = parser.parse_args()
     os.makedirs(args.screenshots, exist_ok=True)
@@ -199,6 +202,16 @@ def main():
         check("read 2 has" in visit.driver.find_element(By.ID, "stderr").text, "the task's log page lacks its stderr")
         summary["failed_task_log"] = visit.driver.current_url
 
+        # The reads repaired, Resume runs what failed again, and the run completes.
+        shutil.copyfile(args.intact, args.truncated)
+        visit.driver.back()
+        visit.wait.until(lambda d: d.find_elements(By.ID, "resume-run"))
+        visit.driver.find_element(By.ID, "resume-run").click()
+        visit.wait.until(lambda d: "/ui/runs/" in d.current_url and d.find_elements(By.ID, "run-state"))
+        final = wait_for_state(visit, ["completed", "failed", "cancelled"])
+        check(final == "completed", f"the resumed run ended {final}")
+        summary["resumed_run"] = visit.driver.current_url
+
         # 4. A long run: progress seen live, then cancelled from its page.
         submit_run(visit, "germline_cohort", "web_long", args.long_sheet)
         visit.wait.until(lambda d: "/ui/runs/" in d.current_url)
@@ -216,10 +229,14 @@ def main():
         summary["cancelled_run"] = long_url
 
         # 5. A job page: parameters, script digest, the rendered script and its log.
-        job_link = visit.driver.find_element(By.CSS_SELECTOR, "#steps a")
-        job_link.click()
+        visit.open(summary["completed_run"].replace(f"http://127.0.0.1:{args.port}", ""))
+        visit.driver.find_element(By.LINK_TEXT, "joint_genotype").click()
         visit.wait.until(lambda d: "/ui/jobs/" in d.current_url)
         visit.checked()
+        # The log is followed over the event stream: filled, and ended once the job had ended.
+        WebDriverWait(visit.driver, 60).until(lambda d: d.find_element(By.ID, "log").get_attribute("data-following") == "ended")
+        summary["job_log_lines"] = len(visit.driver.find_element(By.ID, "log").text.splitlines())
+        check(summary["job_log_lines"] > 0, "the job's log stayed empty")
         check("sha256:" in visit.driver.page_source and "#!/" in visit.driver.find_element(By.CSS_SELECTOR, "pre.script").get_attribute("textContent"),
               "the job page lacks its digest or script")
         visit.shot("job")

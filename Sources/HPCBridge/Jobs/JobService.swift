@@ -274,8 +274,16 @@ public struct JobService: Sendable {
     /// The last `lines` lines of the job's stdout and stderr (empty before it starts).
     public func logs(_ id: UUID, lines: Int, for principal: Principal) async throws -> LogTail {
         let (job, _) = try await self.job(id, for: principal)
-        let directory = JobSubmitter.runDirectory(of: job) ?? ""
-        return try await Self.readLogs(in: directory) { LogTail(directory: directory, lines: lines) }
+        let files = Self.logFiles(of: job)
+        return try await Self.readLogs(in: files.directory) { LogTail(stdoutPath: files.stdout, stderrPath: files.stderr, lines: lines) }
+    }
+
+    /// Where a job's scheduler writes its stdout and stderr, as it was submitted: a single job's run
+    /// directory, or a run step's own directory under the run's (`steps/joint_genotype/`). An array
+    /// step's logs are its tasks' (`/v1/runs/{id}/tasks/...`); its own paths name no file.
+    static func logFiles(of job: Job) -> (directory: String, stdout: String, stderr: String) {
+        guard let spec = try? JobSubmitter.spec(of: job) else { return ("", "", "") }
+        return ((spec.stdoutPath as NSString).deletingLastPathComponent, spec.stdoutPath, spec.stderrPath)
     }
 
     /// How long a request waits for a log file: one on a hung mount must not hold the request forever.
@@ -368,7 +376,8 @@ public struct JobService: Sendable {
     public func logStream(_ id: UUID, lines: Int, for principal: Principal, poll: Duration = .seconds(1), heartbeat: Duration = .seconds(15)) async throws -> AsyncStream<String> {
         let (job, _) = try await self.job(id, for: principal)
         guard let hub = events else { throw Refusal.unavailable("this service has no event stream", retryAfter: 60) }
-        let directory = JobSubmitter.runDirectory(of: job) ?? ""
+        let files = Self.logFiles(of: job)
+        let directory = files.directory
         let store = self.store
         // Subscribing ties the stream to the hub's lifetime (it ends on shutdown) and wakes the loop
         // when the job changes state.
@@ -381,13 +390,13 @@ public struct JobService: Sendable {
             continuation.yield(ServerSentEvents.retry(milliseconds: 3000))
             // The followers start where the tail's complete lines end: a line written in between, or the
             // rest of an unterminated last line, comes from the follower, once.
-            guard let tail = try? await Self.readLogs(in: directory, { LogTail(directory: directory, lines: lines) }) else {
+            guard let tail = try? await Self.readLogs(in: directory, { LogTail(stdoutPath: files.stdout, stderrPath: files.stderr, lines: lines) }) else {
                 continuation.yield(ServerSentEvents.event(id: nil, name: "error", data: JSONValue.object(["detail": .string("the log files did not answer; retry later")]).jsonText))
                 continuation.finish()
                 return
             }
-            var followers = [("stdout", LogFollower(path: directory + "/" + ScriptRenderer.stdoutFile, offset: tail.stdoutEnd)),
-                             ("stderr", LogFollower(path: directory + "/" + ScriptRenderer.stderrFile, offset: tail.stderrEnd))]
+            var followers = [("stdout", LogFollower(path: files.stdout, offset: tail.stdoutEnd)),
+                             ("stderr", LogFollower(path: files.stderr, offset: tail.stderrEnd))]
             for (name, text) in [("stdout", tail.stdout), ("stderr", tail.stderr)] where !text.isEmpty {
                 // The last piece is "" after a final newline, or the unterminated line the follower reads.
                 for line in text.split(separator: "\n", omittingEmptySubsequences: false).dropLast() {

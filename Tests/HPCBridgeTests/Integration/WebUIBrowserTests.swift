@@ -6,7 +6,7 @@ import Testing
 /// chromium and chromium-driver) driven by selenium (`make ui-tools`) through `Tests/ui/browser_flows.py`:
 /// sign-in by keyboard, a germline cohort submitted from the generated form (first with errors shown
 /// beside the fields, then valid) and followed to completed without a reload, a failed task's stderr and
-/// log page, a long run's live progress and its cancellation, a job page, sign-out, another group's
+/// log page, the run resumed once its reads are repaired, a long run's live progress and its cancellation, a job page, sign-out, another group's
 /// pages answering 404, and the admin page. Every page is checked for tokens, unlabelled inputs and CSP
 /// refusals; the service's log for tokens and session cookies. Screenshots go to the test's scratch
 /// directory (`screenshots/`), and README shows some of them (docs/images/).
@@ -55,6 +55,7 @@ struct WebUIBrowserTests {
             TestPaths.root + "/Tests/ui/browser_flows.py", "--port", "\(service.port)",
             "--token", tokens[0], "--other-token", tokens[1], "--admin-token", tokens[2],
             "--sheet", cohort.sampleSheet, "--long-sheet", longSheet, "--broken-sheet", brokenSheet, "--bad-sheet", badSheet,
+            "--truncated", broken, "--intact", intact,
             "--screenshots", screenshots,
         ])
         let summary = (try? JSONValue.parse(result.stdout.split(separator: "\n").last.map(String.init) ?? "")) ?? .null

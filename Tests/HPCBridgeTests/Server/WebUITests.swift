@@ -303,4 +303,49 @@ struct WebUITests {
             #expect(await scheduler.cancelled.map(\.rawValue) == [native])
         }
     }
+
+    @Test("the dashboard: counts by state, newest first, filters by state, pipeline and date, and pages of 25 jobs")
+    func dashboardFiltersAndPages() async throws {
+        let service = try TestService(scheduler: FakeScheduler())
+        let token = try service.token(group: "cancer_genomics_lab")
+        var ids: [UUID] = []
+        for index in 0..<30 {
+            let submitted = try await service.assembly.service.submit(
+                JobRequest(pipelineName: "gatk_variant_calling", parameters: ["sample_id": .string("S\(index)"), "reference_genome": "hg38",
+                                                                             "fastq_r1": "/data/cancer_genomics_lab/S_1.fq", "fastq_r2": "/data/cancer_genomics_lab/S_2.fq"],
+                           researchGroup: "cancer_genomics_lab"),
+                by: .group("cancer_genomics_lab"), idempotencyKey: nil, now: Date(timeIntervalSince1970: 1_800_000_000 + Double(index)))
+            ids.append(submitted.job.id)
+        }
+        for id in ids.prefix(2) {
+            _ = try service.store.update(id, source: "test", reason: "cancelled for the filter") { $0.state = .cancelled }
+        }
+        let submitted = ids
+        @Sendable func rows(_ text: String) -> [String] {
+            guard let table = text.components(separatedBy: "<table class=\"list\" id=\"jobs\">").dropFirst().first?.components(separatedBy: "</table>").first else { return [] }
+            return table.components(separatedBy: "<a href=\"/ui/jobs/").dropFirst().map { String($0.prefix(36)) }
+        }
+        try await service.withClient { client in
+            let cookie = try await signIn(client, token: token)
+            let first = try await call(client, .get, "/ui/dashboard", cookies: [WebUI.sessionCookie: cookie])
+            let page = rows(first.text)
+            #expect(page.count == 25)
+            #expect(page.first == submitted.last?.uuidString.lowercased(), "not newest first")
+            let older = try #require(Page.attribute(after: "<a rel=\"next\" href=\"", in: first.text))
+            #expect(older.contains("jobs_after="))
+            let second = try await call(client, .get, older.replacingOccurrences(of: "&amp;", with: "&"), cookies: [WebUI.sessionCookie: cookie])
+            #expect(rows(second.text) == submitted.prefix(5).reversed().map { $0.uuidString.lowercased() }, "the second page is not the five oldest")
+            #expect(first.text.contains("state-cancelled\" href=\"/ui/dashboard?state=cancelled\">cancelled <strong>2</strong>"))
+
+            let cancelled = try await call(client, .get, "/ui/dashboard?state=cancelled", cookies: [WebUI.sessionCookie: cookie])
+            #expect(Set(rows(cancelled.text)) == Set(submitted.prefix(2).map { $0.uuidString.lowercased() }))
+            #expect(cancelled.text.contains("<option value=\"cancelled\" selected>"))
+            let otherPipeline = try await call(client, .get, "/ui/dashboard?pipeline=rnaseq_deseq2", cookies: [WebUI.sessionCookie: cookie])
+            #expect(rows(otherPipeline.text).isEmpty && otherPipeline.text.contains("No jobs match."))
+            let later = try await call(client, .get, "/ui/dashboard?since=2030-01-01", cookies: [WebUI.sessionCookie: cookie])
+            #expect(rows(later.text).isEmpty)
+            let bad = try await call(client, .get, "/ui/dashboard?since=yesterday", cookies: [WebUI.sessionCookie: cookie])
+            #expect(bad.text.contains("must be a date such as"))
+        }
+    }
 }
