@@ -11,6 +11,20 @@ extension ServeProcess {
         return try data.writeGermlineCohort(in: root + "/reads")
     }
 
+    /// The demo cohort's sheet again, but for its second sample's read 1: a copy cut in the middle of a
+    /// record, so that sample's alignment task fails ("read 1 has N reads but read 2 has M"). Returns the
+    /// sheet's path, the cut file and the intact one (copying it over the cut one repairs the run).
+    func writeTruncatedSheet(of cohort: DemoData.GermlineCohort) throws -> (sheet: String, truncated: String, intact: String) {
+        let intact = cohort.samples[1].fastqR1
+        let truncated = (intact as NSString).deletingLastPathComponent + "/truncated_R1.fq"
+        let reads = try String(contentsOfFile: intact, encoding: .utf8)
+        try String(reads.prefix(reads.count / 2)).appending("@truncated\nACGT\n+\n").write(toFile: truncated, atomically: true, encoding: .utf8)
+        let sheet = root + "/broken.csv"
+        try String(contentsOfFile: cohort.sampleSheet, encoding: .utf8).replacingOccurrences(of: intact, with: truncated)
+            .write(toFile: sheet, atomically: true, encoding: .utf8)
+        return (sheet, truncated, intact)
+    }
+
     /// Writes the demo transcriptome where this service's scratch config names `demo_transcriptome`, and
     /// the RNA-seq cohort's reads under `root/reads`.
     func writeDemoTranscriptome() async throws -> DemoData.RNASeqCohort {

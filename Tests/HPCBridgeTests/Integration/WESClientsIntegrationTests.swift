@@ -24,14 +24,7 @@ struct WESClientsIntegrationTests {
         try await service.start()
         defer { service.stop() }
         let cohort = try await service.writeDemoGenome()
-        // A second sheet, the same but for the second sample's read 1, cut in the middle of a record.
-        let sheet = try String(contentsOfFile: cohort.sampleSheet, encoding: .utf8)
-        let intact = cohort.samples[1].fastqR1
-        let broken = (intact as NSString).deletingLastPathComponent + "/truncated_R1.fq"
-        let reads = try String(contentsOfFile: intact, encoding: .utf8)
-        try String(reads.prefix(reads.count / 2)).appending("@truncated\nACGT\n+\n").write(toFile: broken, atomically: true, encoding: .utf8)
-        let brokenSheet = service.root + "/broken.csv"
-        try sheet.replacingOccurrences(of: intact, with: broken).write(toFile: brokenSheet, atomically: true, encoding: .utf8)
+        let brokenSheet = try service.writeTruncatedSheet(of: cohort).sheet
 
         let result = try await run(Self.tools + "/python", [
             TestPaths.root + "/Tests/wes/wes_clients.py", "--port", "\(service.port)",

@@ -41,13 +41,7 @@ struct WebUIBrowserTests {
         let badSheet = service.root + "/bad-ids.csv"
         try ([lines[0], "bad id" + rows.first![rows.first!.firstIndex(of: ",")!...]]).joined(separator: "\n").appending("\n")
             .write(toFile: badSheet, atomically: true, encoding: .utf8)
-        // The demo sheet with the second sample's read 1 cut in the middle of a record.
-        let intact = cohort.samples[1].fastqR1
-        let broken = (intact as NSString).deletingLastPathComponent + "/truncated_R1.fq"
-        let reads = try String(contentsOfFile: intact, encoding: .utf8)
-        try String(reads.prefix(reads.count / 2)).appending("@truncated\nACGT\n+\n").write(toFile: broken, atomically: true, encoding: .utf8)
-        let brokenSheet = service.root + "/broken.csv"
-        try sheet.replacingOccurrences(of: intact, with: broken).write(toFile: brokenSheet, atomically: true, encoding: .utf8)
+        let (brokenSheet, broken, intact) = try service.writeTruncatedSheet(of: cohort)
 
         let tokens = [try service.token(group: "cancer_genomics_lab"), try service.token(group: "systems_biology_lab"), try service.token(group: nil)]
         let screenshots = service.root + "/screenshots"
