@@ -16,58 +16,6 @@ public struct TaskChange: Sendable, Equatable {
 /// Runs in the job store: the run itself, its steps (each one `job` row, so the reconciler, the event
 /// stream and the metrics follow a step like any job) and the array tasks of its scatter steps.
 extension JobStore {
-    static func createRunTables(_ db: Database) throws {
-        try db.create(table: "run") { t in
-            t.primaryKey("id", .text)
-            t.column("pipelineName", .text).notNull()
-            t.column("pipelineVersion", .text).notNull()
-            t.column("researchGroup", .text).notNull()
-            t.column("cluster", .text).notNull()
-            t.column("description", .text)
-            t.column("parametersJSON", .text).notNull()
-            t.column("samplesJSON", .text).notNull()
-            t.column("runDirectory", .text).notNull()
-            t.column("parallelLimit", .integer)
-            t.column("createdAt", .double).notNull()
-        }
-        try db.create(index: "run_group_created", on: "run", columns: ["researchGroup", "createdAt"])
-        try db.create(table: "runStep") { t in
-            t.column("runID", .text).notNull().references("run", onDelete: .cascade)
-            t.column("name", .text).notNull()
-            t.column("jobID", .text).notNull().unique().references("job", onDelete: .cascade)
-            t.column("needs", .text).notNull()
-            t.column("taskCount", .integer)
-            t.column("position", .integer).notNull()
-            t.column("directory", .text).notNull()
-            t.column("outputsJSON", .text).notNull()
-            // Jobs of earlier attempts of this step, oldest first, comma-separated (a resume replaces the job).
-            t.column("previousJobIDs", .text).notNull().defaults(to: "")
-            t.primaryKey(["runID", "name"])
-        }
-        try db.create(table: "runTask") { t in
-            t.column("runID", .text).notNull().references("run", onDelete: .cascade)
-            t.column("step", .text).notNull()
-            t.column("taskIndex", .integer).notNull()
-            t.column("sampleID", .text).notNull()
-            t.column("state", .text).notNull()
-            t.column("failureKind", .text)
-            t.column("exitCode", .integer)
-            t.column("nativeJobID", .text)
-            t.column("startedAt", .double)
-            t.column("finishedAt", .double)
-            // The task's rendered script: durable before any scheduler call, as a job's intent is.
-            t.column("script", .text).notNull()
-            t.primaryKey(["runID", "step", "taskIndex"])
-        }
-        try db.create(table: "runIdempotencyKey") { t in
-            t.column("researchGroup", .text).notNull()
-            t.column("key", .text).notNull()
-            t.column("requestHash", .text).notNull()
-            t.column("runID", .text).notNull().references("run", onDelete: .cascade)
-            t.primaryKey(["researchGroup", "key"])
-        }
-    }
-
     /// What a new run is stored as: the run, one job per step (accepted, with its intent) in catalog
     /// order, and every array task with its script.
     public struct NewRun: Sendable {
