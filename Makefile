@@ -5,7 +5,7 @@ BIN := .build/debug/hpcbridge
 CONFIG ?= config/hpcbridge.yaml
 DEMO_JOB_ID := 0b7c52a4-8f0e-4a43-9d57-3c1a2b9d6e10
 
-.PHONY: all build test run examples demo-data tokens validate golden clean cluster bench bench-smoke bench-tools wes-tools ui-tools \
+.PHONY: all build test run examples demo-data tokens validate golden clean cluster bench bench-smoke bench-tools wes-tools ui-tools postgres \
         reliability reliability-fast reliability-tools schema-suite
 
 all: build
@@ -24,10 +24,16 @@ cluster:
 	@if [ "$$(id -u)" = 0 ]; then contrib/dev-cluster/up; \
 	 else echo "make: not root, so no dev cluster; tests that need Slurm are skipped (or fail with HPCBRIDGE_REQUIRE_SLURM=1)"; fi
 
+## postgres: bring up PostgreSQL 15 from Debian's packages on loopback (contrib/dev-postgres/up, root), for
+## the tests of the PostgreSQL pieces (the leader lease of several login nodes)
+postgres:
+	@if [ "$$(id -u)" = 0 ]; then contrib/dev-postgres/up; \
+	 else echo "make: not root, so no dev PostgreSQL; its tests are skipped (or fail with HPCBRIDGE_REQUIRE_POSTGRES=1)"; fi
+
 ## test: the full test suite (what README and CI run); brings up the dev cluster first. The reliability
 ## suites (Tests/HPCBridgeTests/Reliability) stop daemons and load the cluster, so they run apart:
 ## `make reliability`.
-test: cluster build schema-suite wes-tools ui-tools
+test: cluster postgres build schema-suite wes-tools ui-tools
 	$(SWIFT) test --skip-build --skip Reliability
 
 ## schema-suite: the official JSON Schema Test Suite's draft 2020-12 cases that the schema dialect's

@@ -32,6 +32,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         // NIOThreadPool: threads meant for blocking work (libslurm calls, log files), off Swift's cooperative pool.
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.0"),
+        // The PostgreSQL store and the leader lease of several login nodes (issue 18).
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
         // Benchmarks only: the load generator's HTTP client (keep-alive pools, unix sockets for slurmrestd).
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
     ],
@@ -55,6 +57,7 @@ let package = Package(
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
             ],
             swiftSettings: strict
         ),
@@ -125,6 +128,7 @@ let package = Package(
                 .product(name: "PropertyBased", package: "swift-property-based"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Mustache", package: "swift-mustache"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
             ],
             resources: [.copy("Fixtures")],
             swiftSettings: strict
