@@ -33,7 +33,7 @@ postgres:
 ## test: the full test suite (what README and CI run); brings up the dev cluster first. The reliability
 ## suites (Tests/HPCBridgeTests/Reliability) stop daemons and load the cluster, so they run apart:
 ## `make reliability`.
-test: cluster postgres build schema-suite wes-tools ui-tools
+test: cluster build schema-suite wes-tools ui-tools
 	$(SWIFT) test --skip-build --skip Reliability
 
 ## schema-suite: the official JSON Schema Test Suite's draft 2020-12 cases that the schema dialect's
@@ -132,11 +132,11 @@ bench-tools:
 ## reliability: the reliability and security suite of RELIABILITY.md at full size (crash during load with
 ## 1,000 jobs, a 60 s controller outage, purged jobs, store faults, hostile input, the auth matrix, 64
 ## clients for 5 minutes); one suite at a time; figures in var/reliability/ (about 10 minutes after the build)
-reliability: cluster build reliability-tools
+reliability: cluster postgres build reliability-tools
 	HPCBRIDGE_RELIABILITY=full $(SWIFT) test --skip-build --no-parallel --filter Reliability
 
 ## reliability-fast: the same suites at small sizes (300 jobs, a 20 s outage, 30 s of load): what CI runs
-reliability-fast: cluster build reliability-tools
+reliability-fast: cluster postgres build reliability-tools
 	$(SWIFT) test --skip-build --no-parallel --filter Reliability
 
 ## reliability-tools: schemathesis (from PyPI, pinned) in .build/reliability-tools, a Python venv

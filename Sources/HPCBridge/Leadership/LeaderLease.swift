@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import NIOCore
+import NIOPosix
 import PostgresNIO
 import ServiceLifecycle
 import Synchronization
@@ -18,9 +19,10 @@ import Synchronization
 ///   steps down at once and closes the connection (which frees the lock if the server still had it);
 /// - a follower that gets the lock waits `takeoverGrace` (at least one check interval) before it acts,
 ///   so a leader that lost its session has noticed and stopped by then;
-/// - the lease's session asks the server for TCP keepalives (5 s idle, 3 probes 2 s apart), so a leader
-///   cut off from the database loses the lock on the server's side within about 11 s, not after the
-///   kernel's two hours.
+/// - the lease's session asks the server for TCP keepalives that end it after at least twice the
+///   longest time a leader takes to notice (a check interval plus a check's deadline): a leader cut off
+///   from the database has stepped down well before the server frees its lock, and the lock is freed
+///   within seconds of that, not after the kernel's two hours.
 /// Takeover after a leader dies therefore takes at most `checkInterval + takeoverGrace` and a connect.
 public final class LeaderLease: Service, Sendable {
     public struct Settings: Sendable {
@@ -69,8 +71,17 @@ public final class LeaderLease: Service, Sendable {
     /// The PostgreSQL backend process of the lease's session (for tests and `/metrics`), while connected.
     public var backendPID: Int32? { state.withLock { $0.backendPID } }
 
+    /// The lease's own executor and event loop: its checks keep their timing whatever occupies the
+    /// cooperative pool and the shared event loops (HTTP traffic, other connections).
+    public static let executor = DispatchTaskExecutor(label: "hpcbridge.leader-lease")
+    static let eventLoops = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+
     /// Holds or waits for the lease until graceful shutdown; then releases it.
     public func run() async throws {
+        await withTaskExecutorPreference(Self.executor) { await self.runOnExecutor() }
+    }
+
+    private func runOnExecutor() async {
         let last = await cancelWhenGracefulShutdown { await self.hold() }
         if let connection = last {
             _ = try? await connection.query("SELECT pg_advisory_unlock(\(settings.keys.namespace), \(settings.keys.purpose))", logger: logger)
@@ -103,7 +114,7 @@ public final class LeaderLease: Service, Sendable {
             } catch is CancellationError {
                 break
             } catch {
-                change(to: .follower(reason: "\(error)"))
+                change(to: .follower(reason: Self.words(of: error)))
                 if let closing = connection { try? await closing.close() }
                 connection = nil
                 state.withLock { $0.backendPID = nil }
@@ -128,12 +139,13 @@ public final class LeaderLease: Service, Sendable {
         var configuration = self.configuration
         configuration.options.connectTimeout = TimeAmount.nanoseconds(Int64(settings.checkInterval.components.seconds) * 1_000_000_000
                                                                       + settings.checkInterval.components.attoseconds / 1_000_000_000)
-        let connection = try await PostgresConnection.connect(configuration: configuration, id: id, logger: logger)
+        let connection = try await PostgresConnection.connect(on: Self.eventLoops.next(), configuration: configuration, id: id, logger: logger)
         do {
-            // Keepalives for this session only: the server then notices a leader cut off from it within
-            // seconds and frees the lock.
+            // Keepalives for this session only: the server ends it (and frees the lock) once the peer has
+            // been silent for four check intervals (two of noticing, doubled) and three probes.
+            let idle = max(5, Int((settings.checkInterval * 4).components.seconds))
             _ = try await ask(connection, """
-                SELECT set_config('tcp_keepalives_idle', '5', false) || set_config('tcp_keepalives_interval', '2', false)
+                SELECT set_config('tcp_keepalives_idle', \(String(idle)), false) || set_config('tcp_keepalives_interval', '2', false)
                        || set_config('tcp_keepalives_count', '3', false)
                 """, String.self)
             let pid = try await ask(connection, "SELECT pg_backend_pid()", Int32.self)
@@ -164,6 +176,16 @@ public final class LeaderLease: Service, Sendable {
             throw LeaseLost(reason: "the query answered no row")
         }) else { throw NoAnswer(what: "a lease check", deadline: deadline) }
         return value
+    }
+
+    /// What went wrong, in words: PostgresNIO's errors describe themselves only when reflected (their
+    /// plain description hides the server's message); the password is never part of either.
+    static func words(of error: any Error) -> String {
+        if let error = error as? PSQLError {
+            if let message = error.serverInfo?[.message] { return "the database refused: \(message)" }
+            return "the database connection failed: \(error.code)"
+        }
+        return "\(error)"
     }
 
     /// Records the role; a flip is logged and reported. A follower's reason is kept up to date.

@@ -34,7 +34,8 @@ enum LivePostgres {
 
     /// Runs `sql` on a connection of its own and returns the first column of each row as text.
     static func query(_ sql: String) async throws -> [String] {
-        let connection = try await PostgresConnection.connect(configuration: try configuration(), id: 1, logger: Logger(label: "test.postgres"))
+        let connection = try await PostgresConnection.connect(on: LeaderLease.eventLoops.next(), configuration: try configuration(), id: 1,
+                                                              logger: Logger(label: "test.postgres"))
         defer { Task { try? await connection.close() } }
         var values: [String] = []
         for try await value in try await connection.query(PostgresQuery(unsafeSQL: sql), logger: Logger(label: "test.postgres")).decode(String.self) {
