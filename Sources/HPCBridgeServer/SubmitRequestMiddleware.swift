@@ -145,16 +145,16 @@ struct SubmitRequestMiddleware: ServerMiddleware {
 
     enum Collected {
         case complete(Data)
-        case tooLarge
+        case tooLarge(limit: Int)
         case timedOut(seconds: Double)
 
         /// Why a body was not taken (nil when it was), in the same words for both APIs.
         var refusal: RefusalAnswer? {
             switch self {
             case .complete: nil
-            case .tooLarge:
+            case .tooLarge(let limit):
                 RefusalAnswer(status: .contentTooLarge,
-                              message: "the request body is over \(SubmitRequestMiddleware.maximumBodyBytes) bytes; a request carries parameters and a sample sheet, not data: pass file paths")
+                              message: "the request body is over \(limit) bytes; a request carries parameters and a sample sheet, not data: pass file paths")
             case .timedOut(let seconds):
                 RefusalAnswer(status: .requestTimeout, message: "the request body did not arrive within \(Int(seconds)) s; send it in one go")
             }
@@ -166,8 +166,14 @@ struct SubmitRequestMiddleware: ServerMiddleware {
     /// The body is read in one task that the deadline cancels, from `DeadlineTimer`'s thread: a task
     /// group of a reader and a sleeper cost every submission two tasks and a dispatch timer.
     static func collect(_ body: HTTPBody, upTo limit: Int, within seconds: Double) async -> Collected {
+        await collect(limit: limit, within: seconds) { try await Data(collecting: body, upTo: limit) }
+    }
+
+    /// `collect` for any body: `read` reads it whole and throws when it is over `limit` (the web pages'
+    /// forms come as Hummingbird's request body, not through the OpenAPI runtime).
+    static func collect(limit: Int, within seconds: Double, _ read: @escaping @Sendable () async throws -> Data) async -> Collected {
         let expired = ExpiryFlag()
-        let reading = Task { try await Data(collecting: body, upTo: limit) }
+        let reading = Task { try await read() }
         let timer = DeadlineTimer.shared.schedule(after: .nanoseconds(Int64(seconds * 1e9))) {
             expired.set()
             reading.cancel()
@@ -177,7 +183,7 @@ struct SubmitRequestMiddleware: ServerMiddleware {
         switch result {
         case .success(let data): return .complete(data)
         // Cancelled by the deadline (the body's reader ends on cancellation), or over the limit.
-        case .failure: return expired.isSet ? .timedOut(seconds: seconds) : .tooLarge
+        case .failure: return expired.isSet ? .timedOut(seconds: seconds) : .tooLarge(limit: limit)
         }
     }
 

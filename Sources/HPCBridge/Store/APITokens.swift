@@ -32,9 +32,7 @@ public struct APITokens: Sendable {
     public func create(group: String?, label: String?, now: Date = Date()) throws -> (token: String, entry: Entry) {
         var generator = SystemRandomNumberGenerator()
         let id = (0..<8).map { _ in String(format: "%x", Int.random(in: 0..<16, using: &generator)) }.joined()
-        let secretBytes = (0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) }
-        let secret = Data(secretBytes).base64EncodedString().replacingOccurrences(of: "+", with: "-")
-            .replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+        let secret = Self.randomSecret()
         let token = "hb_\(id)_\(secret)"
         try store.pool.write { db in
             try db.execute(sql: "INSERT INTO apiToken (id, researchGroup, label, hash, createdAt) VALUES (?, ?, ?, ?, ?)",
@@ -138,6 +136,15 @@ public struct APITokens: Sendable {
             for candidate in group.tokenHashes where Self.constantTimeEqual(presentedHash, candidate) { found = .group(name) }
         }
         return found
+    }
+
+    /// 32 random bytes, base64url without padding (43 characters): a token's secret, and a web session's
+    /// cookie and CSRF token (valid in a cookie and a form field as they are).
+    public static func randomSecret() -> String {
+        var generator = SystemRandomNumberGenerator()
+        let bytes = (0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        return Data(bytes).base64EncodedString().replacingOccurrences(of: "+", with: "-")
+            .replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
     }
 
     /// The hash a config declares for a token (`hpcbridge token hash`).

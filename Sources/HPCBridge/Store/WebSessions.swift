@@ -1,4 +1,3 @@
-import Crypto
 import Foundation
 import GRDB
 
@@ -87,12 +86,9 @@ public struct WebSessions: Sendable {
         }
     }
 
-    /// 32 random bytes, base64url without padding (43 characters, valid in a cookie and a form field).
+    /// A new cookie or CSRF token (`APITokens.randomSecret`).
     public static func randomToken() -> String {
-        var generator = SystemRandomNumberGenerator()
-        let bytes = (0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) }
-        return Data(bytes).base64EncodedString().replacingOccurrences(of: "+", with: "-")
-            .replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+        APITokens.randomSecret()
     }
 
     /// Compares two secrets in time that does not depend on where they differ.
@@ -108,7 +104,8 @@ public struct WebSessions: Sendable {
         }
     }
 
+    /// What the store keeps of a cookie: its SHA-256, as of a token's secret.
     static func hash(_ cookie: String) -> String {
-        SHA256.hash(data: Data(cookie.utf8)).hexString
+        APITokens.hash(cookie)
     }
 }

@@ -9,20 +9,19 @@ enum StepProgressSVG {
     static let width = 200.0
     static let height = 14.0
 
-    /// `counts` in the order to draw them (state raw values, which are `[a-z_]+`); `total` the step's
-    /// tasks, so tasks not yet in any state leave the track showing.
-    static func svg(counts: [(state: String, count: Int)], total: Int, label: String) -> String {
+    /// `counts` in the order to draw them; `total` the step's tasks, so tasks not yet in any state leave
+    /// the track showing.
+    static func svg(counts: [(state: JobState, count: Int)], total: Int, label: String) -> String {
         var x = 0.0
         var segments = ""
         let scale = total > 0 ? width / Double(total) : 0
         for (state, count) in counts where count > 0 {
             let w = min(Double(count) * scale, width - x)
-            let safe = state.allSatisfy { $0.isASCII && ($0.isLowercase || $0 == "_") } ? state : "unknown"
-            segments += "<rect class=\"segment state-\(safe)\" x=\"\(format(x))\" y=\"0\" width=\"\(format(w))\" height=\"\(format(height))\"><title>\(count) \(safe)</title></rect>"
+            segments += "<rect class=\"segment state-\(state.rawValue)\" x=\"\(format(x))\" y=\"0\" width=\"\(format(w))\" height=\"\(format(height))\"><title>\(count) \(state.rawValue)</title></rect>"
             x += w
         }
-        let summary = counts.filter { $0.count > 0 }.map { "\($0.count) \($0.state)" }.joined(separator: ", ")
-        return "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"step-progress\" role=\"img\" aria-label=\"\(RunGraphSVG.escaped(label)): \(RunGraphSVG.escaped(summary))\" "
+        let summary = counts.filter { $0.count > 0 }.map { "\($0.count) \($0.state.rawValue)" }.joined(separator: ", ")
+        return "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"step-progress\" role=\"img\" aria-label=\"\(RunGraphSVG.escaped(label)): \(summary)\" "
             + "width=\"\(format(width))\" height=\"\(format(height))\" viewBox=\"0 0 \(format(width)) \(format(height))\">"
             + "<rect class=\"track\" x=\"0\" y=\"0\" width=\"\(format(width))\" height=\"\(format(height))\"/>" + segments + "</svg>"
     }

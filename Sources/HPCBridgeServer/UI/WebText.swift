@@ -30,13 +30,26 @@ enum WebText {
         return calendar.date(from: DateComponents(year: year, month: month, day: day))
     }
 
+    /// How many of the counted tasks or jobs have ended.
+    static func ended(_ counts: [JobState: Int]) -> Int {
+        counts.filter { $0.key.isTerminal }.values.reduce(0, +)
+    }
+
+    /// Job counts by state, as the pages' state badges list them: in the lifecycle's order, states with
+    /// none left out.
+    static func stateBadges(_ counts: [JobStore.StateCount], where include: (JobStore.StateCount) -> Bool) -> [[String: Any]] {
+        var byState: [JobState: Int] = [:]
+        for count in counts where include(count) { byState[count.state, default: 0] += count.count }
+        return JobState.allCases.compactMap { state in byState[state].map { ["state": state.rawValue, "count": $0] } }
+    }
+
     /// Tasks ended and tasks in all, over a run's steps (a single step counts as one task).
     static func taskProgress(_ view: JobService.RunView) -> (done: Int, total: Int) {
         var done = 0, total = 0
         for (step, job) in view.steps {
             if let count = step.taskCount, count > 0 {
                 total += count
-                done += (view.taskCounts[step.name] ?? [:]).filter { $0.key.isTerminal }.values.reduce(0, +)
+                done += ended(view.taskCounts[step.name] ?? [:])
             } else {
                 total += 1
                 if job.state.isTerminal { done += 1 }

@@ -33,13 +33,11 @@ extension WebUI {
         var groups: [[String: Any]] = []
         for name in config.groups.keys.sorted() {
             let group = config.groups[name]!
-            var byState: [JobState: Int] = [:]
-            for count in counts where count.group == name { byState[count.state, default: 0] += count.count }
-            let open = byState.filter { !$0.key.isTerminal }.values.reduce(0, +)
+            let open = counts.filter { $0.group == name && !$0.state.isTerminal }.map(\.count).reduce(0, +)
             groups.append([
                 "name": name, "cluster": group.cluster, "account": group.account, "open": open, "maxActive": group.maxActiveJobs,
                 "perMinute": group.submissionsPerMinute,
-                "states": JobState.allCases.compactMap { state in byState[state].map { ["state": state.rawValue, "count": $0] as [String: Any] } },
+                "states": WebText.stateBadges(counts) { $0.group == name },
             ])
         }
         let checks = await service.readiness()

@@ -49,8 +49,6 @@ extension WebUI {
         }
 
         let counts = try await service.storeCall { try $0.stateCounts() }
-        var byState: [JobState: Int] = [:]
-        for count in counts where group == nil || count.group == group { byState[count.state, default: 0] += count.count }
         let catalog = service.site.catalog
 
         var keep: [(String, String)] = []
@@ -67,7 +65,7 @@ extension WebUI {
             "isAdmin": visitor.principal == .admin,
             "groupQuery": group.flatMap { visitor.group == nil ? "&group=\(Self.queryEscaped($0))" : nil } ?? "",
             "eventsQuery": "",
-            "counts": JobState.allCases.compactMap { state in byState[state].map { ["state": state.rawValue, "count": $0] as [String: Any] } },
+            "counts": WebText.stateBadges(counts) { group == nil || $0.group == group },
             "stateOptions": JobState.allCases.map { ["value": $0.rawValue, "selected": $0 == state] as [String: Any] },
             "pipelineOptions": catalog.sorted.map { ["value": $0.name, "selected": $0.name == pipeline] as [String: Any] },
             "groupOptions": service.site.config.groups.keys.sorted().map { ["value": $0, "selected": $0 == group] as [String: Any] },

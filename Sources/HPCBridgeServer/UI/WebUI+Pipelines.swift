@@ -92,8 +92,8 @@ extension WebUI {
             "idempotencyKey": WebSessions.randomToken(),
         ]
         if let title = pipeline.title { values["title"] = title }
-        if isRun, case .success(let graph) = PipelineGraph.build(steps: pipeline.steps.map { ($0.name, $0.needs) }) {
-            values["graphSVG"] = RunGraphSVG.svg(graph: graph, nodes: pipeline.steps.map {
+        if isRun {
+            values["graphSVG"] = RunGraphSVG.svg(graph: pipeline.graph, nodes: pipeline.steps.map {
                 RunGraphSVG.Node(name: $0.name, title: $0.title, state: "unknown", done: nil, total: nil, href: nil)
             })
         }

@@ -21,8 +21,7 @@ extension WebUI {
         var graphSVG = ""
         if case .success(let graph) = PipelineGraph.build(steps: view.steps.map { ($0.step.name, $0.step.needs) }) {
             let nodes = view.steps.map { step, job -> RunGraphSVG.Node in
-                let counts = view.taskCounts[step.name] ?? [:]
-                let done = step.taskCount.map { _ in counts.filter { $0.key.isTerminal }.values.reduce(0, +) }
+                let done = step.taskCount.map { _ in WebText.ended(view.taskCounts[step.name] ?? [:]) }
                 return RunGraphSVG.Node(name: step.name, title: pipeline?.steps.first { $0.name == step.name }?.title,
                                         state: job.state.rawValue, done: done, total: step.taskCount, href: "#step-\(step.name)")
             }
@@ -35,7 +34,7 @@ extension WebUI {
             var row: [String: Any] = [
                 "name": step.name, "jobID": job.id.uuidString.lowercased(), "state": job.state.rawValue,
                 "taskSummary": step.taskCount == nil ? "one job" : byState.map { "\($0.1) \($0.0.rawValue)" }.joined(separator: ", "),
-                "progressSVG": StepProgressSVG.svg(counts: byState.map { ($0.0.rawValue, $0.1) }, total: total, label: "\(step.name) tasks by state"),
+                "progressSVG": StepProgressSVG.svg(counts: byState, total: total, label: "\(step.name) tasks by state"),
             ]
             if let kind = job.failureKind { row["failureKind"] = kind }
             return row

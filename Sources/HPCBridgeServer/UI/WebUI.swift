@@ -24,8 +24,6 @@ struct WebUI: Sendable {
     /// Forms are small; a sample sheet of 1,000 rows is well under this.
     static let maximumFormBytes = 4 << 20
 
-    var sessions: WebSessions { WebSessions(store: service.store) }
-
     init(service: JobService, logger: Logger) throws {
         self.service = service
         self.assets = try WebAssets.load()
@@ -99,10 +97,10 @@ struct WebUI: Sendable {
 
     /// A signed-in visitor.
     struct Visitor: Sendable {
-        let principal: APITokens.Principal
         let session: WebSessions.Session
         let cookie: String
 
+        var principal: APITokens.Principal { session.principal }
         var group: String? { if case .group(let name) = principal { name } else { nil } }
         var label: String { group.map { "research group \($0)" } ?? "admin" }
 
@@ -119,7 +117,7 @@ struct WebUI: Sendable {
         guard let cookie = request.cookies[Self.sessionCookie]?.value else { return nil }
         let config = service.site.config
         guard let session = try await service.storeCall({ store in try WebSessions(store: store).session(cookie: cookie, declaredIn: config) }) else { return nil }
-        return Visitor(principal: session.principal, session: session, cookie: cookie)
+        return Visitor(session: session, cookie: cookie)
     }
 
     /// A page for a signed-in visitor; others are sent to sign in, and come back after. The service's
@@ -191,7 +189,7 @@ struct WebUI: Sendable {
         var values: [String: Any] = ["csrf": nonce, "next": next]
         if let error { values["error"] = error }
         var response = html("sign-in", values, status: status)
-        response.setCookie(Cookie(name: Self.signInCookie, value: nonce, maxAge: 3600, path: "/ui/sign-in", secure: secure(request), httpOnly: true, sameSite: .strict))
+        response.setCookie(cookie(Self.signInCookie, nonce, maxAge: 3600, path: "/ui/sign-in", for: request))
         return response
     }
 
@@ -219,8 +217,8 @@ struct WebUI: Sendable {
         }
         let next = Self.localPath(form.value("next")) ?? "/ui/dashboard"
         var response = Response.redirect(to: next, type: .normal)
-        response.setCookie(Cookie(name: Self.sessionCookie, value: created.cookie, maxAge: Int(lifetime), path: "/ui", secure: secure(request), httpOnly: true, sameSite: .strict))
-        response.setCookie(Cookie(name: Self.signInCookie, value: "", maxAge: 0, path: "/ui/sign-in", secure: secure(request), httpOnly: true, sameSite: .strict))
+        response.setCookie(self.cookie(Self.sessionCookie, created.cookie, maxAge: Int(lifetime), path: "/ui", for: request))
+        response.setCookie(self.cookie(Self.signInCookie, "", maxAge: 0, path: "/ui/sign-in", for: request))
         return response
     }
 
@@ -230,7 +228,7 @@ struct WebUI: Sendable {
             return "/ui/sign-in"
         }
         if response.status == .seeOther {
-            response.setCookie(Cookie(name: Self.sessionCookie, value: "", maxAge: 0, path: "/ui", secure: secure(request), httpOnly: true, sameSite: .strict))
+            response.setCookie(cookie(Self.sessionCookie, "", maxAge: 0, path: "/ui", for: request))
         }
         return response
     }
@@ -298,21 +296,18 @@ struct WebUI: Sendable {
         return id
     }
 
-    /// The form of a POST, read within the body timeout and the size limit.
+    /// The form of a POST, read within the body timeout and the size limit, as the APIs read theirs.
     func readForm(_ request: Request) async -> Result<WebForm, PageRefusal> {
-        let seconds = service.site.config.httpBodyTimeoutSeconds
-        let bytes: ByteBuffer?
-        do {
-            bytes = try await Deadline.valueIfReady(within: .milliseconds(Int64(seconds * 1000))) {
-                var reading = request
-                return try await reading.collectBody(upTo: Self.maximumFormBytes)
-            }
-        } catch {
-            return .failure(PageRefusal(status: .contentTooLarge, message: "the form is larger than \(Self.maximumFormBytes >> 20) MiB"))
+        let collected = await SubmitRequestMiddleware.collect(limit: Self.maximumFormBytes, within: service.site.config.httpBodyTimeoutSeconds) {
+            var reading = request
+            return Data(buffer: try await reading.collectBody(upTo: Self.maximumFormBytes))
         }
-        guard let bytes else { return .failure(PageRefusal(status: .requestTimeout, message: "the form did not arrive within \(Int(seconds)) s")) }
+        guard case .complete(let bytes) = collected else {
+            let refusal = collected.refusal!
+            return .failure(PageRefusal(status: refusal.status, message: refusal.message))
+        }
         do {
-            return .success(try WebForm.parse(Array(buffer: bytes), contentType: request.headers[.contentType]))
+            return .success(try WebForm.parse(Array(bytes), contentType: request.headers[.contentType]))
         } catch {
             return .failure(PageRefusal(status: .unsupportedMediaType, message: error.description))
         }
@@ -332,11 +327,12 @@ struct WebUI: Sendable {
         return false
     }
 
-    /// Whether cookies get the Secure attribute: over TLS, behind a proxy that says so, or when the
-    /// configured public URL is https.
-    func secure(_ request: Request) -> Bool {
-        request.uri.scheme == .https || request.headers[.init("X-Forwarded-Proto")!]?.lowercased() == "https"
-            || service.site.config.publicURL?.lowercased().hasPrefix("https://") == true
+    /// Every cookie of the pages: HttpOnly (no script reads it), SameSite=Strict (no other site's page
+    /// sends it), and Secure over TLS, behind a proxy that says so, or when the public URL is https.
+    /// `maxAge` 0 deletes it.
+    func cookie(_ name: String, _ value: String, maxAge: Int, path: String, for request: Request) -> Cookie {
+        let secure = request.head.clientScheme == "https" || service.site.config.publicURL?.lowercased().hasPrefix("https://") == true
+        return Cookie(name: name, value: value, maxAge: maxAge, path: path, secure: secure, httpOnly: true, sameSite: .strict)
     }
 
     /// A `next` target only within the pages (no other site, no `//host`).

@@ -35,8 +35,6 @@ struct WESErrorMiddleware: ServerMiddleware {
     /// proxy in front says so (`X-Forwarded-Proto`). A site behind a proxy that rewrites paths sets
     /// `public_url` instead.
     static func base(of request: HTTPRequest) -> String {
-        let forwarded = HTTPField.Name("X-Forwarded-Proto").flatMap { request.headerFields[$0] }?.lowercased()
-        let scheme = forwarded == "https" ? "https" : (request.scheme ?? "http")
-        return "\(scheme)://\(request.authority ?? "localhost")"
+        "\(request.clientScheme)://\(request.authority ?? "localhost")"
     }
 }
