@@ -86,26 +86,40 @@ public struct JobService: Sendable {
             metrics?.quotaRefused(group: group.name, quota: "submissions_per_minute")
             throw Refusal.overQuota("research group \"\(group.name)\" may submit \(group.submissionsPerMinute) jobs per minute; retry in \(wait) s", retryAfter: wait)
         }
-        let accepted: JobSubmitter.Accepted
+        // With the controller known down the job is only stored; the reconciler submits it later.
+        var controllerDown = false
+        if let cluster = group?.cluster, let reconciler = reconcilers[cluster] { controllerDown = await reconciler.health().knownDown }
+        let lane = SubmissionLane(submitter: submitter, schedulerWait: schedulerWait)
+        let outcome: SubmissionLane.Outcome
         do {
-            accepted = try await accept(request, idempotencyKey: idempotencyKey, activeLimit: group?.maxActiveJobs, now: now)
+            outcome = try await lane.run(request, idempotencyKey: idempotencyKey, activeLimit: group?.maxActiveJobs, submitNow: !controllerDown, now: now)
         } catch {
             rateLimiter.refund(group: request.researchGroup)
-            if case Refusal.invalid = error { metrics?.validationRejected(group: request.researchGroup, pipeline: request.pipelineName) }
-            throw error
+            let refusal = refusalInTheAPIsTerms(error)
+            if case Refusal.invalid = refusal { metrics?.validationRejected(group: request.researchGroup, pipeline: request.pipelineName) }
+            throw refusal
         }
-        guard accepted.created else {
+        switch outcome {
+        case .answered(let job, let transitions):
+            return (job, true, transitions)
+        case .retried(let job):
             rateLimiter.refund(group: request.researchGroup)
-            return try await answer(accepted.job, created: false)
+            return try await answer(job, created: false)
+        case .stillSubmitting(let job):
+            logger.info("the controller did not answer within \(schedulerWait); the job is accepted and its submission goes on", metadata: ["job_id": "\(job.id.uuidString.lowercased())"])
+            let id = job.id
+            return try await answer(try await storeCall { try $0.job(id) } ?? job, created: true)
+        case .handedBack(let job, let spec):
+            return try await submitStaged(job, spec: spec)
         }
-        let job = accepted.job, spec = accepted.spec, directory = accepted.directory
-        if let reconciler = reconcilers[job.cluster], await reconciler.health().knownDown {
-            logger.info("controller unreachable; the job stays accepted until the reconciler submits it", metadata: ["job_id": "\(job.id.uuidString.lowercased())"])
-            return try await answer(job, created: true)
-        }
+    }
+
+    /// The staged submission of a stored job (a backend without a blocking submission, or every lane's
+    /// scheduler slot taken): the call runs on the scheduler's pool, and the caller waits `schedulerWait`.
+    private func submitStaged(_ job: Job, spec: BatchJobSpec) async throws -> (job: Job, created: Bool, transitions: [JobTransition]) {
         let submitter = self.submitter
         do {
-            if let submitted = try await Deadline.valueIfReady(within: schedulerWait, of: { try await submitter.submit(job, spec: spec, directory: directory) }) {
+            if let submitted = try await Deadline.valueIfReady(within: schedulerWait, of: { try await submitter.submit(job, spec: spec) }) {
                 return try await answer(submitted, created: true)
             }
             logger.info("the controller did not answer within \(schedulerWait); the job is accepted and its submission goes on", metadata: ["job_id": "\(job.id.uuidString.lowercased())"])

@@ -100,7 +100,22 @@ public struct JobSubmitter: Sendable {
     /// Plans and renders a request into the job to insert, and starts its run directory (unless the
     /// request was given up meanwhile).
     private static func prepare(_ request: JobRequest, site: Site, resolver: @escaping InputRoots.Resolver, now: Date,
-                                directory planned: PlannedDirectory) throws -> Prepared {
+                                directory: PlannedDirectory) throws -> Prepared {
+        let planned = try plan(request, site: site, resolver: resolver, now: now)
+        guard let creation = directory.start(planned.spec.workingDirectory) else { throw CancellationError() }
+        return Prepared(job: planned.job, spec: planned.spec, requestHash: planned.requestHash, directory: creation)
+    }
+
+    /// What a request becomes before its insert: the job with its intent, the spec, and the request's
+    /// identity for idempotency.
+    struct Planned: Sendable {
+        var job: Job
+        var spec: BatchJobSpec
+        var requestHash: String
+    }
+
+    /// Plans, validates and renders a request (reads the input filesystem: call it on a blocking pool).
+    static func plan(_ request: JobRequest, site: Site, resolver: @escaping InputRoots.Resolver, now: Date) throws -> Planned {
         let id = UUID()
         let plan = try JobPlanner(site: site, resolver: resolver).plan(request, jobID: id)
         let rendered = try site.renderer.render(plan)
@@ -116,8 +131,7 @@ public struct JobSubmitter: Sendable {
             "parameters": request.parameters, "description": request.description.map(JSONValue.string) ?? .null,
             "resources": request.resources ?? .null,
         ]).jsonText.utf8)).hexString
-        guard let creation = planned.start(spec.workingDirectory) else { throw CancellationError() }
-        return Prepared(job: job, spec: spec, requestHash: requestHash, directory: creation)
+        return Planned(job: job, spec: spec, requestHash: requestHash)
     }
 
     /// A plan's run directory, between the planning thread that starts it and the request that may give
@@ -227,14 +241,17 @@ public struct JobSubmitter: Sendable {
             return job
         } catch let error as SchedulerError {
             let finishedAt = now()
-            return try await store.offload { store in
-                try store.update(id, source: source, reason: error.detail, at: finishedAt) {
-                    $0.state = .failed
-                    $0.failureKind = FailureKind.launchFailure.label
-                    $0.failureReason = "the scheduler refused the job: \(error.detail)"
-                    $0.finishedAt = finishedAt
-                }
-            }
+            return try await store.offload { store in try Self.recordRefusal(error, of: id, source: source, at: finishedAt, in: store) }
+        }
+    }
+
+    /// Fails a job the scheduler refused, with the scheduler's words.
+    static func recordRefusal(_ error: SchedulerError, of id: UUID, source: String, at finishedAt: Date, in store: JobStore) throws -> Job {
+        try store.update(id, source: source, reason: error.detail, at: finishedAt) {
+            $0.state = .failed
+            $0.failureKind = FailureKind.launchFailure.label
+            $0.failureReason = "the scheduler refused the job: \(error.detail)"
+            $0.finishedAt = finishedAt
         }
     }
 

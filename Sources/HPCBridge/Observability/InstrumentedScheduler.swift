@@ -16,21 +16,41 @@ public struct InstrumentedScheduler: BatchScheduler {
     public var path: String { wrapped.path }
 
     private func timed<T>(_ operation: String, _ call: () async throws -> T) async throws -> T {
-        let clock = ContinuousClock()
-        let start = clock.now
+        let start = ContinuousClock.now
         do {
             let value = try await call()
-            metrics.schedulerCall(cluster: cluster, operation: operation, path: path, seconds: (clock.now - start).inSeconds, error: nil)
+            count(operation, since: start, error: nil)
             return value
         } catch {
-            let kind = (error as? SchedulerError).map { "\($0.kind)" } ?? "other"
-            metrics.schedulerCall(cluster: cluster, operation: operation, path: path, seconds: (clock.now - start).inSeconds, error: kind)
+            count(operation, since: start, error: error)
             throw error
         }
     }
 
+    /// Counts one call in the metrics, with its time and its error's kind.
+    private func count(_ operation: String, since start: ContinuousClock.Instant, error: (any Error)?) {
+        let kind = error.map { ($0 as? SchedulerError).map { "\($0.kind)" } ?? "other" }
+        metrics.schedulerCall(cluster: cluster, operation: operation, path: path, seconds: (ContinuousClock.now - start).inSeconds, error: kind)
+    }
+
     public func submit(_ job: BatchJobSpec) async throws -> NativeJobID {
         try await timed("submit") { try await wrapped.submit(job) }
+    }
+
+    /// The wrapped backend's blocking submission, timed and counted like `submit`.
+    public var blockingSubmit: (@Sendable (BatchJobSpec) throws -> NativeJobID)? {
+        guard let submit = wrapped.blockingSubmit else { return nil }
+        return { [self] job in
+            let start = ContinuousClock.now
+            do {
+                let id = try submit(job)
+                count("submit", since: start, error: nil)
+                return id
+            } catch {
+                count("submit", since: start, error: error)
+                throw error
+            }
+        }
     }
 
     public func cancel(_ ids: [NativeJobID]) async throws {

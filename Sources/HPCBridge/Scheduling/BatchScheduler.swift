@@ -23,9 +23,16 @@ public protocol BatchScheduler: Sendable {
     /// Jobs in accounting that carry one of these hpcbridge ids, submitted since `since`: how a restarted
     /// service finds a job it submitted but never recorded, after the controller has forgotten it.
     func accountingJobs(tagged tags: Set<UUID>, since: Date) async throws -> [UUID: SchedulerJobState]
+    /// The submission as a blocking call on the caller's own thread, for a backend whose submission is
+    /// one short call (libslurm's RPC), or nil: a submission lane already on a thread meant for blocking
+    /// work then calls it there instead of hopping to the scheduler's pool and back (`SubmissionLane`).
+    var blockingSubmit: (@Sendable (BatchJobSpec) throws -> NativeJobID)? { get }
 }
 
 extension BatchScheduler {
+    /// None by default: the backend's submission runs where `submit` puts it.
+    public var blockingSubmit: (@Sendable (BatchJobSpec) throws -> NativeJobID)? { nil }
+
     /// Cancels one job (no error when it already finished).
     public func cancel(_ id: NativeJobID) async throws {
         try await cancel([id])

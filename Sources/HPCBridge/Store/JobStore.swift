@@ -235,7 +235,19 @@ public final class JobStore: Sendable {
     /// its job. Returns after the commit.
     public func insertInGroupCommit(_ job: Job, idempotencyKey: String? = nil, requestHash: String = "", source: String = "api",
                                     activeLimit: Int? = nil) async throws -> Insertion {
-        try await groupCommit.write { [self] db, batch in
+        try await groupCommit.write(sharedInsert(job, idempotencyKey: idempotencyKey, requestHash: requestHash, source: source, activeLimit: activeLimit))
+    }
+
+    /// `insertInGroupCommit`, waiting on the calling thread (a submission lane's; see `GroupCommit.writeWaiting`).
+    func insertInGroupCommitWaiting(_ job: Job, idempotencyKey: String?, requestHash: String, source: String = "api",
+                                    activeLimit: Int?) throws -> Insertion {
+        try groupCommit.writeWaiting(sharedInsert(job, idempotencyKey: idempotencyKey, requestHash: requestHash, source: source, activeLimit: activeLimit))
+    }
+
+    /// The insert as one write of a shared transaction, telling observers after its commit.
+    private func sharedInsert(_ job: Job, idempotencyKey: String?, requestHash: String, source: String,
+                              activeLimit: Int?) -> @Sendable (Database, GroupCommit.Batch) throws -> Insertion {
+        { [self] db, batch in
             let (insertion, event) = try Self.insert(job, idempotencyKey: idempotencyKey, requestHash: requestHash, source: source,
                                                      activeLimit: activeLimit, in: db, counting: batch)
             // A new job is never a step of a run (runs insert their steps themselves): no step to look up.
@@ -525,12 +537,24 @@ public final class JobStore: Sendable {
     }
 
     /// `recordSubmission` in a transaction shared with concurrent writes (`GroupCommit`).
+    ///
+    /// Not flushed on its own (see GroupCommit.write): lost in a crash of the node, the job is still
+    /// accepted in the store and the reconciler adopts the Slurm job by its tag, as after a kill -9
+    /// between the libslurm call and this write. The job itself was flushed before the call.
     public func recordSubmissionInGroupCommit(_ id: UUID, native: String, source: String, reason: String,
                                               at now: Date) async throws -> SubmissionRecord {
-        // Not flushed on its own (see GroupCommit.write): lost in a crash of the node, the job is still
-        // accepted in the store and the reconciler adopts the Slurm job by its tag, as after a kill -9
-        // between the libslurm call and this write. The job itself was flushed before the call.
-        try await groupCommit.write(flush: false) { [self] db, batch in
+        try await groupCommit.write(flush: false, sharedSubmissionRecord(id, native: native, source: source, reason: reason, at: now))
+    }
+
+    /// `recordSubmissionInGroupCommit`, waiting on the calling thread (a submission lane's).
+    func recordSubmissionInGroupCommitWaiting(_ id: UUID, native: String, source: String, reason: String, at now: Date) throws -> SubmissionRecord {
+        try groupCommit.writeWaiting(flush: false, sharedSubmissionRecord(id, native: native, source: source, reason: reason, at: now))
+    }
+
+    /// The submission's record as one write of a shared transaction, telling observers after its commit.
+    private func sharedSubmissionRecord(_ id: UUID, native: String, source: String, reason: String,
+                                        at now: Date) -> @Sendable (Database, GroupCommit.Batch) throws -> SubmissionRecord {
+        { [self] db, batch in
             let (outcome, event) = try Self.recordSubmission(id, native: native, source: source, reason: reason, at: now, in: db)
             batch.afterCommit.append { [self] in
                 notifyRowsChanged([id])

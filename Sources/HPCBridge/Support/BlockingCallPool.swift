@@ -32,6 +32,11 @@ public final class BlockingCallPool: Sendable {
     /// reads and writes that may wait for the disk or for the writer. As many threads as GRDB has
     /// readers, so reads overlap as they would on its own queues.
     public static let store = BlockingCallPool(name: "store", threads: 5, maximumInFlight: 1024)
+    /// The pool for whole submissions in a row (`SubmissionLane`): planning, the insert, the run
+    /// directory, the libslurm call and its record on one thread. Enough threads for sixteen clients'
+    /// submissions to overlap while each waits for a commit or the controller; `SubmissionLane` keeps a
+    /// hung controller from holding more than half of them.
+    public static let submissions = BlockingCallPool(name: "submissions", threads: 16, maximumInFlight: 256)
 
     /// A call refused because `maximumInFlight` calls already wait.
     public struct Saturated: Error, CustomStringConvertible {
@@ -42,7 +47,7 @@ public final class BlockingCallPool: Sendable {
         }
     }
 
-    static let waitedOn = ["files": "filesystem", "scheduler": "controller", "store": "job store's disk", "planning": "input filesystem"]
+    static let waitedOn = ["files": "filesystem", "scheduler": "controller", "store": "job store's disk", "planning": "input filesystem", "submissions": "input filesystem or job store"]
 
     /// A call whose caller stopped waiting at its deadline.
     public struct TimedOut: Error, CustomStringConvertible {
@@ -103,6 +108,18 @@ public final class BlockingCallPool: Sendable {
             call.complete(result)
         }
         return call
+    }
+
+    /// Queues `body` for one of the pool's threads without a result to wait for: for work that answers
+    /// its caller itself (`SubmissionLane`). False, and nothing queued, when the pool is full. `body`
+    /// gets false when the pool shut down before it ran.
+    public func enqueue(_ body: @escaping @Sendable (_ active: Bool) -> Void) -> Bool {
+        guard admit() else { return false }
+        pool.submit { state in
+            body(state == .active)
+            self.inFlight.withLock { $0 -= 1 }
+        }
+        return true
     }
 
     /// Counts one more call in flight, unless `maximumInFlight` already are.

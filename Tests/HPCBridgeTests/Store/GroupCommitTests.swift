@@ -70,6 +70,45 @@ struct GroupCommitTests {
         #expect(after.writes - before.writes == 20)
     }
 
+    @Test("writes waiting on their own threads (submission lanes) and awaited ones share one transaction, led by a waiting caller; the quota holds across them")
+    func waitingCallersLead() async throws {
+        let release = await holdTheWriter()
+        let store = self.store
+        let before = store.groupCommit.committed.withLock { $0 }
+        let outcomes = Mutex<[Result<JobStore.Insertion, any Error>]>([])
+        let finished = DispatchGroup()
+        for _ in 0..<10 {
+            let job = newJob()
+            finished.enter()
+            Thread.detachNewThread {
+                let outcome = Result { try store.insertInGroupCommitWaiting(job, idempotencyKey: nil, requestHash: "", activeLimit: 12) }
+                outcomes.withLock { $0.append(outcome) }
+                finished.leave()
+            }
+        }
+        let awaited = (0..<10).map { _ in
+            let job = newJob()
+            return Task { () -> Result<JobStore.Insertion, any Error> in
+                do { return .success(try await store.insertInGroupCommit(job, activeLimit: 12)) } catch { return .failure(error) }
+            }
+        }
+        for _ in 0..<500 where store.groupCommit.waiting < 20 { try await Task.sleep(for: .milliseconds(10)) }
+        #expect(store.groupCommit.waiting == 20, "every write waits for the held writer")
+        release()
+        for task in awaited {
+            let outcome = await task.value
+            outcomes.withLock { $0.append(outcome) }
+        }
+        while finished.wait(timeout: .now()) == .timedOut { try await Task.sleep(for: .milliseconds(10)) }
+        let all = outcomes.withLock { $0 }
+        #expect(all.count == 20)
+        #expect(all.filter { if case .success(.created) = $0 { true } else { false } }.count == 12)
+        #expect(all.filter { if case .failure(JobStore.StoreError.overQuota) = $0 { true } else { false } }.count == 8)
+        #expect(try store.activeJobCount(group: "cancer_genomics_lab") == 12)
+        let after = store.groupCommit.committed.withLock { $0 }
+        #expect(after.transactions - before.transactions == 1, "one transaction for the 20 writes")
+    }
+
     @Test("a write that fails in a shared transaction undoes only itself; a key used twice in one transaction gives one job")
     func failureStaysAlone() async throws {
         let first = newJob(), repeated = newJob(), conflicting = newJob(), other = newJob(group: "systems_biology_lab")

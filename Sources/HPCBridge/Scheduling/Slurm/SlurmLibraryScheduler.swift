@@ -49,6 +49,16 @@ public struct SlurmLibraryScheduler: BatchScheduler {
         return try await blocking("submit") { try Self.submitNow(job, environment: environment) }
     }
 
+    /// The same RPC on the caller's thread (a submission lane's, meant for blocking work). It has no
+    /// deadline of its own: libslurm ends it at its MessageTimeout, and the lane's caller was answered
+    /// at its own deadline long before.
+    public var blockingSubmit: (@Sendable (BatchJobSpec) throws -> NativeJobID)? {
+        { [inheritedEnvironment] job in
+            try job.checkForSlurm()
+            return try Self.submitNow(job, environment: inheritedEnvironment.merging(job.environment) { $1 })
+        }
+    }
+
     static func submitNow(_ job: BatchJobSpec, environment: [String: String]) throws -> NativeJobID {
         let pairs = environment.keys.sorted().map { "\($0)=\(environment[$0]!)" }
         var id: UInt32 = 0
