@@ -33,7 +33,7 @@ postgres:
 ## test: the full test suite (what README and CI run); brings up the dev cluster first. The reliability
 ## suites (Tests/HPCBridgeTests/Reliability) stop daemons and load the cluster, so they run apart:
 ## `make reliability`.
-test: cluster build schema-suite wes-tools ui-tools
+test: cluster postgres build schema-suite wes-tools ui-tools
 	$(SWIFT) test --skip-build --skip Reliability
 
 ## schema-suite: the official JSON Schema Test Suite's draft 2020-12 cases that the schema dialect's
