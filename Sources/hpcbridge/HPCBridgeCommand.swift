@@ -10,7 +10,7 @@ struct HPCBridgeCommand: AsyncParsableCommand {
         abstract: "Submit validated bioinformatics pipelines to Slurm or PBS for research groups.",
         subcommands: [ValidateCommand.self, CheckParamsCommand.self, RenderCommand.self, ServeCommand.self, DoctorCommand.self, TokenCommand.self,
                       DemoDataCommand.self, SubmitCommand.self, StatusCommand.self, ListCommand.self, CancelCommand.self, WatchCommand.self,
-                      RunCommand.self])
+                      RunCommand.self, StoreCommand.self])
 }
 
 /// Options shared by commands that read the site config.

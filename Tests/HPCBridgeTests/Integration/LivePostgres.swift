@@ -27,9 +27,7 @@ enum LivePostgres {
     }
 
     static func configuration() throws -> PostgresConnection.Configuration {
-        let location = try location()
-        return PostgresConnection.Configuration(host: location.host, port: location.port, username: location.username,
-                                                password: location.password, database: location.database, tls: .disable)
+        try location().connectionConfiguration()
     }
 
     /// Runs `sql` on a connection of its own and returns the first column of each row as text.

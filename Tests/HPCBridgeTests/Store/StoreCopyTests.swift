@@ -1,0 +1,79 @@
+import Foundation
+import GRDB
+import HTTPTypes
+import HummingbirdTesting
+import NIOCore
+import Testing
+@testable import HPCBridge
+
+/// `hpcbridge store migrate`'s copy (`StoreCopy`) from a SQLite store the service filled through its API
+/// (jobs, a cohort run, a cancel, a retried key, tokens, a reconcile) into a new schema of the dev
+/// PostgreSQL 15: every table's rows equal, value for value; the transition log continues after the copy;
+/// a second copy into the same database is refused and changes nothing.
+@Suite("Store copy, SQLite to PostgreSQL, live database", .enabled(if: LivePostgres.enabled))
+struct StoreCopyTests {
+    @Test("every row of every table arrives unchanged; the log continues after the largest sequence; a second copy is refused")
+    func copyEverything() async throws {
+        let fake = FakeScheduler()
+        let service = try TestService(scheduler: fake)
+        let jobs = service.assembly.service
+        let token = try service.token(group: "cancer_genomics_lab")
+        _ = try service.token(group: nil)
+        for n in 0..<3 {
+            var request = try TestSite.example("gatk_variant_calling")
+            request.description = "copy \(n)"
+            _ = try await jobs.submit(request, by: .group("cancer_genomics_lab"), idempotencyKey: "key-\(n)")
+        }
+        _ = try await jobs.submit({ var r = try TestSite.example("gatk_variant_calling"); r.description = "copy 0"; return r }(),
+                                  by: .group("cancer_genomics_lab"), idempotencyKey: "key-0")
+        try await service.withClient { client in
+            let body: JSONValue = .object([
+                "pipeline_name": "germline_cohort", "research_group": "cancer_genomics_lab",
+                "parameters": ["cohort_id": "c1", "reference_genome": "hg38"],
+                "samples": .string(RunServiceTests.sheet(3, root: "/data/cancer_genomics_lab/c1")),
+            ])
+            let response = try await client.execute(uri: "/v1/runs", method: .post,
+                                                    headers: [.authorization: "Bearer \(token)", .contentType: "application/json"],
+                                                    body: ByteBuffer(string: body.jsonText))
+            #expect(response.status == .created)
+        }
+        let first = try #require(try service.store.jobs(JobStore.Filter()).jobs.last)
+        _ = try await jobs.cancel(first.id, by: .group("cancer_genomics_lab"))
+        _ = try await service.reconciler.cycle()
+
+        let schema = "test_copy_\(UUID().uuidString.prefix(8).lowercased())"
+        let db = try PostgresSession.connect(try LivePostgres.configuration())
+        try db.execute("CREATE SCHEMA \(schema)")
+        try db.execute("SET search_path TO \(schema)")
+        defer { _ = try? db.execute("DROP SCHEMA \(schema) CASCADE"); db.close() }
+        let report = try StoreCopy.copy(from: service.store, to: db, batch: 7)
+        #expect(report.rows.first { $0.table == "job" }?.count == 3 + 2, "three jobs and the run's two steps")
+        #expect(report.rows.first { $0.table == "runTask" }?.count == 3)
+        #expect(report.rows.first { $0.table == "apiToken" }?.count == 2)
+        #expect(report.rows.first { $0.table == "idempotencyKey" }?.count == 3, "the retried key stays one")
+
+        for table in StoreCopy.tables {
+            let sqliteRows: [String] = try await service.store.pool.read { sqlite in
+                try Row.fetchAll(sqlite, sql: "SELECT * FROM \(table)").map { row in
+                    row.databaseValues.map { value -> SQLValue in
+                        switch value.storage {
+                        case .int64(let number): .integer(number)
+                        case .double(let number): .real(number)
+                        case .string(let text): .text(text)
+                        default: .null
+                        }
+                    }.description
+                }.sorted()
+            }
+            let columns = try await service.store.pool.read { try Row.fetchAll($0, sql: "PRAGMA table_info(\(table))").map { $0["name"] as String } }
+            let postgresRows = try db.execute("SELECT \(columns.joined(separator: ", ")) FROM \(table)").map(\.description).sorted()
+            #expect(postgresRows == sqliteRows, "table \(table)")
+        }
+        let largest = try #require(try db.execute("SELECT max(sequence) FROM jobTransition")[0][0].integer)
+        let next = try db.execute("INSERT INTO jobTransition (jobID, toState, at, source) VALUES (?, 'queued', 0, 'test') RETURNING sequence",
+                                  [.text(first.id.uuidString)])
+        #expect(next == [[.integer(largest + 1)]])
+        #expect(throws: StoreCopy.Problem.self) { try StoreCopy.copy(from: service.store, to: db) }
+        #expect(try db.execute("SELECT count(*) FROM job") == [[.integer(5)]])
+    }
+}
