@@ -77,3 +77,35 @@ struct StoreCopyTests {
         #expect(try db.execute("SELECT count(*) FROM job") == [[.integer(5)]])
     }
 }
+
+/// `hpcbridge store migrate` as an admin runs it, into a database of its own on the dev PostgreSQL.
+@Suite("hpcbridge store migrate, live database", .enabled(if: LivePostgres.enabled))
+struct StoreMigrateCommandTests {
+    @Test("copies into an empty database and names the store: line; a second run is refused (exit 1) and a URL with a password too")
+    func migrate() async throws {
+        try #require(FileManager.default.isExecutableFile(atPath: CLITests.executable), "build the hpcbridge product first")
+        let source = try TestPaths.scratchDirectory("store-migrate") + "/hpcbridge.sqlite"
+        let store = try JobStore(path: source)
+        _ = try APITokens(store: store).create(group: "cancer_genomics_lab", label: "migrated")
+        try store.close()
+        let database = "hpcbridge_cli_\(UUID().uuidString.prefix(8).lowercased())"
+        let admin = try PostgresSession.connect(try LivePostgres.configuration())
+        try admin.execute("CREATE DATABASE \(database)")
+        defer { _ = try? admin.execute("DROP DATABASE IF EXISTS \(database)"); admin.close() }
+        let location = try LivePostgres.location()
+        let url = "postgres://\(location.username)@\(location.host):\(location.port)/\(database)"
+        let arguments = ["store", "migrate", "--from", source, "--to", url, "--password-file", LivePostgres.passwordFile]
+
+        let first = try await run(CLITests.executable, arguments, directory: TestPaths.root)
+        #expect(first.status == 0, "\(first.stdout)\(first.stderr)")
+        #expect(first.stderr.contains("copied apiToken: 1 rows"), "\(first.stderr)")
+        #expect(first.stdout.contains("set `store: \(url)`"), "\(first.stdout)")
+        let second = try await run(CLITests.executable, arguments, directory: TestPaths.root)
+        #expect(second.status == 1 && second.stderr.contains("not empty"), "\(second.stderr)")
+        let withPassword = try await run(CLITests.executable, ["store", "migrate", "--from", source, "--to",
+                                                               "postgres://\(location.username):secret@\(location.host):\(location.port)/\(database)"],
+                                         directory: TestPaths.root)
+        #expect(withPassword.status == 1 && withPassword.stderr.contains("password"), "\(withPassword.stderr)")
+        #expect(!withPassword.stderr.contains("secret"), "the password is not echoed")
+    }
+}
