@@ -34,6 +34,9 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(help: "Jobs per submission trial (default 2000).")
     var jobs: Int?
 
+    @Option(parsing: .upToNextOption, help: "Submission contenders to run (default: all).")
+    var contenders: [SubmissionBenchmark.Contender] = []
+
     @Option(help: "Seconds per wrk run (default 30).")
     var readSeconds: Int?
 
@@ -73,6 +76,7 @@ struct BenchCommand: AsyncParsableCommand {
         var settings = BenchSettings(repository: repository, hpcbridgeBinary: binary, account: account, smoke: smoke)
         if let trials { settings.trials = trials }
         if let jobs { settings.submissionJobs = jobs }
+        if !contenders.isEmpty { settings.submissionContenders = contenders }
         if let readSeconds { settings.readSeconds = readSeconds }
         if !reconcileSizes.isEmpty { settings.reconcileSizes = reconcileSizes }
         if !storeSizes.isEmpty { settings.storeSizes = storeSizes }
@@ -142,4 +146,13 @@ struct BenchCommand: AsyncParsableCommand {
         formatter.dateFormat = "yyyyMMdd-HHmmss"
         return formatter
     }()
+}
+
+extension SubmissionBenchmark.Contender: ExpressibleByArgument {
+    init?(argument: String) {
+        guard let contender = Self.allCases.first(where: { $0.argument == argument }) else { return nil }
+        self = contender
+    }
+
+    static var allValueStrings: [String] { allCases.map(\.argument) }
 }

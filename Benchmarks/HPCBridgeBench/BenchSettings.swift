@@ -6,6 +6,8 @@ struct BenchSettings: Codable, Sendable {
     var smoke: Bool
     var trials = 3
     var submissionJobs = 2_000
+    /// The submission benchmark's contenders (all by default; fewer make an A/B run of two builds cheaper).
+    var submissionContenders = SubmissionBenchmark.Contender.allCases
     /// Concurrent HTTP clients for the two HTTP submitters, and for submitting the jobs to read.
     var httpClients = 8
     var reconcileSizes = [1_000, 10_000, 50_000]

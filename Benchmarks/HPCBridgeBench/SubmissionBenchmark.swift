@@ -11,6 +11,17 @@ struct SubmissionBenchmark {
         case sbatch = "sbatch --parsable loop"
         case slurmrestd = "slurmrestd POST job/submit"
         case hpcbridge = "hpcbridge POST /v1/jobs"
+
+        /// The contender's name on the command line (`--contenders`).
+        var argument: String {
+            switch self {
+            case .libslurm: "libslurm"
+            case .libslurmProcesses: "libslurm-processes"
+            case .sbatch: "sbatch"
+            case .slurmrestd: "slurmrestd"
+            case .hpcbridge: "hpcbridge"
+            }
+        }
     }
 
     struct Trial: Codable, Sendable {
@@ -55,7 +66,7 @@ struct SubmissionBenchmark {
         defer { slurmrestd.stop() }
 
         var trials: [Trial] = []
-        let contenders = Contender.allCases
+        let contenders = settings.submissionContenders
         for round in 0..<settings.trials {
             // Rotate the order each round so no contender always follows the same one.
             let order = (0..<contenders.count).map { contenders[($0 + round) % contenders.count] }
