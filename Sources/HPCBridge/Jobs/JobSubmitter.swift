@@ -53,6 +53,11 @@ public struct JobSubmitter: Sendable {
         var directory: PendingCall<Void>?
     }
 
+    /// The refusal of a request whose plan passed its deadline (a hung input filesystem).
+    static func planningTookTooLong(_ deadline: Duration) -> JobService.Refusal {
+        .unavailable("checking the request's input paths took over \(deadline) (is an input filesystem hung?); retry later", retryAfter: 30)
+    }
+
     /// What a request becomes before its insert.
     private struct Prepared: Sendable {
         var job: Job
@@ -78,7 +83,7 @@ public struct JobSubmitter: Sendable {
         } catch let timedOut as BlockingCallPool.TimedOut {
             // The plan may still finish on its thread: it then makes no directory, or this removes it.
             if let started = directory.abandon() { Self.removeUnused(started.creation, at: started.path) }
-            throw JobService.Refusal.unavailable("checking the request's input paths took over \(timedOut.deadline) (is an input filesystem hung?); retry later", retryAfter: 30)
+            throw Self.planningTookTooLong(timedOut.deadline)
         } catch let full as BlockingCallPool.Saturated {
             throw JobService.Refusal.unavailable("the request cannot be checked now: \(full)", retryAfter: 30)
         }

@@ -66,8 +66,7 @@ struct SubmissionLane: Sendable {
                     return true
                 }
                 if gaveUp {
-                    race.finish(.failure(JobService.Refusal.unavailable(
-                        "checking the request's input paths took over \(deadline) (is an input filesystem hung?); retry later", retryAfter: 30)))
+                    race.finish(.failure(JobSubmitter.planningTookTooLong(deadline)))
                 }
             }
             let queued = BlockingCallPool.submissions.enqueue { active in

@@ -1,3 +1,5 @@
+import GRDB
+
 /// A column value as both store backends hold it: SQLite's storage classes, which PostgreSQL's column
 /// types of the store map onto (`bigint`, `double precision`, `text`). Shared so that the store's
 /// statements and row mapping are written once for both.
@@ -36,6 +38,19 @@ public enum SQLValue: Sendable, Equatable, CustomStringConvertible {
         case .integer(let value): "\(value)"
         case .real(let value): "\(value)"
         case .text(let value): "'\(value)'"
+        }
+    }
+}
+
+extension SQLValue {
+    /// A SQLite value as the shared type; nil for a BLOB, which the store never writes.
+    init?(_ value: DatabaseValue) {
+        switch value.storage {
+        case .null: self = .null
+        case .int64(let number): self = .integer(number)
+        case .double(let number): self = .real(number)
+        case .string(let text): self = .text(text)
+        case .blob: return nil
         }
     }
 }

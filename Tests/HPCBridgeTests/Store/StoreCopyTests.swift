@@ -55,14 +55,7 @@ struct StoreCopyTests {
         for table in StoreCopy.tables {
             let sqliteRows: [String] = try await service.store.pool.read { sqlite in
                 try Row.fetchAll(sqlite, sql: "SELECT * FROM \(table)").map { row in
-                    row.databaseValues.map { value -> SQLValue in
-                        switch value.storage {
-                        case .int64(let number): .integer(number)
-                        case .double(let number): .real(number)
-                        case .string(let text): .text(text)
-                        default: .null
-                        }
-                    }.description
+                    row.databaseValues.map { SQLValue($0) ?? .null }.description
                 }.sorted()
             }
             let columns = try await service.store.pool.read { try Row.fetchAll($0, sql: "PRAGMA table_info(\(table))").map { $0["name"] as String } }

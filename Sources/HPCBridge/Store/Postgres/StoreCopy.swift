@@ -87,16 +87,8 @@ public enum StoreCopy {
         let cursor = try Row.fetchCursor(sqlite, sql: "SELECT \(columns.joined(separator: ", ")) FROM \(table)")
         while let row = try cursor.next() {
             for (index, column) in columns.enumerated() {
-                switch row[index] as DatabaseValue {
-                case let value where value.isNull: pending.append(.null)
-                case let value:
-                    switch value.storage {
-                    case .int64(let number): pending.append(.integer(number))
-                    case .double(let number): pending.append(.real(number))
-                    case .string(let text): pending.append(.text(text))
-                    default: throw Problem.unexpectedValue(table: table, column: column)
-                    }
-                }
+                guard let value = SQLValue(row[index] as DatabaseValue) else { throw Problem.unexpectedValue(table: table, column: column) }
+                pending.append(value)
             }
             count += 1
             if count % batch == 0 { try flush() }
